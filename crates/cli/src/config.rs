@@ -1,0 +1,270 @@
+//! Configuration: built-in defaults, then a TOML file, then `STRONGROOM_*` environment
+//! variables (nested keys with `__`, e.g. `STRONGROOM_MAIL__SMTP_URL`), then command-line flags.
+//! Unknown keys are errors, and every check says what to fix.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the embedded defaults live: SQLite file, mail outbox, demo credentials.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`; default `sqlite://<data_dir>/strongroom.db`.
+    pub database_url: Option<String>,
+    /// `file://DIR` or `s3://BUCKET`; read and checked now, used once records carry files.
+    pub blob_url: Option<String>,
+    /// A TLS-terminating reverse proxy fronts the server: allows a non-loopback listen address
+    /// and trusts the last `X-Forwarded-For` entry as the client address.
+    pub behind_proxy: bool,
+    pub mail: MailConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`.
+    /// Unset: mail is written to `<data_dir>/outbox` as `.eml` files.
+    pub smtp_url: Option<String>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub reset_token_ttl_secs: u64,
+    /// Login and reset attempts one client address may make per minute, after a burst.
+    pub ip_attempts_per_minute: u32,
+    pub ip_burst: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `json` (default) or `pretty`.
+    pub format: String,
+    /// A tracing filter such as `info` or `strongroom=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./strongroom-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            blob_url: None,
+            behind_proxy: false,
+            mail: MailConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Strongroom <no-reply@strongroom.invalid>".into(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        let d = strongroom_core::AuthSettings::default();
+        Self {
+            access_token_ttl_secs: d.access_ttl.as_secs(),
+            refresh_token_ttl_secs: d.refresh_ttl.as_secs(),
+            reset_token_ttl_secs: d.reset_ttl.as_secs(),
+            ip_attempts_per_minute: d.ip_attempts_per_minute,
+            ip_burst: d.ip_burst,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "json".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// `STRONGROOM_*` variables that are not configuration keys (secrets read elsewhere, test
+/// settings); everything else with the prefix must be a known key.
+const NOT_CONFIG: &[&str] = &["passphrase", "passphrase_file", "test_pg_url"];
+
+/// Flags given on the command line; they win over file and environment.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    pub fn figment(file: Option<&Path>, overrides: &Overrides) -> Figment {
+        let mut f = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            f = f.merge(Toml::file_exact(path));
+        }
+        f = f.merge(Env::prefixed("STRONGROOM_").split("__").ignore(NOT_CONFIG));
+        if let Some(d) = &overrides.data_dir {
+            f = f.merge(("data_dir", d));
+        }
+        if let Some(l) = &overrides.listen {
+            f = f.merge(("listen", l.to_string()));
+        }
+        f
+    }
+
+    /// Loads and validates; the error names the setting and what to do.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, String> {
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(format!(
+                    "config file {} does not exist or is not a file",
+                    path.display()
+                ));
+            }
+        }
+        let cfg: Config = Self::figment(file, overrides)
+            .extract()
+            .map_err(|e| format!("configuration: {e}"))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.listen.ip().is_loopback() && !self.behind_proxy {
+            return Err(format!(
+                "listen = {} is not a loopback address, and Strongroom serves plain HTTP only on loopback. \
+                 Put a TLS-terminating reverse proxy in front and set behind_proxy = true \
+                 (STRONGROOM_BEHIND_PROXY=true), or listen on 127.0.0.1.",
+                self.listen
+            ));
+        }
+        let db = self.database_url();
+        if !(db.starts_with("sqlite://")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err("database_url must start with sqlite:// or postgres://".into());
+        }
+        if let Some(b) = &self.blob_url {
+            if !(b.starts_with("file://") || b.starts_with("s3://")) {
+                return Err("blob_url must start with file:// or s3://".into());
+            }
+        }
+        if let Some(s) = &self.mail.smtp_url {
+            if !(s.starts_with("smtp://") || s.starts_with("smtps://")) {
+                return Err("mail.smtp_url must start with smtp:// or smtps://".into());
+            }
+        }
+        let a = &self.auth;
+        if a.access_token_ttl_secs == 0
+            || a.refresh_token_ttl_secs == 0
+            || a.reset_token_ttl_secs == 0
+        {
+            return Err("auth.*_ttl_secs must be greater than 0".into());
+        }
+        if a.access_token_ttl_secs > 3600 {
+            return Err("auth.access_token_ttl_secs must be at most 3600 (access tokens are short-lived; use refresh tokens)".into());
+        }
+        if a.ip_attempts_per_minute == 0 || a.ip_burst == 0 {
+            return Err("auth.ip_attempts_per_minute and auth.ip_burst must be at least 1".into());
+        }
+        if self.log.format != "json" && self.log.format != "pretty" {
+            return Err("log.format must be \"json\" or \"pretty\"".into());
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("strongroom.db").display())
+        })
+    }
+
+    pub fn auth_settings(&self) -> strongroom_core::AuthSettings {
+        use std::time::Duration;
+        strongroom_core::AuthSettings {
+            access_ttl: Duration::from_secs(self.auth.access_token_ttl_secs),
+            refresh_ttl: Duration::from_secs(self.auth.refresh_token_ttl_secs),
+            reset_ttl: Duration::from_secs(self.auth.reset_token_ttl_secs),
+            ip_attempts_per_minute: self.auth.ip_attempts_per_minute,
+            ip_burst: self.auth.ip_burst,
+            ..strongroom_core::AuthSettings::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn layers_apply_in_order_and_unknown_keys_fail() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "s.toml",
+                "listen = \"127.0.0.1:9000\"\n[mail]\nfrom = \"X <x@example.com>\"\n",
+            )?;
+            jail.set_env("STRONGROOM_LISTEN", "127.0.0.1:9001");
+            jail.set_env("STRONGROOM_PASSPHRASE", "not a config key");
+            let c = Config::load(Some(Path::new("s.toml")), &Overrides::default()).unwrap();
+            assert_eq!(c.listen.port(), 9001, "environment wins over the file");
+            assert_eq!(c.mail.from, "X <x@example.com>");
+            let c = Config::load(
+                Some(Path::new("s.toml")),
+                &Overrides {
+                    listen: Some("127.0.0.1:9002".parse().unwrap()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(c.listen.port(), 9002, "flags win over the environment");
+
+            jail.set_env("STRONGROOM_LISTNE", "127.0.0.1:1");
+            let err = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(err.contains("listne"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn non_loopback_needs_behind_proxy() {
+        let mut c = Config {
+            listen: "0.0.0.0:8080".parse().unwrap(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().contains("behind_proxy"));
+        c.behind_proxy = true;
+        assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_urls_are_named() {
+        let c = Config {
+            database_url: Some("mysql://x".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().contains("database_url"));
+        let c = Config {
+            blob_url: Some("ftp://x".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().contains("blob_url"));
+    }
+}

@@ -1,0 +1,5 @@
+//! The `strongroom` binary's library: configuration and application start-up, shared by the
+//! `serve` command and the testkit (so tests start exactly what operators start).
+
+pub mod config;
+pub mod startup;

@@ -1,0 +1,187 @@
+//! `strongroom`: the server and the operator's commands.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use strongroom::config::{Config, Overrides};
+use strongroom::startup;
+use strongroom_core::SystemClock;
+use strongroom_domain::{Email, Region, Slug, TenantName};
+
+#[derive(Parser)]
+#[command(name = "strongroom", version, about = "Multi-tenant privacy vault")]
+struct Cli {
+    /// TOML configuration file (settings may also come from STRONGROOM_* variables).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data folder for the embedded defaults (SQLite, mail outbox). Default ./strongroom-data.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on. Default 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Also create demo tenants and users and write DIR/demo-credentials.json.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and its first administrator; prints the administrator's one-time password.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "eu")]
+        region: String,
+        #[arg(long)]
+        admin_email: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&anyhow::anyhow!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> std::process::ExitCode {
+    let _ = writeln!(std::io::stderr(), "strongroom: {e:#}");
+    std::process::ExitCode::FAILURE
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "pretty" {
+        builder.init();
+    } else {
+        builder.json().flatten_event(true).init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen, .. } => *listen,
+        Command::Tenant { .. } => None,
+    };
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        listen,
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides).map_err(anyhow::Error::msg)?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve { demo, .. } => serve(&config, demo).await,
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    slug,
+                    name,
+                    region,
+                    admin_email,
+                },
+        } => {
+            let slug = Slug::parse(&slug).map_err(|e| anyhow::anyhow!("--slug: {}", e.reason))?;
+            let name =
+                TenantName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {}", e.reason))?;
+            let region =
+                Region::parse(&region).map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
+            let email = Email::parse(&admin_email)
+                .map_err(|e| anyhow::anyhow!("--admin-email: {}", e.reason))?;
+            let services = startup::services(&config, Arc::new(SystemClock)).await?;
+            let created = services
+                .create_tenant(slug, name, region, email, false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = serde_json::json!({
+                "tenant_id": created.tenant_id,
+                "admin_user_id": created.admin_user_id,
+                "admin_password": created.admin_password.expose_secret(),
+            });
+            writeln!(std::io::stdout(), "{out}")?;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
+    let app = startup::build(config).await?;
+    if demo {
+        let file = config.data_dir.join("demo-credentials.json");
+        let creds = app
+            .services
+            .ensure_demo(&file)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo setup: {e}"))?;
+        let mut out = std::io::stdout();
+        writeln!(
+            out,
+            "demo mode: tenants {} — credentials in {}",
+            creds
+                .tenants
+                .iter()
+                .map(|t| t.slug.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            file.display()
+        )?;
+    }
+    let addr = app.addr;
+    tracing::info!(%addr, database = %startup::redact_url(&config.database_url()), "server ready");
+    writeln!(std::io::stdout(), "listening on http://{addr}").context("stdout")?;
+    app.run(shutdown_signal()).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

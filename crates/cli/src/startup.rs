@@ -1,0 +1,99 @@
+//! Builds the application from a configuration: store, mailer, services, router, listener.
+
+use crate::config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use strongroom_core::mail::Mailer;
+use strongroom_core::{Clock, Services, SystemClock};
+use tokio::net::TcpListener;
+
+pub struct Application {
+    pub services: Services,
+    pub listener: TcpListener,
+    pub addr: SocketAddr,
+    behind_proxy: bool,
+}
+
+/// Opens everything the configuration names. Fails with a message that says what to fix.
+pub async fn build(config: &Config) -> anyhow::Result<Application> {
+    build_with_clock(config, Arc::new(SystemClock)).await
+}
+
+pub async fn build_with_clock(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Application> {
+    let services = services(config, clock).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    Ok(Application {
+        services,
+        listener,
+        addr,
+        behind_proxy: config.behind_proxy,
+    })
+}
+
+/// The domain services alone (for CLI commands that need no listener).
+pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display())
+    })?;
+    let store = strongroom_store::open(&config.database_url())
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the database ({}): {e}",
+                redact_url(&config.database_url())
+            )
+        })?;
+    let mailer = match &config.mail.smtp_url {
+        Some(url) => Mailer::smtp(url, &config.mail.from),
+        None => Mailer::outbox(config.data_dir.join("outbox"), &config.mail.from),
+    }?;
+    Ok(Services::new(store, mailer, clock, config.auth_settings())?)
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!(
+            "{}://***@{}",
+            url.get(..s).unwrap_or(""),
+            url.get(at + 1..).unwrap_or("")
+        ),
+        _ => url.to_owned(),
+    }
+}
+
+impl Application {
+    pub fn router(&self) -> strongroom_http::Router {
+        strongroom_http::router(strongroom_http::AppState::new(
+            self.services.clone(),
+            self.behind_proxy,
+        ))
+    }
+
+    /// Serves until `shutdown` resolves; in-flight requests finish first.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self.router();
+        strongroom_http::serve(self.listener, app, shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            super::redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://***@h:5432/db"
+        );
+        assert_eq!(super::redact_url("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}

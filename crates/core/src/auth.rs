@@ -1,0 +1,421 @@
+//! Authentication: password login with lockout, opaque access and refresh tokens with rotation
+//! and reuse detection, logout, password reset by mail, password change.
+//!
+//! Timing: a login for an unknown e-mail or a blocked account verifies the password against a
+//! dummy hash, so every path costs one Argon2id verification plus a few store calls.
+
+use crate::{CoreError, Services};
+use secrecy::{ExposeSecret, SecretString};
+use std::net::IpAddr;
+use std::time::Duration;
+use strongroom_crypto::{Token, TokenKind};
+use strongroom_domain::{
+    Email, FamilyId, LoginEventId, LoginOutcome, SessionId, Slug, TenantId, TenantStatus, UserId,
+    UserStatus,
+};
+use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant, User};
+
+pub use strongroom_store::SessionPrincipal as Principal;
+
+/// Authentication settings (operator configuration).
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub reset_ttl: Duration,
+    pub ip_attempts_per_minute: u32,
+    pub ip_burst: u32,
+    pub hash_concurrency: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            reset_ttl: Duration::from_secs(30 * 60),
+            ip_attempts_per_minute: 20,
+            ip_burst: 20,
+            hash_concurrency: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get),
+        }
+    }
+}
+
+/// A freshly issued pair; the secrets are shown to the client once.
+pub struct TokenPair {
+    pub access_token: SecretString,
+    pub refresh_token: SecretString,
+    pub expires_in: u64,
+}
+
+/// The login lookup key of an e-mail address within a tenant.
+pub fn email_index(tenant: TenantId, email: &str) -> [u8; 32] {
+    strongroom_crypto::lookup_index("user-email", tenant.as_bytes(), email)
+}
+
+fn ttl(d: Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
+}
+
+impl Services {
+    fn check_throttle(&self, ip: IpAddr) -> Result<(), CoreError> {
+        self.throttle
+            .check(ip)
+            .map_err(|retry_after_secs| CoreError::Throttled { retry_after_secs })
+    }
+
+    async fn log_login(
+        &self,
+        tenant: TenantId,
+        user: Option<UserId>,
+        ip: IpAddr,
+        outcome: LoginOutcome,
+    ) -> Result<(), CoreError> {
+        self.store
+            .append_login(&LoginEvent {
+                tenant_id: tenant,
+                id: LoginEventId::new(),
+                user_id: user,
+                at: self.clock.now(),
+                ip: ip.to_string(),
+                outcome,
+            })
+            .await
+            .map_err(Into::into)
+    }
+
+    async fn active_tenant(&self, slug: &str) -> Result<Option<Tenant>, CoreError> {
+        let Ok(slug) = Slug::parse(slug) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .tenant_by_slug(&slug)
+            .await?
+            .filter(|t| t.status == TenantStatus::Active))
+    }
+
+    /// Issues a session (access + refresh token) for a user, in a new or an existing family.
+    fn new_session(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        family: FamilyId,
+    ) -> (NewSession, TokenPair) {
+        let now = self.clock.now();
+        let access = Token::issue(TokenKind::Access, tenant.as_bytes());
+        let refresh = Token::issue(TokenKind::Refresh, tenant.as_bytes());
+        let session = NewSession {
+            tenant_id: tenant,
+            id: SessionId::new(),
+            family_id: family,
+            user_id: user,
+            access_digest: access.digest.0,
+            access_expires_at: now + ttl(self.auth.access_ttl),
+            refresh_digest: refresh.digest.0,
+            refresh_expires_at: now + ttl(self.auth.refresh_ttl),
+            now,
+        };
+        let pair = TokenPair {
+            access_token: access.secret,
+            refresh_token: refresh.secret,
+            expires_in: self.auth.access_ttl.as_secs(),
+        };
+        (session, pair)
+    }
+
+    async fn start_session(&self, tenant: TenantId, user: UserId) -> Result<TokenPair, CoreError> {
+        let (session, pair) = self.new_session(tenant, user, FamilyId::new());
+        self.store.insert_session(&session).await?;
+        Ok(pair)
+    }
+
+    /// `POST /auth/login`. Wrong password and unknown e-mail give the same error after the same
+    /// work; the `threshold`-th failure in a row blocks the account (or the unknown address).
+    pub async fn login(
+        &self,
+        tenant_slug: &str,
+        email: &str,
+        password: SecretString,
+        ip: IpAddr,
+    ) -> Result<TokenPair, CoreError> {
+        self.check_throttle(ip)?;
+        let Some(tenant) = self.active_tenant(tenant_slug).await? else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(CoreError::InvalidCredentials);
+        };
+        // An unparseable address cannot belong to an account: it takes the unknown path.
+        let normalised = Email::parse(email)
+            .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+        let index = email_index(tenant.id, &normalised);
+        let user = self.store.user_by_email_index(tenant.id, &index).await?;
+        match user {
+            Some(User {
+                id,
+                status: status @ (UserStatus::Active | UserStatus::Blocked),
+                password_hash: Some(phc),
+                email: Some(addr),
+                ..
+            }) => {
+                let ok = self.hasher.verify(phc, password).await?;
+                if status == UserStatus::Blocked {
+                    self.log_login(tenant.id, Some(id), ip, LoginOutcome::Blocked)
+                        .await?;
+                    return Err(CoreError::AccountBlocked);
+                }
+                if ok {
+                    self.store.clear_login_failures(tenant.id, id).await?;
+                    self.log_login(tenant.id, Some(id), ip, LoginOutcome::Success)
+                        .await?;
+                    return self.start_session(tenant.id, id).await;
+                }
+                let count = self
+                    .store
+                    .record_login_failure(tenant.id, id, tenant.lockout_threshold, self.clock.now())
+                    .await?;
+                self.log_login(tenant.id, Some(id), ip, LoginOutcome::WrongPassword)
+                    .await?;
+                if count.blocked_now {
+                    tracing::warn!(tenant = %tenant.id, user = %id, "account blocked after repeated wrong passwords");
+                    self.send_in_background(
+                        addr,
+                        "Your account has been blocked",
+                        blocked_mail(&tenant, count.failed),
+                    );
+                }
+                if count.failed >= tenant.lockout_threshold {
+                    Err(CoreError::AccountBlocked)
+                } else {
+                    Err(CoreError::InvalidCredentials)
+                }
+            }
+            _ => {
+                self.hasher.verify_dummy(password).await?;
+                let user_id = user.map(|u| u.id);
+                if self.store.unknown_failures(tenant.id, &index).await? >= tenant.lockout_threshold
+                {
+                    self.log_login(tenant.id, user_id, ip, LoginOutcome::Blocked)
+                        .await?;
+                    return Err(CoreError::AccountBlocked);
+                }
+                let count = self
+                    .store
+                    .record_unknown_failure(
+                        tenant.id,
+                        &index,
+                        tenant.lockout_threshold,
+                        self.clock.now(),
+                    )
+                    .await?;
+                self.log_login(tenant.id, user_id, ip, LoginOutcome::UnknownAccount)
+                    .await?;
+                if count.failed >= tenant.lockout_threshold {
+                    Err(CoreError::AccountBlocked)
+                } else {
+                    Err(CoreError::InvalidCredentials)
+                }
+            }
+        }
+    }
+
+    /// `POST /auth/refresh`: spends the refresh token and issues a new pair in the same family.
+    /// A spent token presented again revokes the family (someone else holds a copy).
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenPair, CoreError> {
+        let (tenant, digest) = Token::parse(TokenKind::Refresh, refresh_token.expose_secret())
+            .map_err(|_| CoreError::InvalidToken)?;
+        let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));
+        // The family and user of the successor are taken from the spent session by the store.
+        let (next, pair) = self.new_session(
+            tenant,
+            UserId::from(uuid::Uuid::nil()),
+            FamilyId::from(uuid::Uuid::nil()),
+        );
+        match self
+            .store
+            .rotate_refresh(tenant, &digest.0, &next, self.clock.now())
+            .await?
+        {
+            RefreshOutcome::Rotated(_) => Ok(pair),
+            RefreshOutcome::Reused => {
+                tracing::warn!(tenant = %tenant, "spent refresh token presented again; its session family is revoked");
+                Err(CoreError::InvalidToken)
+            }
+            RefreshOutcome::Invalid => Err(CoreError::InvalidToken),
+        }
+    }
+
+    /// Resolves a bearer access token to the caller.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, CoreError> {
+        let (tenant, digest) = Token::parse(TokenKind::Access, access_token)
+            .map_err(|_| CoreError::Unauthenticated)?;
+        let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));
+        self.store
+            .principal_by_access(tenant, &digest.0, self.clock.now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)
+    }
+
+    /// `POST /auth/logout`: ends the session family (access and refresh tokens).
+    pub async fn logout(&self, p: &Principal) -> Result<(), CoreError> {
+        self.store
+            .revoke_family(p.tenant_id, p.family_id, self.clock.now())
+            .await
+            .map_err(Into::into)
+    }
+
+    /// `POST /auth/forgot`: always accepted. The work (lookup, token, mail) happens in the
+    /// background, so the answer's timing says nothing about whether the account exists.
+    pub fn forgot(&self, tenant_slug: String, email: String, ip: IpAddr) -> Result<(), CoreError> {
+        self.check_throttle(ip)?;
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.forgot_now(&tenant_slug, &email).await {
+                tracing::error!(error = %e, "password reset request failed");
+            }
+        });
+        Ok(())
+    }
+
+    async fn forgot_now(&self, tenant_slug: &str, email: &str) -> Result<(), CoreError> {
+        let Some(tenant) = self.active_tenant(tenant_slug).await? else {
+            return Ok(());
+        };
+        let Ok(email) = Email::parse(email) else {
+            return Ok(());
+        };
+        let Some(user) = self
+            .store
+            .user_by_email_index(tenant.id, &email_index(tenant.id, email.as_str()))
+            .await?
+        else {
+            return Ok(());
+        };
+        if user.status == UserStatus::Deleted {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let token = Token::issue(TokenKind::PasswordReset, tenant.id.as_bytes());
+        self.store
+            .insert_reset(
+                tenant.id,
+                &token.digest.0,
+                user.id,
+                now + ttl(self.auth.reset_ttl),
+                now,
+            )
+            .await?;
+        let minutes = self.auth.reset_ttl.as_secs() / 60;
+        let body = format!(
+            "Someone asked to reset the password of your account at {tenant}.\n\n\
+             Your reset token (valid for {minutes} minutes, usable once):\n\n{token}\n\n\
+             Give it to your application's 'reset password' page, or send it with\n\
+             POST /api/v1/auth/reset {{\"token\": \"...\", \"new_password\": \"...\"}}.\n\n\
+             If you did not ask for this, ignore this message: your password stays as it is.\n",
+            tenant = tenant.name.as_str(),
+            token = token.expose(),
+        );
+        self.mailer.send(&email, "Reset your password", body).await
+    }
+
+    /// `POST /auth/reset`: a live reset token sets a new password, unblocks the account and ends
+    /// every session. The token works once.
+    pub async fn reset(
+        &self,
+        token: &SecretString,
+        new_password: SecretString,
+    ) -> Result<(), CoreError> {
+        crate::password_policy::check(&new_password)?;
+        let (tenant, digest) = Token::parse(TokenKind::PasswordReset, token.expose_secret())
+            .map_err(|_| CoreError::InvalidToken)?;
+        let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));
+        let hash = self.hasher.hash(new_password).await?;
+        match self
+            .store
+            .reset_password(tenant, &digest.0, &hash, self.clock.now())
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(CoreError::InvalidToken),
+        }
+    }
+
+    /// `PUT /me/password`: changes the caller's password (the current one is required and a
+    /// wrong one counts towards lockout). Ends every session and returns a fresh pair.
+    pub async fn change_password(
+        &self,
+        p: &Principal,
+        current: SecretString,
+        new: SecretString,
+        ip: IpAddr,
+    ) -> Result<TokenPair, CoreError> {
+        crate::password_policy::check(&new)?;
+        if current.expose_secret() == new.expose_secret() {
+            return Err(CoreError::WeakPassword(
+                "the new password must differ from the current one".into(),
+            ));
+        }
+        let tenant = self
+            .store
+            .tenant_by_id(p.tenant_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let user = self
+            .store
+            .user_by_id(p.tenant_id, p.user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let phc = user.password_hash.ok_or(CoreError::Unauthenticated)?;
+        if !self.hasher.verify(phc, current).await? {
+            let count = self
+                .store
+                .record_login_failure(
+                    p.tenant_id,
+                    p.user_id,
+                    tenant.lockout_threshold,
+                    self.clock.now(),
+                )
+                .await?;
+            self.log_login(
+                p.tenant_id,
+                Some(p.user_id),
+                ip,
+                LoginOutcome::WrongPassword,
+            )
+            .await?;
+            return Err(if count.failed >= tenant.lockout_threshold {
+                CoreError::AccountBlocked
+            } else {
+                CoreError::InvalidCredentials
+            });
+        }
+        let hash = self.hasher.hash(new).await?;
+        if !self
+            .store
+            .set_password(p.tenant_id, p.user_id, &hash, false, self.clock.now())
+            .await?
+        {
+            return Err(CoreError::Unauthenticated);
+        }
+        self.start_session(p.tenant_id, p.user_id).await
+    }
+
+    fn send_in_background(&self, to: Email, subject: &'static str, body: String) {
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(&to, subject, body).await {
+                tracing::error!(error = %e, "could not send mail");
+            }
+        });
+    }
+}
+
+fn blocked_mail(tenant: &Tenant, failed: u32) -> String {
+    format!(
+        "Your account at {} was blocked after {failed} wrong passwords in a row.\n\n\
+         Your password no longer works, not even the right one. To reopen the account, choose a\n\
+         new password with 'forgot password' on the login page.\n\n\
+         If these attempts were not yours, someone may be guessing your password: tell your administrator.\n",
+        tenant.name.as_str()
+    )
+}

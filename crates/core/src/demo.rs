@@ -1,0 +1,164 @@
+//! `serve --demo`: tenants `demo` and `other`, each with an administrator, a coach and two
+//! participants in one group, written to `demo-credentials.json` so a newcomer can log in.
+
+use crate::users::NewUserRequest;
+use crate::{CoreError, Services};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use strongroom_domain::{
+    Email, GroupId, MembershipRole, PersonName, Region, Role, Slug, TenantName,
+};
+use strongroom_store::Group;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub struct DemoCredentials {
+    pub tenants: Vec<DemoTenant>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub struct DemoTenant {
+    pub slug: String,
+    pub users: Vec<DemoUser>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub struct DemoUser {
+    pub email: String,
+    pub password: String,
+    pub roles: Vec<Role>,
+}
+
+const SLUGS: [&str; 2] = ["demo", "other"];
+
+/// (local part, display name, tenant role, role in the demo group)
+const PEOPLE: [(&str, &str, Role, Option<MembershipRole>); 4] = [
+    ("admin", "Ada Admin", Role::Administrator, None),
+    (
+        "coach",
+        "Cas Coach",
+        Role::Coach,
+        Some(MembershipRole::Coach),
+    ),
+    (
+        "participant1",
+        "Pia Participant",
+        Role::Participant,
+        Some(MembershipRole::Participant),
+    ),
+    (
+        "participant2",
+        "Piet Participant",
+        Role::Participant,
+        Some(MembershipRole::Participant),
+    ),
+];
+
+fn bad(e: impl std::fmt::Display) -> CoreError {
+    tracing::error!(error = %e, "demo setup failed");
+    CoreError::Internal
+}
+
+impl Services {
+    /// Creates the demo tenants if absent and (re)writes the credentials file. If the tenants
+    /// and the file both exist, nothing changes; if the file was lost, the demo users get new
+    /// passwords (the old ones cannot be recovered from their hashes).
+    pub async fn ensure_demo(&self, credentials_file: &Path) -> Result<DemoCredentials, CoreError> {
+        let mut all_exist = true;
+        for slug in SLUGS {
+            all_exist &= self
+                .store
+                .tenant_by_slug(&Slug::parse(slug)?)
+                .await?
+                .is_some();
+        }
+        if all_exist {
+            if let Ok(text) = std::fs::read_to_string(credentials_file) {
+                if let Ok(existing) = serde_json::from_str::<DemoCredentials>(&text) {
+                    return Ok(existing);
+                }
+            }
+        }
+        let mut tenants = Vec::new();
+        for slug in SLUGS {
+            tenants.push(self.demo_tenant(slug).await?);
+        }
+        let creds = DemoCredentials { tenants };
+        let json = serde_json::to_string_pretty(&creds).map_err(bad)?;
+        std::fs::write(credentials_file, json + "\n").map_err(bad)?;
+        Ok(creds)
+    }
+
+    async fn demo_tenant(&self, slug: &str) -> Result<DemoTenant, CoreError> {
+        let email = |local: &str| Email::parse(&format!("{local}@{slug}.example"));
+        let tenant = match self.store.tenant_by_slug(&Slug::parse(slug)?).await? {
+            Some(t) => t,
+            None => {
+                let name = TenantName::parse(&format!("Demo tenant {slug}"))?;
+                let created = self
+                    .create_tenant(
+                        Slug::parse(slug)?,
+                        name,
+                        Region::default(),
+                        email("admin")?,
+                        true,
+                    )
+                    .await?;
+                self.store
+                    .tenant_by_id(created.tenant_id)
+                    .await?
+                    .ok_or(CoreError::Internal)?
+            }
+        };
+        let group = GroupId::new();
+        let group_created = self
+            .store
+            .insert_group(&Group {
+                tenant_id: tenant.id,
+                id: group,
+                name: TenantName::parse("Group 1")?,
+                created_at: self.clock.now(),
+            })
+            .await
+            .is_ok();
+        let mut users = Vec::new();
+        for (local, name, role, membership) in PEOPLE {
+            let addr = email(local)?;
+            let password: SecretString = strongroom_crypto::random_password();
+            let hash = self.hasher.hash(password.clone()).await?;
+            let index = crate::auth::email_index(tenant.id, addr.as_str());
+            let id = match self.store.user_by_email_index(tenant.id, &index).await? {
+                Some(u) => {
+                    self.store
+                        .set_password(tenant.id, u.id, &hash, false, self.clock.now())
+                        .await?;
+                    u.id
+                }
+                None => {
+                    let req = NewUserRequest {
+                        email: addr.clone(),
+                        name: PersonName::parse(name)?,
+                        roles: [role].into_iter().collect(),
+                        license_expires_at: None,
+                    };
+                    let (mut user, _) = self.prepare_user(&tenant, req, false).await?;
+                    user.password_hash = hash;
+                    self.store.insert_user(&user).await?;
+                    user.id
+                }
+            };
+            if let (true, Some(m)) = (group_created, membership) {
+                self.store.put_member(tenant.id, group, id, m).await?;
+            }
+            users.push(DemoUser {
+                email: addr.as_str().to_owned(),
+                password: password.expose_secret().to_owned(),
+                roles: vec![role],
+            });
+        }
+        Ok(DemoTenant {
+            slug: slug.to_owned(),
+            users,
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! The one error type of the domain services. The HTTP layer maps each variant to a problem
+//! with a stable code; nothing here carries a secret or personal data.
+
+use strongroom_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The input is malformed or breaks a rule; the message says which field and why.
+    #[error("{0}")]
+    Invalid(String),
+    /// The new password is too short, too long or too common.
+    #[error("{0}")]
+    WeakPassword(String),
+    /// Wrong e-mail or password (deliberately not saying which).
+    #[error("the e-mail address or password is not correct")]
+    InvalidCredentials,
+    /// Too many wrong passwords: only a password reset reopens the account.
+    #[error(
+        "this account is blocked after too many wrong passwords; use 'forgot password' to reset it"
+    )]
+    AccountBlocked,
+    /// No valid access token was presented.
+    #[error("a valid access token is required")]
+    Unauthenticated,
+    /// A refresh or reset token is unknown, spent or expired.
+    #[error("the token is invalid, expired or already used")]
+    InvalidToken,
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The account still has its initial password.
+    #[error("the password must be changed before anything else (PUT /api/v1/me/password)")]
+    PasswordChangeRequired,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts from this address; retry in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    /// Something failed inside; details are logged, never shown.
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => CoreError::Conflict(format!("{what} already exists")),
+            StoreError::NotFound(what) => CoreError::NotFound(what),
+            StoreError::Backend(msg) => {
+                tracing::error!(error = %msg, "store failure");
+                CoreError::Internal
+            }
+        }
+    }
+}
+
+impl From<strongroom_domain::ParseError> for CoreError {
+    fn from(e: strongroom_domain::ParseError) -> Self {
+        CoreError::Invalid(e.to_string())
+    }
+}

@@ -1,0 +1,56 @@
+//! Domain services of Strongroom: tenants, users and groups, authentication, mail.
+//!
+//! Front ends (HTTP, CLI) call these services and nothing below them. The services enforce the
+//! rules: level 1 of the access check (every store call names the caller's tenant), role checks,
+//! password policy, lockout, token life cycles. No HTTP types here; no SQL here.
+
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod hashing;
+pub mod mail;
+pub mod password_policy;
+pub mod tenants;
+pub mod throttle;
+pub mod users;
+
+pub use auth::{AuthSettings, Principal, TokenPair};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::CoreError;
+
+use std::sync::Arc;
+use strongroom_store::Store;
+
+/// Everything a request needs, built once at start and shared.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub hasher: Arc<hashing::HashPool>,
+    pub mailer: Arc<mail::Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub throttle: Arc<throttle::IpThrottle>,
+    pub auth: Arc<AuthSettings>,
+}
+
+impl Services {
+    pub fn new(
+        store: Arc<dyn Store>,
+        mailer: mail::Mailer,
+        clock: Arc<dyn Clock>,
+        auth: AuthSettings,
+    ) -> Result<Self, CoreError> {
+        let hasher = hashing::HashPool::new(auth.hash_concurrency)?;
+        Ok(Self {
+            store,
+            hasher: Arc::new(hasher),
+            mailer: Arc::new(mailer),
+            clock,
+            throttle: Arc::new(throttle::IpThrottle::new(
+                auth.ip_attempts_per_minute,
+                auth.ip_burst,
+            )),
+            auth: Arc::new(auth),
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! Outgoing mail through lettre: a file outbox (one `.eml` per message) by default, SMTP when
+//! configured. Subscribers (tests, metrics) learn of every message sent.
+
+use crate::CoreError;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, SinglePart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+use strongroom_domain::Email;
+use tokio::sync::broadcast;
+
+enum Transport {
+    Outbox {
+        dir: PathBuf,
+        transport: AsyncFileTransport<Tokio1Executor>,
+    },
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// What was sent: where to find it (outbox) and its subject. Holds no address.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub subject: String,
+    /// The `.eml` file, for the outbox transport.
+    pub file: Option<PathBuf>,
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    events: broadcast::Sender<Sent>,
+}
+
+impl Mailer {
+    /// Writes each message to `dir/<id>.eml`.
+    pub fn outbox(dir: PathBuf, from: &str) -> Result<Self, CoreError> {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            CoreError::Invalid(format!("cannot create mail outbox {}: {e}", dir.display()))
+        })?;
+        let transport = AsyncFileTransport::<Tokio1Executor>::new(&dir);
+        Self::with(Transport::Outbox { dir, transport }, from)
+    }
+
+    /// Sends through an SMTP server named by a URL such as `smtp://host:25`,
+    /// `smtp://user:pass@host:587?tls=required` or `smtps://host:465`.
+    pub fn smtp(url: &str, from: &str) -> Result<Self, CoreError> {
+        let t = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| {
+                CoreError::Invalid(format!("mail.smtp_url is not a usable SMTP URL: {e}"))
+            })?
+            .build();
+        Self::with(Transport::Smtp(t), from)
+    }
+
+    fn with(transport: Transport, from: &str) -> Result<Self, CoreError> {
+        let from: Mailbox = from.parse().map_err(|e| {
+            CoreError::Invalid(format!(
+                "mail.from is not a mailbox such as 'Strongroom <no-reply@example.com>': {e}"
+            ))
+        })?;
+        Ok(Self {
+            transport,
+            from,
+            events: broadcast::channel(64).0,
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Sent> {
+        self.events.subscribe()
+    }
+
+    /// Sends a plain-text message. 8-bit transfer encoding keeps long tokens on one line.
+    pub async fn send(&self, to: &Email, subject: &str, body: String) -> Result<(), CoreError> {
+        let to: Mailbox = to.as_str().parse().map_err(|_| CoreError::Internal)?;
+        let msg = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .header(ContentTransferEncoding::EightBit)
+                    .body(body),
+            )
+            .map_err(|e| {
+                tracing::error!(error = %e, "building mail failed");
+                CoreError::Internal
+            })?;
+        let file = match &self.transport {
+            Transport::Outbox { dir, transport } => {
+                let id = transport.send(msg).await.map_err(|e| {
+                    tracing::error!(error = %e, "writing mail to outbox failed");
+                    CoreError::Internal
+                })?;
+                Some(dir.join(format!("{id}.eml")))
+            }
+            Transport::Smtp(t) => {
+                t.send(msg).await.map_err(|e| {
+                    tracing::error!(error = %e, "SMTP delivery failed");
+                    CoreError::Internal
+                })?;
+                None
+            }
+        };
+        tracing::info!(subject, "mail sent");
+        let _ = self.events.send(Sent {
+            subject: subject.to_owned(),
+            file,
+        });
+        Ok(())
+    }
+}

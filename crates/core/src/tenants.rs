@@ -1,0 +1,65 @@
+//! Tenants, created by the operator (CLI), each with a first administrator.
+
+use crate::users::NewUserRequest;
+use crate::{CoreError, Services};
+use secrecy::SecretString;
+use strongroom_domain::{
+    Email, PersonName, Region, Role, Slug, TenantId, TenantName, TenantStatus, UserId,
+};
+use strongroom_store::Tenant;
+
+/// Lockout threshold of a new tenant: seed 001, "after three attempts to login with a wrong password".
+pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 3;
+
+pub struct CreatedTenant {
+    pub tenant_id: TenantId,
+    pub admin_user_id: UserId,
+    pub admin_password: SecretString,
+}
+
+impl Services {
+    /// Creates a tenant and its administrator in one transaction. The administrator's password
+    /// is random and, unless `settled`, must be changed at first login.
+    pub async fn create_tenant(
+        &self,
+        slug: Slug,
+        name: TenantName,
+        region: Region,
+        admin_email: Email,
+        settled: bool,
+    ) -> Result<CreatedTenant, CoreError> {
+        let tenant = Tenant {
+            id: TenantId::new(),
+            slug,
+            name,
+            region,
+            status: TenantStatus::Active,
+            lockout_threshold: DEFAULT_LOCKOUT_THRESHOLD,
+            agreement_ends_at: None,
+            created_at: self.clock.now(),
+        };
+        let req = NewUserRequest {
+            email: admin_email,
+            name: PersonName::parse("Administrator")?,
+            roles: [Role::Administrator].into_iter().collect(),
+            license_expires_at: None,
+        };
+        let (admin, password) = self.prepare_user(&tenant, req, !settled).await?;
+        self.store
+            .create_tenant(&tenant, &admin)
+            .await
+            .map_err(|e| match CoreError::from(e) {
+                CoreError::Conflict(_) => CoreError::Conflict(format!(
+                    "a tenant with slug {:?} already exists",
+                    tenant.slug.as_str()
+                )),
+                other => other,
+            })?;
+        tracing::info!(tenant = %tenant.id, slug = tenant.slug.as_str(), "tenant created");
+        Ok(CreatedTenant {
+            tenant_id: tenant.id,
+            admin_user_id: admin.id,
+            admin_password: password,
+        })
+    }
+}

@@ -1,0 +1,58 @@
+//! Per-address throttling of login and password-reset attempts (GCRA, the `governor` crate).
+//!
+//! Together with the per-account lockout this limits malicious lockout (ASVS 5.0 6.1.1): one
+//! address can try at most `per_minute` logins a minute after a burst of `burst`, so it can
+//! block at most `per_minute / threshold` accounts a minute, and every attempt is in the login
+//! history with its address. The state is per server instance and in memory.
+
+use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock as _, clock::DefaultClock};
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub struct IpThrottle {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU32,
+}
+
+impl IpThrottle {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: governor::RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
+            checks: AtomicU32::new(0),
+        }
+    }
+
+    /// `Err(seconds to wait)` when the address is over its budget.
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 0 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&ip).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_refused_per_address() {
+        let t = IpThrottle::new(1, 3);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(t.check(a).is_ok());
+        }
+        let wait = t.check(a).unwrap_err();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(t.check(b).is_ok(), "another address has its own budget");
+    }
+}

@@ -1,0 +1,28 @@
+//! Domain types shared by every layer: ids, parsed input (e-mail, slug, names), roles, statuses.
+//!
+//! Values are parsed once, at the edge, into types that cannot hold an invalid value
+//! (`Email::parse`, `Slug::parse`). This crate does no I/O.
+
+pub mod ids;
+pub mod parse;
+pub mod role;
+pub mod status;
+
+pub use ids::{FamilyId, GroupId, LoginEventId, SessionId, TenantId, UserId};
+pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
+pub use role::{MembershipRole, Role, Roles};
+pub use status::{LoginOutcome, TenantStatus, UserStatus};
+
+/// A point in time, in UTC. Stored as milliseconds since the Unix epoch.
+pub type Timestamp = time::OffsetDateTime;
+
+/// Converts a timestamp to the integer milliseconds the stores keep.
+pub fn to_millis(t: Timestamp) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Converts stored integer milliseconds back to a timestamp (clamped to the representable range).
+pub fn from_millis(ms: i64) -> Timestamp {
+    Timestamp::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}

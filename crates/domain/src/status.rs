@@ -1,0 +1,43 @@
+//! Life-cycle states of tenants and users, and outcomes of login attempts.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// A tenant is `active` until it is suspended by the operator.
+    TenantStatus { Active => "active", Suspended => "suspended" }
+);
+
+string_enum!(
+    /// `blocked`: too many wrong passwords; only a password reset reopens the account.
+    /// `deleted`: the person was forgotten; the row stays only as a pseudonymous anchor.
+    UserStatus { Active => "active", Blocked => "blocked", Deleted => "deleted" }
+);
+
+string_enum!(
+    /// What happened at one login attempt, as kept in the login history.
+    LoginOutcome {
+        Success => "success",
+        WrongPassword => "wrong_password",
+        UnknownAccount => "unknown_account",
+        Blocked => "blocked",
+        Throttled => "throttled",
+    }
+);

@@ -1,0 +1,100 @@
+//! The HTTP API of Strongroom (axum): routes under `/api/v1`, problem+json errors, OpenAPI at
+//! `/openapi.json`, health at `/healthz`, Prometheus metrics at `/metrics`.
+//!
+//! Only this crate knows about HTTP and JSON. Handlers parse input into domain types, call one
+//! service of `strongroom-core`, and shape the answer; they hold no rules of their own.
+
+pub use axum::Router;
+
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+mod routes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use strongroom_core::Services;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// The largest JSON body accepted, in bytes.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// Trust the last `X-Forwarded-For` entry as the client address.
+    pub behind_proxy: bool,
+    metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(services: Services, behind_proxy: bool) -> Self {
+        Self {
+            services,
+            behind_proxy,
+            metrics: metrics::Metrics::global(),
+        }
+    }
+}
+
+/// Builds the whole application.
+pub fn router(state: AppState) -> Router {
+    let api = routes::api();
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(routes::system())
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(axum::middleware::map_response(
+            |mut r: axum::response::Response| async move {
+                let h = r.headers_mut();
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                h.insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                );
+                r
+            },
+        ))
+        .layer(
+            // Spans name the route template, never the raw URI: query strings may carry personal data.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("<unmatched>", axum::extract::MatchedPath::as_str);
+                    tracing::info_span!("http", method = %req.method(), route)
+                })
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,33 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Strongroom", description = "Multi-tenant privacy vault. Errors are application/problem+json (RFC 9457) with a stable `code`."),
+    paths(
+        crate::routes::login, crate::routes::refresh, crate::routes::logout, crate::routes::forgot, crate::routes::reset,
+        crate::routes::me, crate::routes::change_password, crate::routes::my_logins,
+        crate::routes::create_user, crate::routes::list_users, crate::routes::get_user, crate::routes::update_user,
+        crate::routes::delete_user, crate::routes::create_group, crate::routes::put_member, crate::routes::healthz,
+    ),
+    modifiers(&Bearer)
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl utoipa::Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

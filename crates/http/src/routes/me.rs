@@ -1,0 +1,91 @@
+//! `/me*`: the caller's own profile, password and login history.
+
+use super::auth::TokenResponse;
+use crate::AppState;
+use crate::extract::{ApiJson, Caller, ClientIp};
+use crate::problem::{Problem, ProblemBody};
+use axum::Json;
+use axum::extract::State;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use strongroom_domain::{LoginOutcome, Role, Timestamp, UserId};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeResponse {
+    id: UserId,
+    /// The tenant's slug.
+    tenant: String,
+    email: Option<String>,
+    name: Option<String>,
+    roles: Vec<Role>,
+    /// True while the account still has its initial password.
+    must_change_password: bool,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ProblemBody)))]
+pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<MeResponse>, Problem> {
+    let (tenant, user) = s.services.me(&p).await?;
+    Ok(Json(MeResponse {
+        id: user.id,
+        tenant: tenant.slug.as_str().to_owned(),
+        email: user.email.map(|e| e.as_str().to_owned()),
+        name: user.name.map(|n| n.as_str().to_owned()),
+        roles: user.roles.0.into_iter().collect(),
+        must_change_password: user.must_change_password,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(value_type = String, format = Password)]
+    current_password: SecretString,
+    #[schema(value_type = String, format = Password)]
+    new_password: SecretString,
+}
+
+/// Change my password. Ends every session and returns a fresh token pair.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ProblemBody), (status = 422, body = ProblemBody), (status = 423, body = ProblemBody)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<Json<TokenResponse>, Problem> {
+    let pair = s
+        .services
+        .change_password(&p, req.current_password, req.new_password, ip)
+        .await?;
+    Ok(Json(pair.into()))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginRecord {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: Timestamp,
+    ip: String,
+    outcome: LoginOutcome,
+}
+
+/// My login history (newest first, at most 100).
+#[utoipa::path(get, path = "/api/v1/me/logins", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = [LoginRecord]), (status = 401, body = ProblemBody)))]
+pub async fn my_logins(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<LoginRecord>>, Problem> {
+    let rows = s.services.my_logins(&p).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|e| LoginRecord {
+                at: e.at,
+                ip: e.ip,
+                outcome: e.outcome,
+            })
+            .collect(),
+    ))
+}

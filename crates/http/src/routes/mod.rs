@@ -1,0 +1,57 @@
+//! Route table: which handler answers which method and path.
+
+mod auth;
+mod me;
+mod system;
+mod users;
+
+pub(crate) use auth::*;
+pub(crate) use me::*;
+pub(crate) use system::*;
+pub(crate) use users::*;
+
+use crate::AppState;
+use crate::problem::Problem;
+use axum::Router;
+use axum::routing::{get, post, put};
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/forgot", post(forgot))
+        .route("/auth/reset", post(reset))
+        .route("/me", get(me))
+        .route("/me/password", put(change_password))
+        .route("/me/logins", get(my_logins))
+        .route("/users", post(create_user).get(list_users))
+        .route(
+            "/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/groups", post(create_group))
+        .route("/groups/{id}/members/{user_id}", put(put_member))
+}
+
+pub fn system() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics))
+        .route("/problems/{code}", get(problem_doc))
+}
+
+pub async fn not_found() -> Problem {
+    Problem::new(
+        "not_found",
+        "no such route; the API lives under /api/v1 (see /openapi.json)",
+    )
+}
+
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        "method_not_allowed",
+        "this route does not take that method (see /openapi.json)",
+    )
+}

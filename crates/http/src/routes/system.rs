@@ -1,0 +1,35 @@
+//! Unversioned endpoints for operators and tooling: health, OpenAPI, metrics, problem types.
+
+use crate::AppState;
+use crate::problem::{CODES, Problem};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde_json::json;
+
+/// Liveness and readiness: 200 once the server is up.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "{\"status\":\"ok\"}")))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn openapi_json() -> impl IntoResponse {
+    Json(crate::openapi::spec())
+}
+
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics_text(),
+    )
+}
+
+/// What a problem `type` means.
+pub async fn problem_doc(Path(code): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
+    CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(c, status, title)| Json(json!({ "code": c, "status": status, "title": title })))
+        .ok_or_else(|| Problem::new("not_found", "no such problem type"))
+}

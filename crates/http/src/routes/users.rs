@@ -1,0 +1,216 @@
+//! `/users` and `/groups`: administration of a tenant's people (administrators only).
+
+use crate::AppState;
+use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::problem::{Problem, ProblemBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Deserializer, Serialize};
+use strongroom_core::users::NewUserRequest;
+use strongroom_domain::{
+    Email, GroupId, MembershipRole, PersonName, Role, TenantName, Timestamp, UserId, UserStatus,
+};
+use strongroom_store::{User, UserPatch};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    #[schema(value_type = String, format = Email)]
+    email: Email,
+    #[schema(value_type = String)]
+    name: PersonName,
+    roles: Vec<Role>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    license_expires_at: Option<Timestamp>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedUser {
+    id: UserId,
+    /// Random, shown once; must be changed at first login.
+    initial_password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    id: UserId,
+    email: Option<String>,
+    name: Option<String>,
+    roles: Vec<Role>,
+    status: UserStatus,
+    must_change_password: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    license_expires_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.map(|e| e.as_str().to_owned()),
+            name: u.name.map(|n| n.as_str().to_owned()),
+            roles: u.roles.0.into_iter().collect(),
+            status: u.status,
+            must_change_password: u.must_change_password,
+            license_expires_at: u.license_expires_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// Create a user with a random initial password.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
+    responses((status = 201, body = CreatedUser), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn create_user(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<CreatedUser>), Problem> {
+    let req = NewUserRequest {
+        email: req.email,
+        name: req.name,
+        roles: req.roles.into_iter().collect(),
+        license_expires_at: req.license_expires_at,
+    };
+    let (id, password) = s.services.create_user(&p, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedUser {
+            id,
+            initial_password: password.expose_secret().to_owned(),
+        }),
+    ))
+}
+
+/// List the tenant's users.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = [UserView]), (status = 403, body = ProblemBody)))]
+pub async fn list_users(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<UserView>>, Problem> {
+    Ok(Json(
+        s.services
+            .list_users(&p)
+            .await?
+            .into_iter()
+            .map(UserView::from)
+            .collect(),
+    ))
+}
+
+/// One user of the tenant.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = UserId, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = ProblemBody)))]
+pub async fn get_user(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<Json<UserView>, Problem> {
+    Ok(Json(s.services.get_user(&p, id).await?.into()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    name: Option<PersonName>,
+    #[serde(default)]
+    roles: Option<Vec<Role>>,
+    /// An RFC 3339 time, or `null` to clear; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present_nullable_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    license_expires_at: Option<Option<Timestamp>>,
+}
+
+/// Tells "absent" (outer `None`, by `default`) from "null" (`Some(None)`).
+fn present_nullable_time<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<Timestamp>>, D::Error> {
+    time::serde::rfc3339::option::deserialize(d).map(Some)
+}
+
+/// Change a user's name, roles or licence expiry.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = UserId, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView), (status = 404, body = ProblemBody)))]
+pub async fn update_user(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(req): ApiJson<UpdateUserRequest>,
+) -> Result<Json<UserView>, Problem> {
+    let patch = UserPatch {
+        name: req.name,
+        roles: req.roles.map(|r| r.into_iter().collect()),
+        license_expires_at: req.license_expires_at,
+    };
+    Ok(Json(s.services.update_user(&p, id, patch).await?.into()))
+}
+
+/// Forget a user (right to be forgotten).
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = UserId, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn delete_user(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<StatusCode, Problem> {
+    s.services.forget_user(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroupRequest {
+    #[schema(value_type = String)]
+    name: TenantName,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedGroup {
+    id: GroupId,
+}
+
+/// Create a group.
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = CreateGroupRequest,
+    responses((status = 201, body = CreatedGroup), (status = 409, body = ProblemBody)))]
+pub async fn create_group(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(req): ApiJson<CreateGroupRequest>,
+) -> Result<(StatusCode, Json<CreatedGroup>), Problem> {
+    let id = s.services.create_group(&p, req.name).await?;
+    Ok((StatusCode::CREATED, Json(CreatedGroup { id })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRequest {
+    role: MembershipRole,
+}
+
+/// Add a user to a group, or change their role in it.
+#[utoipa::path(put, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups", security(("bearer" = [])),
+    params(("id" = GroupId, Path), ("user_id" = UserId, Path)), request_body = MemberRequest,
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn put_member(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath((group, user)): ApiPath<(GroupId, UserId)>,
+    ApiJson(req): ApiJson<MemberRequest>,
+) -> Result<StatusCode, Problem> {
+    s.services.put_member(&p, group, user, req.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,205 @@
+//! Persistence for Strongroom behind narrow, capability-sized traits.
+//!
+//! Two backends implement every trait: [`sqlite::SqliteStore`] (rusqlite on a blocking pool,
+//! the embedded default) and [`postgres::PgStore`] (sqlx). Both run the same SQL text from
+//! [`sql`] and pass the same test suite (`tests/store.rs`).
+//!
+//! Invariants:
+//! * every query names a `tenant_id` (only `tenant_by_slug` and `tenant_by_id` find a tenant);
+//! * every multi-statement change is one transaction: a failed call leaves nothing half-written;
+//! * no backend error text reaches a client: [`StoreError::Backend`] is logged, not shown.
+
+pub mod model;
+pub mod postgres;
+mod raw;
+pub mod sql;
+pub mod sqlite;
+
+use async_trait::async_trait;
+pub use model::*;
+use std::sync::Arc;
+use strongroom_domain::{FamilyId, GroupId, MembershipRole, Slug, TenantId, Timestamp, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint failed: the named thing already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A referenced row does not exist (in this tenant).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The database failed or holds something we cannot read. Logged, never shown to clients.
+    #[error("store: {0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait TenantStore {
+    /// Creates a tenant and its first administrator in one transaction.
+    async fn create_tenant(&self, tenant: &Tenant, admin: &NewUser) -> Result<()>;
+    async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>>;
+    async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    /// `Conflict("user")` when the e-mail is taken in this tenant.
+    async fn insert_user(&self, user: &NewUser) -> Result<()>;
+    async fn user_by_email_index(&self, tenant: TenantId, index: &[u8; 32])
+    -> Result<Option<User>>;
+    async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
+    /// Users that are not deleted, oldest first.
+    async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>>;
+    /// Applies the patch to a user that is not deleted; `None` if there is no such user.
+    async fn update_user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        patch: &UserPatch,
+        now: Timestamp,
+    ) -> Result<Option<User>>;
+    /// Sets a new password hash, clears failures, unblocks, and revokes every session of the user.
+    async fn set_password(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        hash: &str,
+        must_change: bool,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Counts a wrong password; blocks the account when the count reaches `threshold`.
+    async fn record_login_failure(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        threshold: u32,
+        now: Timestamp,
+    ) -> Result<FailureCount>;
+    async fn clear_login_failures(&self, tenant: TenantId, id: UserId) -> Result<()>;
+    /// The same counting for an e-mail with no account, so unknown and known behave alike.
+    async fn record_unknown_failure(
+        &self,
+        tenant: TenantId,
+        index: &[u8; 32],
+        threshold: u32,
+        now: Timestamp,
+    ) -> Result<FailureCount>;
+    async fn unknown_failures(&self, tenant: TenantId, index: &[u8; 32]) -> Result<u32>;
+    /// Removes personal fields and credentials, marks the user deleted, ends sessions and
+    /// group memberships. `false` if there was no such (undeleted) user.
+    async fn forget_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait GroupStore {
+    async fn insert_group(&self, group: &Group) -> Result<()>;
+    async fn group_by_id(&self, tenant: TenantId, id: GroupId) -> Result<Option<Group>>;
+    /// Adds or updates a membership; `NotFound` if the group or the (undeleted) user is missing.
+    async fn put_member(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+        role: MembershipRole,
+    ) -> Result<()>;
+    async fn members(&self, tenant: TenantId, group: GroupId) -> Result<Vec<Member>>;
+}
+
+#[async_trait]
+pub trait LoginHistoryStore {
+    async fn append_login(&self, event: &LoginEvent) -> Result<()>;
+    /// A user's login attempts, newest first.
+    async fn login_history(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<LoginEvent>>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn insert_session(&self, session: &NewSession) -> Result<()>;
+    /// The caller behind a live access token of an active user in an active tenant.
+    async fn principal_by_access(
+        &self,
+        tenant: TenantId,
+        digest: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<SessionPrincipal>>;
+    /// Spends a refresh token and stores its successor in the same family, atomically.
+    /// A spent token presented again revokes the whole family.
+    async fn rotate_refresh(
+        &self,
+        tenant: TenantId,
+        presented: &[u8; 32],
+        next: &NewSession,
+        now: Timestamp,
+    ) -> Result<RefreshOutcome>;
+    async fn revoke_family(&self, tenant: TenantId, family: FamilyId, now: Timestamp)
+    -> Result<()>;
+}
+
+#[async_trait]
+pub trait PasswordResetStore {
+    /// Stores a reset token, replacing any earlier unused one of the user.
+    async fn insert_reset(
+        &self,
+        tenant: TenantId,
+        digest: &[u8; 32],
+        user: UserId,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Spends a live reset token and sets the new password in one transaction
+    /// (clears failures, unblocks, ends every session). The user, or `None` if the token is
+    /// unknown, spent or expired.
+    async fn reset_password(
+        &self,
+        tenant: TenantId,
+        digest: &[u8; 32],
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>>;
+}
+
+/// Everything the core services need from persistence.
+pub trait Store:
+    TenantStore
+    + UserStore
+    + GroupStore
+    + LoginHistoryStore
+    + SessionStore
+    + PasswordResetStore
+    + Send
+    + Sync
+{
+}
+impl<T> Store for T where
+    T: TenantStore
+        + UserStore
+        + GroupStore
+        + LoginHistoryStore
+        + SessionStore
+        + PasswordResetStore
+        + Send
+        + Sync
+{
+}
+
+/// Opens the store a URL names (`sqlite://PATH` or `postgres://…`) and runs its migrations.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Backend(
+            "database URL must start with sqlite:// or postgres://".to_owned(),
+        ))
+    }
+}

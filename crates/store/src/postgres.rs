@@ -1,0 +1,694 @@
+//! The scale-out backend: PostgreSQL through sqlx.
+//!
+//! Runs the same SQL text as the SQLite backend (see [`crate::sql`]). Statements that must
+//! see a consistent state run in one transaction; the refresh rotation and failure counting are
+//! single conditional `UPDATE … RETURNING` statements, so concurrent requests on several server
+//! instances cannot both spend one token or lose a count.
+
+use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
+use crate::sqlite::failure_count;
+use crate::{
+    FailureCount, Group, GroupStore, LoginEvent, LoginHistoryStore, Member, NewSession, NewUser,
+    PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore, StoreError, Tenant,
+    TenantStore, User, UserPatch, UserStore, sql,
+};
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Executor, Postgres, Row};
+use strongroom_domain::{
+    FamilyId, GroupId, MembershipRole, Roles, Slug, TenantId, Timestamp, UserId, to_millis,
+};
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn constraint(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match e.as_database_error() {
+        Some(d) if d.is_unique_violation() => StoreError::Conflict(what),
+        Some(d) if d.is_foreign_key_violation() => StoreError::NotFound(what),
+        _ => backend(e),
+    }
+}
+
+impl PgStore {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await
+            .map_err(backend)?;
+        MIGRATOR.run(&pool).await.map_err(backend)?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn raw_tenant(r: &PgRow) -> sqlx::Result<RawTenant> {
+    Ok(RawTenant {
+        id: r.try_get(0)?,
+        slug: r.try_get(1)?,
+        name: r.try_get(2)?,
+        region: r.try_get(3)?,
+        status: r.try_get(4)?,
+        lockout_threshold: i64::from(r.try_get::<i32, _>(5)?),
+        agreement_ends_at: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+    })
+}
+
+fn raw_user(r: &PgRow) -> sqlx::Result<RawUser> {
+    Ok(RawUser {
+        tenant_id: r.try_get(0)?,
+        id: r.try_get(1)?,
+        email: r.try_get(2)?,
+        name: r.try_get(3)?,
+        roles: r.try_get(4)?,
+        status: r.try_get(5)?,
+        password_hash: r.try_get(6)?,
+        must_change_password: r.try_get(7)?,
+        failed_logins: i64::from(r.try_get::<i32, _>(8)?),
+        license_expires_at: r.try_get(9)?,
+        created_at: r.try_get(10)?,
+        updated_at: r.try_get(11)?,
+    })
+}
+
+fn raw_group(r: &PgRow) -> sqlx::Result<RawGroup> {
+    Ok(RawGroup {
+        tenant_id: r.try_get(0)?,
+        id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        created_at: r.try_get(3)?,
+    })
+}
+
+fn raw_login(r: &PgRow) -> sqlx::Result<RawLogin> {
+    Ok(RawLogin {
+        tenant_id: r.try_get(0)?,
+        id: r.try_get(1)?,
+        user_id: r.try_get(2)?,
+        at: r.try_get(3)?,
+        ip: r.try_get(4)?,
+        outcome: r.try_get(5)?,
+    })
+}
+
+fn threshold(t: u32) -> i32 {
+    i32::try_from(t).unwrap_or(i32::MAX)
+}
+
+async fn insert_user<'e, E: Executor<'e, Database = Postgres>>(ex: E, u: &NewUser) -> Result<()> {
+    sqlx::query(sql::INSERT_USER)
+        .bind(u.tenant_id.0)
+        .bind(u.id.0)
+        .bind(&u.email_index[..])
+        .bind(u.email.as_str())
+        .bind(u.name.as_str())
+        .bind(u.roles.to_stored())
+        .bind(&u.password_hash)
+        .bind(u.must_change_password)
+        .bind(u.license_expires_at.map(to_millis))
+        .bind(to_millis(u.now))
+        .execute(ex)
+        .await
+        .map_err(constraint("user"))?;
+    Ok(())
+}
+
+async fn one_user<'e, E: Executor<'e, Database = Postgres>>(
+    ex: E,
+    q: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+) -> Result<Option<User>> {
+    q.fetch_optional(ex)
+        .await
+        .map_err(backend)?
+        .map(|r| raw_user(&r).map_err(backend).and_then(RawUser::into_model))
+        .transpose()
+}
+
+async fn insert_session<'e, E: Executor<'e, Database = Postgres>>(
+    ex: E,
+    s: &NewSession,
+) -> Result<()> {
+    sqlx::query(sql::INSERT_SESSION)
+        .bind(s.tenant_id.0)
+        .bind(s.id.0)
+        .bind(s.family_id.0)
+        .bind(s.user_id.0)
+        .bind(&s.access_digest[..])
+        .bind(to_millis(s.access_expires_at))
+        .bind(&s.refresh_digest[..])
+        .bind(to_millis(s.refresh_expires_at))
+        .bind(to_millis(s.now))
+        .execute(ex)
+        .await
+        .map_err(constraint("session"))?;
+    Ok(())
+}
+
+#[async_trait]
+impl TenantStore for PgStore {
+    async fn create_tenant(&self, t: &Tenant, admin: &NewUser) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(sql::INSERT_TENANT)
+            .bind(t.id.0)
+            .bind(t.slug.as_str())
+            .bind(t.name.as_str())
+            .bind(t.region.as_str())
+            .bind(t.status.as_str())
+            .bind(threshold(t.lockout_threshold))
+            .bind(t.agreement_ends_at.map(to_millis))
+            .bind(to_millis(t.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("tenant"))?;
+        insert_user(&mut *tx, admin).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>> {
+        sqlx::query(sql::TENANT_BY_SLUG)
+            .bind(slug.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_tenant(&r)
+                    .map_err(backend)
+                    .and_then(RawTenant::into_model)
+            })
+            .transpose()
+    }
+
+    async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
+        sqlx::query(sql::TENANT_BY_ID)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_tenant(&r)
+                    .map_err(backend)
+                    .and_then(RawTenant::into_model)
+            })
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn insert_user(&self, user: &NewUser) -> Result<()> {
+        insert_user(&self.pool, user).await
+    }
+
+    async fn user_by_email_index(
+        &self,
+        tenant: TenantId,
+        index: &[u8; 32],
+    ) -> Result<Option<User>> {
+        one_user(
+            &self.pool,
+            sqlx::query(sql::USER_BY_EMAIL_INDEX)
+                .bind(tenant.0)
+                .bind(&index[..]),
+        )
+        .await
+    }
+
+    async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
+        one_user(
+            &self.pool,
+            sqlx::query(sql::USER_BY_ID).bind(tenant.0).bind(id.0),
+        )
+        .await
+    }
+
+    async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>> {
+        sqlx::query(sql::LIST_USERS)
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| raw_user(r).map_err(backend).and_then(RawUser::into_model))
+            .collect()
+    }
+
+    async fn update_user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        patch: &UserPatch,
+        now: Timestamp,
+    ) -> Result<Option<User>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = sqlx::query(sql::UPDATE_USER)
+            .bind(patch.name.as_ref().map(|n| n.as_str().to_owned()))
+            .bind(patch.roles.as_ref().map(Roles::to_stored))
+            .bind(patch.license_expires_at.is_some())
+            .bind(patch.license_expires_at.flatten().map(to_millis))
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 {
+            return Ok(None);
+        }
+        let user = one_user(
+            &mut *tx,
+            sqlx::query(sql::USER_BY_ID).bind(tenant.0).bind(id.0),
+        )
+        .await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(user)
+    }
+
+    async fn set_password(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        hash: &str,
+        must_change: bool,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = sqlx::query(sql::SET_PASSWORD)
+            .bind(hash)
+            .bind(must_change)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        sqlx::query(sql::REVOKE_USER_SESSIONS)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n == 1)
+    }
+
+    async fn record_login_failure(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        t: u32,
+        now: Timestamp,
+    ) -> Result<FailureCount> {
+        let failed: i32 = sqlx::query_scalar(sql::RECORD_FAILURE)
+            .bind(threshold(t))
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(failure_count(i64::from(failed), t))
+    }
+
+    async fn clear_login_failures(&self, tenant: TenantId, id: UserId) -> Result<()> {
+        sqlx::query(sql::CLEAR_FAILURES)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn record_unknown_failure(
+        &self,
+        tenant: TenantId,
+        index: &[u8; 32],
+        t: u32,
+        now: Timestamp,
+    ) -> Result<FailureCount> {
+        let failed: i32 = sqlx::query_scalar(sql::RECORD_UNKNOWN_FAILURE)
+            .bind(tenant.0)
+            .bind(&index[..])
+            .bind(to_millis(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(failure_count(i64::from(failed), t))
+    }
+
+    async fn unknown_failures(&self, tenant: TenantId, index: &[u8; 32]) -> Result<u32> {
+        let n: Option<i32> = sqlx::query_scalar(sql::UNKNOWN_FAILURES)
+            .bind(tenant.0)
+            .bind(&index[..])
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(0))
+    }
+
+    async fn forget_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = sqlx::query(sql::FORGET_USER)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        sqlx::query(sql::REVOKE_USER_SESSIONS)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::DELETE_USER_MEMBERSHIPS)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::DELETE_USER_RESETS)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl GroupStore for PgStore {
+    async fn insert_group(&self, g: &Group) -> Result<()> {
+        sqlx::query(sql::INSERT_GROUP)
+            .bind(g.tenant_id.0)
+            .bind(g.id.0)
+            .bind(g.name.as_str())
+            .bind(to_millis(g.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("group"))?;
+        Ok(())
+    }
+
+    async fn group_by_id(&self, tenant: TenantId, id: GroupId) -> Result<Option<Group>> {
+        sqlx::query(sql::GROUP_BY_ID)
+            .bind(tenant.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_group(&r)
+                    .map_err(backend)
+                    .and_then(RawGroup::into_model)
+            })
+            .transpose()
+    }
+
+    async fn put_member(
+        &self,
+        tenant: TenantId,
+        group: GroupId,
+        user: UserId,
+        role: MembershipRole,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(sql::GROUP_BY_ID)
+            .bind(tenant.0)
+            .bind(group.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("group"))?;
+        sqlx::query(sql::USER_IS_LIVE)
+            .bind(tenant.0)
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("user"))?;
+        sqlx::query(sql::PUT_MEMBER)
+            .bind(tenant.0)
+            .bind(group.0)
+            .bind(user.0)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("member"))?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn members(&self, tenant: TenantId, group: GroupId) -> Result<Vec<Member>> {
+        sqlx::query(sql::MEMBERS)
+            .bind(tenant.0)
+            .bind(group.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                let user: Uuid = r.try_get(0).map_err(backend)?;
+                let role: String = r.try_get(1).map_err(backend)?;
+                let role = MembershipRole::parse(&role)
+                    .ok_or_else(|| backend("unreadable membership role"))?;
+                Ok(Member {
+                    user_id: user.into(),
+                    role,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl LoginHistoryStore for PgStore {
+    async fn append_login(&self, e: &LoginEvent) -> Result<()> {
+        sqlx::query(sql::INSERT_LOGIN)
+            .bind(e.tenant_id.0)
+            .bind(e.id.0)
+            .bind(e.user_id.map(|u| u.0))
+            .bind(to_millis(e.at))
+            .bind(&e.ip)
+            .bind(e.outcome.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn login_history(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<LoginEvent>> {
+        sqlx::query(sql::LOGIN_HISTORY)
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| raw_login(r).map_err(backend).and_then(RawLogin::into_model))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn insert_session(&self, s: &NewSession) -> Result<()> {
+        insert_session(&self.pool, s).await
+    }
+
+    async fn principal_by_access(
+        &self,
+        tenant: TenantId,
+        digest: &[u8; 32],
+        now: Timestamp,
+    ) -> Result<Option<SessionPrincipal>> {
+        let row = sqlx::query(sql::PRINCIPAL_BY_ACCESS)
+            .bind(tenant.0)
+            .bind(&digest[..])
+            .bind(to_millis(now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            let roles: String = r.try_get(3).map_err(backend)?;
+            Ok(SessionPrincipal {
+                tenant_id: tenant,
+                session_id: r.try_get::<Uuid, _>(0).map_err(backend)?.into(),
+                family_id: r.try_get::<Uuid, _>(1).map_err(backend)?.into(),
+                user_id: r.try_get::<Uuid, _>(2).map_err(backend)?.into(),
+                roles: Roles::from_stored(&roles).map_err(backend)?,
+                must_change_password: r.try_get(4).map_err(backend)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        tenant: TenantId,
+        presented: &[u8; 32],
+        next: &NewSession,
+        now: Timestamp,
+    ) -> Result<RefreshOutcome> {
+        let now = to_millis(now);
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let spent = sqlx::query(sql::SPEND_REFRESH)
+            .bind(now)
+            .bind(tenant.0)
+            .bind(&presented[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if let Some(r) = spent {
+            let family: Uuid = r.try_get(0).map_err(backend)?;
+            let user: Uuid = r.try_get(1).map_err(backend)?;
+            let next = NewSession {
+                family_id: FamilyId::from(family),
+                user_id: UserId::from(user),
+                ..next.clone()
+            };
+            insert_session(&mut *tx, &next).await?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(RefreshOutcome::Rotated(next.user_id));
+        }
+        let state = sqlx::query(sql::REFRESH_STATE)
+            .bind(tenant.0)
+            .bind(&presented[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let outcome = match state {
+            Some(r) if r.try_get::<Option<i64>, _>(1).map_err(backend)?.is_some() => {
+                let family: Uuid = r.try_get(0).map_err(backend)?;
+                sqlx::query(sql::REVOKE_FAMILY)
+                    .bind(now)
+                    .bind(tenant.0)
+                    .bind(family)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                RefreshOutcome::Reused
+            }
+            _ => RefreshOutcome::Invalid,
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(outcome)
+    }
+
+    async fn revoke_family(
+        &self,
+        tenant: TenantId,
+        family: FamilyId,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::REVOKE_FAMILY)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(family.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PasswordResetStore for PgStore {
+    async fn insert_reset(
+        &self,
+        tenant: TenantId,
+        digest: &[u8; 32],
+        user: UserId,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(sql::DELETE_OPEN_RESETS)
+            .bind(tenant.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::INSERT_RESET)
+            .bind(tenant.0)
+            .bind(&digest[..])
+            .bind(user.0)
+            .bind(to_millis(expires_at))
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("reset token"))?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn reset_password(
+        &self,
+        tenant: TenantId,
+        digest: &[u8; 32],
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<UserId>> {
+        let now = to_millis(now);
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let user: Option<Uuid> = sqlx::query_scalar(sql::SPEND_RESET)
+            .bind(now)
+            .bind(tenant.0)
+            .bind(&digest[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let Some(user) = user else { return Ok(None) };
+        let n = sqlx::query(sql::SET_PASSWORD)
+            .bind(hash)
+            .bind(false)
+            .bind(now)
+            .bind(tenant.0)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if n == 0 {
+            return Ok(None);
+        }
+        sqlx::query(sql::REVOKE_USER_SESSIONS)
+            .bind(now)
+            .bind(tenant.0)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Some(user.into()))
+    }
+}

@@ -1,0 +1,157 @@
+//! SQL text shared by both backends.
+//!
+//! SQLite reads `$1`, `$2`… as named parameters numbered by first appearance, so a statement
+//! whose placeholders first appear in ascending order binds positionally on both backends.
+//! Keep that order when editing; `placeholders_ascend` below checks it.
+
+pub const INSERT_TENANT: &str = "INSERT INTO tenants (tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+macro_rules! tenant_cols {
+    () => {
+        "tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at"
+    };
+}
+pub const TENANT_BY_SLUG: &str =
+    concat!("SELECT ", tenant_cols!(), " FROM tenants WHERE slug = $1");
+pub const TENANT_BY_ID: &str = concat!(
+    "SELECT ",
+    tenant_cols!(),
+    " FROM tenants WHERE tenant_id = $1"
+);
+
+pub const INSERT_USER: &str = "INSERT INTO users (tenant_id, user_id, email_index, email, name, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 0, $9, $10, $10)";
+
+macro_rules! user_cols {
+    () => {
+        "tenant_id, user_id, email, name, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at"
+    };
+}
+pub const USER_BY_EMAIL_INDEX: &str = concat!(
+    "SELECT ",
+    user_cols!(),
+    " FROM users WHERE tenant_id = $1 AND email_index = $2"
+);
+pub const USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_cols!(),
+    " FROM users WHERE tenant_id = $1 AND user_id = $2"
+);
+pub const LIST_USERS: &str = concat!(
+    "SELECT ",
+    user_cols!(),
+    " FROM users WHERE tenant_id = $1 AND status <> 'deleted' ORDER BY created_at, user_id"
+);
+
+/// `$1` name, `$2` roles, `$3` whether to touch the licence, `$4` the new licence expiry.
+pub const UPDATE_USER: &str = "UPDATE users SET name = COALESCE($1, name), roles = COALESCE($2, roles), license_expires_at = CASE WHEN $3 THEN $4 ELSE license_expires_at END, updated_at = $5 WHERE tenant_id = $6 AND user_id = $7 AND status <> 'deleted'";
+
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, status = 'active', updated_at = $3 WHERE tenant_id = $4 AND user_id = $5 AND status <> 'deleted'";
+pub const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL";
+
+pub const RECORD_FAILURE: &str = "UPDATE users SET failed_logins = failed_logins + 1, status = CASE WHEN failed_logins + 1 >= $1 THEN 'blocked' ELSE status END, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND status <> 'deleted' RETURNING failed_logins";
+pub const CLEAR_FAILURES: &str = "UPDATE users SET failed_logins = 0 WHERE tenant_id = $1 AND user_id = $2 AND failed_logins <> 0";
+
+pub const RECORD_UNKNOWN_FAILURE: &str = "INSERT INTO unknown_login_failures (tenant_id, email_index, failed_logins, updated_at) VALUES ($1, $2, 1, $3) ON CONFLICT (tenant_id, email_index) DO UPDATE SET failed_logins = unknown_login_failures.failed_logins + 1, updated_at = excluded.updated_at RETURNING failed_logins";
+pub const UNKNOWN_FAILURES: &str =
+    "SELECT failed_logins FROM unknown_login_failures WHERE tenant_id = $1 AND email_index = $2";
+
+pub const FORGET_USER: &str = "UPDATE users SET email_index = NULL, email = NULL, name = NULL, password_hash = NULL, status = 'deleted', updated_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND status <> 'deleted'";
+pub const DELETE_USER_MEMBERSHIPS: &str =
+    "DELETE FROM group_members WHERE tenant_id = $1 AND user_id = $2";
+pub const DELETE_USER_RESETS: &str =
+    "DELETE FROM password_resets WHERE tenant_id = $1 AND user_id = $2";
+
+pub const INSERT_GROUP: &str =
+    "INSERT INTO groups (tenant_id, group_id, name, created_at) VALUES ($1, $2, $3, $4)";
+pub const GROUP_BY_ID: &str = "SELECT tenant_id, group_id, name, created_at FROM groups WHERE tenant_id = $1 AND group_id = $2";
+pub const USER_IS_LIVE: &str =
+    "SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = $2 AND status <> 'deleted'";
+pub const PUT_MEMBER: &str = "INSERT INTO group_members (tenant_id, group_id, user_id, role) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, group_id, user_id) DO UPDATE SET role = excluded.role";
+pub const MEMBERS: &str = "SELECT user_id, role FROM group_members WHERE tenant_id = $1 AND group_id = $2 ORDER BY user_id";
+
+pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, user_id, at, ip, outcome) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
+
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
+/// Spends a live refresh token; returns its family and user. Zero rows: not live.
+pub const SPEND_REFRESH: &str = "UPDATE sessions SET refreshed_at = $1, revoked_at = $1 WHERE tenant_id = $2 AND refresh_digest = $3 AND refreshed_at IS NULL AND revoked_at IS NULL AND refresh_expires_at > $1 AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = sessions.tenant_id AND u.user_id = sessions.user_id AND u.status = 'active') RETURNING family_id, user_id";
+/// Whether a refresh token exists and was already spent (reuse), and its family.
+pub const REFRESH_STATE: &str =
+    "SELECT family_id, refreshed_at FROM sessions WHERE tenant_id = $1 AND refresh_digest = $2";
+pub const REVOKE_FAMILY: &str = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND family_id = $3 AND revoked_at IS NULL";
+
+pub const DELETE_OPEN_RESETS: &str =
+    "DELETE FROM password_resets WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL";
+pub const INSERT_RESET: &str = "INSERT INTO password_resets (tenant_id, token_digest, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
+pub const SPEND_RESET: &str = "UPDATE password_resets SET used_at = $1 WHERE tenant_id = $2 AND token_digest = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id";
+
+#[cfg(test)]
+mod tests {
+    /// Every `$n` must first appear after `$1..$(n-1)`, or SQLite would bind it to the wrong value.
+    fn placeholders_ascend(sql: &str) -> bool {
+        let mut seen: Vec<u32> = Vec::new();
+        let mut rest = sql;
+        while let Some(pos) = rest.find('$') {
+            rest = &rest[pos + 1..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let n: u32 = digits.parse().unwrap();
+            if !seen.contains(&n) {
+                if n as usize != seen.len() + 1 {
+                    return false;
+                }
+                seen.push(n);
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn every_statement_binds_in_order() {
+        use super::*;
+        let all = [
+            INSERT_TENANT,
+            TENANT_BY_SLUG,
+            TENANT_BY_ID,
+            INSERT_USER,
+            USER_BY_EMAIL_INDEX,
+            USER_BY_ID,
+            LIST_USERS,
+            UPDATE_USER,
+            SET_PASSWORD,
+            REVOKE_USER_SESSIONS,
+            RECORD_FAILURE,
+            CLEAR_FAILURES,
+            RECORD_UNKNOWN_FAILURE,
+            UNKNOWN_FAILURES,
+            FORGET_USER,
+            DELETE_USER_MEMBERSHIPS,
+            DELETE_USER_RESETS,
+            INSERT_GROUP,
+            GROUP_BY_ID,
+            USER_IS_LIVE,
+            PUT_MEMBER,
+            MEMBERS,
+            INSERT_LOGIN,
+            LOGIN_HISTORY,
+            INSERT_SESSION,
+            PRINCIPAL_BY_ACCESS,
+            SPEND_REFRESH,
+            REFRESH_STATE,
+            REVOKE_FAMILY,
+            DELETE_OPEN_RESETS,
+            INSERT_RESET,
+            SPEND_RESET,
+        ];
+        for sql in all {
+            assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
+            assert!(
+                sql.contains("tenant_id = $")
+                    || sql.starts_with("INSERT")
+                    || sql.contains("slug = $1"),
+                "no tenant filter: {sql}"
+            );
+        }
+        assert!(!placeholders_ascend("SELECT $2, $1"));
+    }
+}

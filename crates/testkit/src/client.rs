@@ -1,0 +1,123 @@
+//! A small HTTP client for the API, with the answer's status, headers and JSON at hand.
+
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+    pub json: Value,
+}
+
+impl Resp {
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "{}",
+            self.body
+        );
+        assert_eq!(self.json["code"], code, "{}", self.body);
+        assert_eq!(self.json["status"], status, "{}", self.body);
+        assert!(
+            self.json["title"].is_string()
+                && self.json["type"].is_string()
+                && self.json["detail"].is_string(),
+            "{}",
+            self.body
+        );
+    }
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+            token: None,
+        }
+    }
+
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let r = req.send().await.expect("request sent");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = r.text().await.expect("body read");
+        let json = serde_json::from_str(&body).unwrap_or(Value::Null);
+        Resp {
+            status,
+            content_type,
+            headers,
+            body,
+            json,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(self.http.get(self.url(path))).await
+    }
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(self.http.delete(self.url(path))).await
+    }
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.http.post(self.url(path)).json(body)).await
+    }
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.http.put(self.url(path)).json(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.http.patch(self.url(path)).json(body)).await
+    }
+
+    pub async fn login(&self, tenant: &str, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/login",
+            &serde_json::json!({"tenant": tenant, "email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Logs in and returns a client carrying the access token, and the refresh token.
+    pub async fn logged_in(&self, tenant: &str, email: &str, password: &str) -> (Client, String) {
+        let r = self.login(tenant, email, password).await;
+        assert_eq!(r.status, 200, "login: {}", r.body);
+        (
+            self.with_token(r.json["access_token"].as_str().unwrap()),
+            r.json["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}

@@ -1,0 +1,163 @@
+//! Test harness: starts the real server on port 0 against a fresh SQLite file or a fresh
+//! PostgreSQL database, and talks to it over HTTP with a small typed client.
+//!
+//! PostgreSQL is found at `STRONGROOM_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test gets its own database, dropped
+//! when the test's server is dropped.
+
+pub mod client;
+pub mod pg;
+
+pub use client::{Client, Resp};
+
+use std::sync::Arc;
+use strongroom::config::Config;
+use strongroom_core::mail::Sent;
+use strongroom_core::{ManualClock, Services};
+use tokio::sync::broadcast;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server, its data folder and database; all removed on drop.
+pub struct TestServer {
+    pub base: String,
+    pub services: Services,
+    pub clock: Arc<ManualClock>,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+    mail: broadcast::Receiver<Sent>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _db: Option<pg::PgDatabase>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `tweak` has adjusted the configuration.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(pg::PgDatabase::create().await),
+        };
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: db.as_ref().map(|d| d.url.clone()),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        config.validate().expect("valid test config");
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let app = strongroom::startup::build_with_clock(&config, clock.clone())
+            .await
+            .expect("server builds");
+        let base = format!("http://{}", app.addr);
+        let services = app.services.clone();
+        let mail = services.mailer.subscribe();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base,
+            services,
+            clock,
+            config,
+            dir,
+            mail,
+            shutdown: Some(tx),
+            _db: db,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    /// Creates a tenant through the service layer (as `strongroom tenant create` does) and
+    /// returns (slug, admin e-mail, admin password) with the password already changed so
+    /// that the administrator can act at once.
+    pub async fn tenant(&self, slug: &str) -> (String, String, String) {
+        use secrecy::ExposeSecret;
+        use strongroom_domain::{Email, Region, Slug, TenantName};
+        let email = format!("admin@{slug}.example");
+        let created = self
+            .services
+            .create_tenant(
+                Slug::parse(slug).unwrap(),
+                TenantName::parse(slug).unwrap(),
+                Region::default(),
+                Email::parse(&email).unwrap(),
+                false,
+            )
+            .await
+            .expect("tenant created");
+        let initial = created.admin_password.expose_secret().to_owned();
+        let new = format!("{slug}-admin-passphrase-9f3k");
+        let c = self.client();
+        let r = c.login(slug, &email, &initial).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let c = c.with_token(r.json["access_token"].as_str().unwrap());
+        let r = c
+            .put(
+                "/api/v1/me/password",
+                &serde_json::json!({"current_password": initial, "new_password": new}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        (slug.to_owned(), email, new)
+    }
+
+    /// Waits for the next mail the server sends and returns its raw text.
+    pub async fn next_mail(&mut self) -> String {
+        let sent = tokio::time::timeout(std::time::Duration::from_secs(10), self.mail.recv())
+            .await
+            .expect("a mail within 10 s")
+            .expect("mail channel open");
+        let file = sent.file.expect("outbox transport");
+        std::fs::read_to_string(file).expect("outbox file readable")
+    }
+
+    /// Mails sent so far that nobody has read (without waiting).
+    pub fn pending_mails(&mut self) -> usize {
+        let mut n = 0;
+        while self.mail.try_recv().is_ok() {
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Generates one test per backend from an `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::Backend::Postgres).await }
+            )*
+        }
+    };
+}

@@ -1,0 +1,687 @@
+//! The storage test suite: every store trait, run against a SQLite file and a fresh
+//! PostgreSQL database.
+
+use std::sync::Arc;
+use strongroom_domain::*;
+use strongroom_store::*;
+use strongroom_testkit::{Backend, both_backends, pg::PgDatabase};
+use time::Duration;
+
+struct Fixture {
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+    _db: Option<PgDatabase>,
+}
+
+async fn open(backend: Backend) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("s.db").display());
+            Fixture {
+                store: strongroom_store::open(&url).await.unwrap(),
+                _dir: dir,
+                _db: None,
+            }
+        }
+        Backend::Postgres => {
+            let db = PgDatabase::create().await;
+            Fixture {
+                store: strongroom_store::open(&db.url).await.unwrap(),
+                _dir: dir,
+                _db: Some(db),
+            }
+        }
+    }
+}
+
+fn now() -> Timestamp {
+    // Millisecond precision, as stored.
+    from_millis(to_millis(Timestamp::now_utc()))
+}
+
+fn tenant(slug: &str) -> Tenant {
+    Tenant {
+        id: TenantId::new(),
+        slug: Slug::parse(slug).unwrap(),
+        name: TenantName::parse("T").unwrap(),
+        region: Region::default(),
+        status: TenantStatus::Active,
+        lockout_threshold: 3,
+        agreement_ends_at: None,
+        created_at: now(),
+    }
+}
+
+fn user(t: &Tenant, email: &str) -> NewUser {
+    NewUser {
+        tenant_id: t.id,
+        id: UserId::new(),
+        email: Email::parse(email).unwrap(),
+        email_index: idx(t, email),
+        name: PersonName::parse("Ann").unwrap(),
+        roles: [Role::Participant].into_iter().collect(),
+        password_hash: "$argon2id$hash".into(),
+        must_change_password: true,
+        license_expires_at: None,
+        now: now(),
+    }
+}
+
+fn idx(t: &Tenant, email: &str) -> [u8; 32] {
+    strongroom_crypto::lookup_index("user-email", t.id.as_bytes(), email)
+}
+
+async fn with_tenant(f: &Fixture, slug: &str) -> (Tenant, NewUser) {
+    let t = tenant(slug);
+    let admin = user(&t, &format!("admin@{slug}.example"));
+    f.store.create_tenant(&t, &admin).await.unwrap();
+    (t, admin)
+}
+
+fn session(t: &Tenant, u: UserId, family: FamilyId, seed: u8) -> NewSession {
+    NewSession {
+        tenant_id: t.id,
+        id: SessionId::new(),
+        family_id: family,
+        user_id: u,
+        access_digest: [seed; 32],
+        access_expires_at: now() + Duration::minutes(15),
+        refresh_digest: [seed.wrapping_add(100); 32],
+        refresh_expires_at: now() + Duration::days(14),
+        now: now(),
+    }
+}
+
+async fn tenants_round_trip_and_slugs_are_unique(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let got = f.store.tenant_by_slug(&t.slug).await.unwrap().unwrap();
+    assert_eq!(
+        (got.id, got.lockout_threshold, got.status),
+        (t.id, 3, TenantStatus::Active)
+    );
+    assert_eq!(
+        f.store.tenant_by_id(t.id).await.unwrap().unwrap().slug,
+        t.slug
+    );
+    assert!(
+        f.store
+            .tenant_by_slug(&Slug::parse("nope").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let u = f.store.user_by_id(t.id, admin.id).await.unwrap().unwrap();
+    assert_eq!(u.email.unwrap().as_str(), "admin@acme.example");
+
+    // Same slug again: conflict, and nothing of the second attempt is left behind.
+    let mut t2 = tenant("acme");
+    t2.id = TenantId::new();
+    let admin2 = user(&t2, "admin2@acme.example");
+    assert!(matches!(
+        f.store.create_tenant(&t2, &admin2).await,
+        Err(StoreError::Conflict("tenant"))
+    ));
+    assert!(f.store.tenant_by_id(t2.id).await.unwrap().is_none());
+    assert!(
+        f.store
+            .user_by_id(t2.id, admin2.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn users_are_scoped_to_their_tenant(b: Backend) {
+    let f = open(b).await;
+    let (a, _) = with_tenant(&f, "alpha").await;
+    let (bt, _) = with_tenant(&f, "beta").await;
+    let ann = user(&a, "ann@example.com");
+    f.store.insert_user(&ann).await.unwrap();
+    // The same address may exist in another tenant, not twice in one.
+    f.store
+        .insert_user(&user(&bt, "ann@example.com"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.store.insert_user(&user(&a, "ann@example.com")).await,
+        Err(StoreError::Conflict("user"))
+    ));
+
+    assert!(
+        f.store.user_by_id(bt.id, ann.id).await.unwrap().is_none(),
+        "other tenant's id must not resolve"
+    );
+    assert!(
+        f.store
+            .update_user(bt.id, ann.id, &UserPatch::default(), now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!f.store.forget_user(bt.id, ann.id, now()).await.unwrap());
+    assert_eq!(f.store.list_users(a.id).await.unwrap().len(), 2);
+    assert!(
+        f.store
+            .list_users(a.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|u| u.tenant_id == a.id)
+    );
+    let found = f
+        .store
+        .user_by_email_index(a.id, &idx(&a, "ann@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, ann.id);
+}
+
+async fn update_patches_only_given_fields(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let mut u = user(&t, "ann@example.com");
+    u.license_expires_at = Some(now());
+    f.store.insert_user(&u).await.unwrap();
+    let patch = UserPatch {
+        name: Some(PersonName::parse("Anna").unwrap()),
+        ..Default::default()
+    };
+    let got = f
+        .store
+        .update_user(t.id, u.id, &patch, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.name.unwrap().as_str(), "Anna");
+    assert_eq!(got.roles, u.roles);
+    assert_eq!(got.license_expires_at, u.license_expires_at);
+    let patch = UserPatch {
+        roles: Some([Role::Coach].into_iter().collect()),
+        license_expires_at: Some(None),
+        ..Default::default()
+    };
+    let got = f
+        .store
+        .update_user(t.id, u.id, &patch, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(got.roles.contains(Role::Coach) && !got.roles.contains(Role::Participant));
+    assert_eq!(got.license_expires_at, None);
+}
+
+async fn failures_block_at_the_threshold_and_password_reset_clears(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let u = user(&t, "ann@example.com");
+    f.store.insert_user(&u).await.unwrap();
+    let c1 = f
+        .store
+        .record_login_failure(t.id, u.id, 3, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        c1,
+        FailureCount {
+            failed: 1,
+            blocked_now: false
+        }
+    );
+    f.store.clear_login_failures(t.id, u.id).await.unwrap();
+    for expected in 1..=3 {
+        let c = f
+            .store
+            .record_login_failure(t.id, u.id, 3, now())
+            .await
+            .unwrap();
+        assert_eq!(c.failed, expected);
+        assert_eq!(c.blocked_now, expected == 3);
+    }
+    assert_eq!(
+        f.store
+            .user_by_id(t.id, u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        UserStatus::Blocked
+    );
+    let c = f
+        .store
+        .record_login_failure(t.id, u.id, 3, now())
+        .await
+        .unwrap();
+    assert!(!c.blocked_now, "only the failure that blocks reports it");
+
+    assert!(
+        f.store
+            .set_password(t.id, u.id, "$new", false, now())
+            .await
+            .unwrap()
+    );
+    let got = f.store.user_by_id(t.id, u.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            got.status,
+            got.failed_logins,
+            got.password_hash.as_deref(),
+            got.must_change_password
+        ),
+        (UserStatus::Active, 0, Some("$new"), false)
+    );
+}
+
+async fn unknown_addresses_are_counted_too(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let i = idx(&t, "ghost@example.com");
+    assert_eq!(f.store.unknown_failures(t.id, &i).await.unwrap(), 0);
+    for n in 1..=3 {
+        assert_eq!(
+            f.store
+                .record_unknown_failure(t.id, &i, 3, now())
+                .await
+                .unwrap()
+                .failed,
+            n
+        );
+    }
+    assert_eq!(f.store.unknown_failures(t.id, &i).await.unwrap(), 3);
+    let (t2, _) = with_tenant(&f, "beta").await;
+    assert_eq!(f.store.unknown_failures(t2.id, &i).await.unwrap(), 0);
+}
+
+async fn sessions_rotate_and_reuse_revokes_the_family(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let (other, _) = with_tenant(&f, "beta").await;
+    let family = FamilyId::new();
+    let s1 = session(&t, admin.id, family, 1);
+    f.store.insert_session(&s1).await.unwrap();
+    let p = f
+        .store
+        .principal_by_access(t.id, &s1.access_digest, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (p.user_id, p.family_id, p.must_change_password),
+        (admin.id, family, true)
+    );
+    assert!(
+        f.store
+            .principal_by_access(other.id, &s1.access_digest, now())
+            .await
+            .unwrap()
+            .is_none(),
+        "token of another tenant"
+    );
+    assert!(
+        f.store
+            .principal_by_access(t.id, &s1.access_digest, now() + Duration::minutes(16))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+
+    // Rotation: the successor inherits family and user; the old pair stops working.
+    let s2 = session(&t, UserId::from(uuid::Uuid::nil()), FamilyId::new(), 2);
+    assert_eq!(
+        f.store
+            .rotate_refresh(t.id, &s1.refresh_digest, &s2, now())
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated(admin.id)
+    );
+    assert!(
+        f.store
+            .principal_by_access(t.id, &s1.access_digest, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let p2 = f
+        .store
+        .principal_by_access(t.id, &s2.access_digest, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((p2.user_id, p2.family_id), (admin.id, family));
+
+    // Reuse of the spent token: the whole family dies.
+    let s3 = session(&t, admin.id, FamilyId::new(), 3);
+    assert_eq!(
+        f.store
+            .rotate_refresh(t.id, &s1.refresh_digest, &s3, now())
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused
+    );
+    assert!(
+        f.store
+            .principal_by_access(t.id, &s2.access_digest, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        f.store
+            .rotate_refresh(t.id, &s2.refresh_digest, &s3, now())
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    assert_eq!(
+        f.store
+            .rotate_refresh(t.id, &[9; 32], &s3, now())
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+}
+
+async fn logout_and_password_change_end_sessions(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let a = session(&t, admin.id, FamilyId::new(), 1);
+    let c = session(&t, admin.id, FamilyId::new(), 2);
+    f.store.insert_session(&a).await.unwrap();
+    f.store.insert_session(&c).await.unwrap();
+    f.store
+        .revoke_family(t.id, a.family_id, now())
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .principal_by_access(t.id, &a.access_digest, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.store
+            .principal_by_access(t.id, &c.access_digest, now())
+            .await
+            .unwrap()
+            .is_some(),
+        "other sessions live on"
+    );
+    f.store
+        .set_password(t.id, admin.id, "$x", false, now())
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .principal_by_access(t.id, &c.access_digest, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn reset_tokens_work_once_and_expire(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    f.store
+        .record_login_failure(t.id, admin.id, 1, now())
+        .await
+        .unwrap();
+    let s = session(&t, admin.id, FamilyId::new(), 1);
+    f.store.insert_session(&s).await.unwrap();
+    f.store
+        .insert_reset(
+            t.id,
+            &[1; 32],
+            admin.id,
+            now() + Duration::minutes(30),
+            now(),
+        )
+        .await
+        .unwrap();
+    // A newer token replaces the older one.
+    f.store
+        .insert_reset(
+            t.id,
+            &[2; 32],
+            admin.id,
+            now() + Duration::minutes(30),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .reset_password(t.id, &[1; 32], "$a", now())
+            .await
+            .unwrap(),
+        None
+    );
+    let (other, _) = with_tenant(&f, "beta").await;
+    assert_eq!(
+        f.store
+            .reset_password(other.id, &[2; 32], "$a", now())
+            .await
+            .unwrap(),
+        None,
+        "another tenant's token"
+    );
+    assert_eq!(
+        f.store
+            .reset_password(t.id, &[2; 32], "$a", now())
+            .await
+            .unwrap(),
+        Some(admin.id)
+    );
+    let u = f.store.user_by_id(t.id, admin.id).await.unwrap().unwrap();
+    assert_eq!(
+        (u.status, u.password_hash.as_deref()),
+        (UserStatus::Active, Some("$a"))
+    );
+    assert!(
+        f.store
+            .principal_by_access(t.id, &s.access_digest, now())
+            .await
+            .unwrap()
+            .is_none(),
+        "sessions ended"
+    );
+    assert_eq!(
+        f.store
+            .reset_password(t.id, &[2; 32], "$b", now())
+            .await
+            .unwrap(),
+        None,
+        "single use"
+    );
+
+    f.store
+        .insert_reset(
+            t.id,
+            &[3; 32],
+            admin.id,
+            now() + Duration::minutes(30),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .reset_password(t.id, &[3; 32], "$c", now() + Duration::minutes(31))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+}
+
+async fn forgetting_removes_personal_fields_and_access(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let u = user(&t, "ann@example.com");
+    f.store.insert_user(&u).await.unwrap();
+    let g = Group {
+        tenant_id: t.id,
+        id: GroupId::new(),
+        name: TenantName::parse("G").unwrap(),
+        created_at: now(),
+    };
+    f.store.insert_group(&g).await.unwrap();
+    f.store
+        .put_member(t.id, g.id, u.id, MembershipRole::Participant)
+        .await
+        .unwrap();
+    let s = session(&t, u.id, FamilyId::new(), 1);
+    f.store.insert_session(&s).await.unwrap();
+    assert!(f.store.forget_user(t.id, u.id, now()).await.unwrap());
+    assert!(
+        !f.store.forget_user(t.id, u.id, now()).await.unwrap(),
+        "idempotent: second time finds nothing"
+    );
+    let got = f.store.user_by_id(t.id, u.id).await.unwrap().unwrap();
+    assert!(got.email.is_none() && got.name.is_none() && got.password_hash.is_none());
+    assert_eq!(got.status, UserStatus::Deleted);
+    assert!(
+        f.store
+            .user_by_email_index(t.id, &u.email_index)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.store
+            .principal_by_access(t.id, &s.access_digest, now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(f.store.members(t.id, g.id).await.unwrap().is_empty());
+    assert_eq!(
+        f.store.list_users(t.id).await.unwrap().len(),
+        1,
+        "only the admin is listed"
+    );
+    // The address is free again.
+    f.store
+        .insert_user(&user(&t, "ann@example.com"))
+        .await
+        .unwrap();
+}
+
+async fn groups_and_members(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let (other, other_admin) = with_tenant(&f, "beta").await;
+    let g = Group {
+        tenant_id: t.id,
+        id: GroupId::new(),
+        name: TenantName::parse("G").unwrap(),
+        created_at: now(),
+    };
+    f.store.insert_group(&g).await.unwrap();
+    let dup = Group {
+        id: GroupId::new(),
+        ..g.clone()
+    };
+    assert!(matches!(
+        f.store.insert_group(&dup).await,
+        Err(StoreError::Conflict("group"))
+    ));
+    assert_eq!(
+        f.store
+            .group_by_id(t.id, g.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_str(),
+        "G"
+    );
+    assert!(f.store.group_by_id(other.id, g.id).await.unwrap().is_none());
+
+    f.store
+        .put_member(t.id, g.id, admin.id, MembershipRole::Participant)
+        .await
+        .unwrap();
+    f.store
+        .put_member(t.id, g.id, admin.id, MembershipRole::Coach)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.members(t.id, g.id).await.unwrap(),
+        vec![Member {
+            user_id: admin.id,
+            role: MembershipRole::Coach
+        }]
+    );
+    assert!(matches!(
+        f.store
+            .put_member(t.id, g.id, other_admin.id, MembershipRole::Coach)
+            .await,
+        Err(StoreError::NotFound("user"))
+    ));
+    assert!(matches!(
+        f.store
+            .put_member(other.id, g.id, other_admin.id, MembershipRole::Coach)
+            .await,
+        Err(StoreError::NotFound("group"))
+    ));
+}
+
+async fn login_history_newest_first(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let base = now();
+    for (i, outcome) in [
+        LoginOutcome::WrongPassword,
+        LoginOutcome::Success,
+        LoginOutcome::Blocked,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = LoginEvent {
+            tenant_id: t.id,
+            id: LoginEventId::new(),
+            user_id: Some(admin.id),
+            at: base + Duration::seconds(i64::try_from(i).unwrap()),
+            ip: "192.0.2.7".into(),
+            outcome,
+        };
+        f.store.append_login(&e).await.unwrap();
+    }
+    f.store
+        .append_login(&LoginEvent {
+            tenant_id: t.id,
+            id: LoginEventId::new(),
+            user_id: None,
+            at: base,
+            ip: "::1".into(),
+            outcome: LoginOutcome::UnknownAccount,
+        })
+        .await
+        .unwrap();
+    let h = f.store.login_history(t.id, admin.id, 2).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.outcome).collect::<Vec<_>>(),
+        vec![LoginOutcome::Blocked, LoginOutcome::Success]
+    );
+    assert_eq!(h[0].ip, "192.0.2.7");
+}
+
+both_backends!(
+    tenants_round_trip_and_slugs_are_unique,
+    users_are_scoped_to_their_tenant,
+    update_patches_only_given_fields,
+    failures_block_at_the_threshold_and_password_reset_clears,
+    unknown_addresses_are_counted_too,
+    sessions_rotate_and_reuse_revokes_the_family,
+    logout_and_password_change_end_sessions,
+    reset_tokens_work_once_and_expire,
+    forgetting_removes_personal_fields_and_access,
+    groups_and_members,
+    login_history_newest_first,
+);
