@@ -2,7 +2,6 @@
 //! configured. Subscribers (tests, metrics) learn of every message sent.
 
 use crate::CoreError;
-use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
@@ -69,19 +68,15 @@ impl Mailer {
         self.events.subscribe()
     }
 
-    /// Sends a plain-text message. 8-bit transfer encoding keeps long tokens on one line.
+    /// Sends a plain-text message (lettre picks the transfer encoding; lines of up to 76
+    /// characters, such as a token on its own line, are never folded).
     pub async fn send(&self, to: &Email, subject: &str, body: String) -> Result<(), CoreError> {
         let to: Mailbox = to.as_str().parse().map_err(|_| CoreError::Internal)?;
         let msg = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .header(ContentTransferEncoding::EightBit)
-                    .body(body),
-            )
+            .singlepart(SinglePart::plain(body))
             .map_err(|e| {
                 tracing::error!(error = %e, "building mail failed");
                 CoreError::Internal

@@ -1,4 +1,5 @@
-//! Opaque bearer tokens: `<kind>_<tenant id, 32 hex>_<256 random bits, base64url>`.
+//! Opaque bearer tokens: `<kind>_<tenant id, 22 base64url>_<256 random bits, 43 base64url>`,
+//! 70 characters in all (short enough to stand on one line of a mail).
 //!
 //! The tenant id inside the token lets every lookup be keyed by tenant first (one shard, one
 //! index range); the random part carries all the secrecy. Only the SHA-256 digest of a token is
@@ -55,7 +56,7 @@ impl Token {
         let s = format!(
             "{}_{}_{}",
             kind.prefix(),
-            hex16(tenant),
+            URL_SAFE_NO_PAD.encode(tenant),
             URL_SAFE_NO_PAD.encode(random)
         );
         let digest = digest_str(&s);
@@ -75,7 +76,7 @@ impl Token {
             .strip_prefix(kind.prefix())
             .and_then(|r| r.strip_prefix('_'))
             .ok_or(TokenParseError)?;
-        let (hex, random) = rest.split_at_checked(32).ok_or(TokenParseError)?;
+        let (tenant, random) = rest.split_at_checked(22).ok_or(TokenParseError)?;
         let random = random.strip_prefix('_').ok_or(TokenParseError)?;
         if random.len() != 43
             || !random
@@ -84,7 +85,11 @@ impl Token {
         {
             return Err(TokenParseError);
         }
-        let tenant = unhex16(hex).ok_or(TokenParseError)?;
+        let tenant: [u8; 16] = URL_SAFE_NO_PAD
+            .decode(tenant)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or(TokenParseError)?;
         Ok((tenant, digest_str(presented)))
     }
 
@@ -95,28 +100,6 @@ impl Token {
 
 fn digest_str(s: &str) -> TokenDigest {
     TokenDigest(Sha256::digest(s.as_bytes()).into())
-}
-
-fn hex16(b: &[u8; 16]) -> String {
-    use std::fmt::Write as _;
-    b.iter().fold(String::with_capacity(32), |mut s, x| {
-        let _ = write!(s, "{x:02x}");
-        s
-    })
-}
-
-fn unhex16(s: &str) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    let bytes = s.as_bytes();
-    if bytes.len() != 32 {
-        return None;
-    }
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let hi = (*pair.first()? as char).to_digit(16)?;
-        let lo = (*pair.get(1)? as char).to_digit(16)?;
-        *o = u8::try_from(hi * 16 + lo).ok()?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -136,13 +119,17 @@ mod tests {
     fn kind_shape_and_alphabet_are_checked() {
         let t = Token::issue(TokenKind::Refresh, &[1u8; 16]);
         assert!(Token::parse(TokenKind::Access, t.expose()).is_err());
+        assert_eq!(t.expose().len(), 70);
         for bad in [
             "",
             "sra_",
             "sra_zz",
-            &format!("sra_{}_{}", "g".repeat(32), "a".repeat(43)),
-            &format!("sra_{}_{}", "0".repeat(32), "a".repeat(42)),
-            &format!("sra_{}_{}", "0".repeat(32), "é".repeat(22)),
+            &format!("sra_{}_{}", "*".repeat(22), "a".repeat(43)),
+            &format!("sra_{}_{}", "A".repeat(22), "a".repeat(42)),
+            &format!("sra_{}_{}", "A".repeat(21), "a".repeat(44)),
+            &format!("sra_{}_{}", "A".repeat(22), "é".repeat(22)),
+            // 22 base64url characters that decode to 16 bytes only with non-canonical trailing bits
+            &format!("sra_{}_{}", "A".repeat(21) + "B", "a".repeat(43)),
         ] {
             assert!(Token::parse(TokenKind::Access, bad).is_err(), "{bad:?}");
         }

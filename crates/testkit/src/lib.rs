@@ -41,6 +41,14 @@ impl TestServer {
 
     /// Starts a server after `tweak` has adjusted the configuration.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        // Server logs go to the test's captured output; `RUST_LOG` widens them (default: warnings).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let db = match backend {
             Backend::Sqlite => None,
