@@ -31,9 +31,9 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            access_ttl: Duration::from_secs(15 * 60),
-            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
-            reset_ttl: Duration::from_secs(30 * 60),
+            access_ttl: Duration::from_mins(15),
+            refresh_ttl: Duration::from_hours(14 * 24),
+            reset_ttl: Duration::from_mins(30),
             ip_attempts_per_minute: 20,
             ip_burst: 20,
             hash_concurrency: std::thread::available_parallelism()
@@ -150,73 +150,63 @@ impl Services {
             .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
         let index = email_index(tenant.id, &normalised);
         let user = self.store.user_by_email_index(tenant.id, &index).await?;
-        match user {
-            Some(User {
-                id,
-                status: status @ (UserStatus::Active | UserStatus::Blocked),
-                password_hash: Some(phc),
-                email: Some(addr),
-                ..
-            }) => {
-                let ok = self.hasher.verify(phc, password).await?;
-                if status == UserStatus::Blocked {
-                    self.log_login(tenant.id, Some(id), ip, LoginOutcome::Blocked)
-                        .await?;
-                    return Err(CoreError::AccountBlocked);
-                }
-                if ok {
-                    self.store.clear_login_failures(tenant.id, id).await?;
-                    self.log_login(tenant.id, Some(id), ip, LoginOutcome::Success)
-                        .await?;
-                    return self.start_session(tenant.id, id).await;
-                }
-                let count = self
-                    .store
-                    .record_login_failure(tenant.id, id, tenant.lockout_threshold, self.clock.now())
+        if let Some(User {
+            id,
+            status: status @ (UserStatus::Active | UserStatus::Blocked),
+            password_hash: Some(phc),
+            email: Some(addr),
+            ..
+        }) = user
+        {
+            let ok = self.hasher.verify(phc, password).await?;
+            if status == UserStatus::Blocked {
+                self.log_login(tenant.id, Some(id), ip, LoginOutcome::Blocked)
                     .await?;
-                self.log_login(tenant.id, Some(id), ip, LoginOutcome::WrongPassword)
-                    .await?;
-                if count.blocked_now {
-                    tracing::warn!(tenant = %tenant.id, user = %id, "account blocked after repeated wrong passwords");
-                    self.send_in_background(
-                        addr,
-                        "Your account has been blocked",
-                        blocked_mail(&tenant, count.failed),
-                    );
-                }
-                if count.failed >= tenant.lockout_threshold {
-                    Err(CoreError::AccountBlocked)
-                } else {
-                    Err(CoreError::InvalidCredentials)
-                }
+                return Err(CoreError::AccountBlocked);
             }
-            _ => {
-                self.hasher.verify_dummy(password).await?;
-                let user_id = user.map(|u| u.id);
-                if self.store.unknown_failures(tenant.id, &index).await? >= tenant.lockout_threshold
-                {
-                    self.log_login(tenant.id, user_id, ip, LoginOutcome::Blocked)
-                        .await?;
-                    return Err(CoreError::AccountBlocked);
-                }
-                let count = self
-                    .store
-                    .record_unknown_failure(
-                        tenant.id,
-                        &index,
-                        tenant.lockout_threshold,
-                        self.clock.now(),
-                    )
+            if ok {
+                self.store.clear_login_failures(tenant.id, id).await?;
+                self.log_login(tenant.id, Some(id), ip, LoginOutcome::Success)
                     .await?;
-                self.log_login(tenant.id, user_id, ip, LoginOutcome::UnknownAccount)
-                    .await?;
-                if count.failed >= tenant.lockout_threshold {
-                    Err(CoreError::AccountBlocked)
-                } else {
-                    Err(CoreError::InvalidCredentials)
-                }
+                return self.start_session(tenant.id, id).await;
             }
+            let count = self
+                .store
+                .record_login_failure(tenant.id, id, tenant.lockout_threshold, self.clock.now())
+                .await?;
+            self.log_login(tenant.id, Some(id), ip, LoginOutcome::WrongPassword)
+                .await?;
+            if count.blocked_now {
+                tracing::warn!(tenant = %tenant.id, user = %id, "account blocked after repeated wrong passwords");
+                self.send_in_background(
+                    addr,
+                    "Your account has been blocked",
+                    blocked_mail(&tenant, count.failed),
+                );
+            }
+            return Err(failure_error(count.failed, tenant.lockout_threshold));
         }
+        // No usable account (unknown, forgotten, or an address that cannot exist): the same
+        // work and the same answers, counted under the address's lookup key.
+        self.hasher.verify_dummy(password).await?;
+        let user_id = user.map(|u| u.id);
+        if self.store.unknown_failures(tenant.id, &index).await? >= tenant.lockout_threshold {
+            self.log_login(tenant.id, user_id, ip, LoginOutcome::Blocked)
+                .await?;
+            return Err(CoreError::AccountBlocked);
+        }
+        let count = self
+            .store
+            .record_unknown_failure(
+                tenant.id,
+                &index,
+                tenant.lockout_threshold,
+                self.clock.now(),
+            )
+            .await?;
+        self.log_login(tenant.id, user_id, ip, LoginOutcome::UnknownAccount)
+            .await?;
+        Err(failure_error(count.failed, tenant.lockout_threshold))
     }
 
     /// `POST /auth/refresh`: spends the refresh token and issues a new pair in the same family.
@@ -383,11 +373,7 @@ impl Services {
                 LoginOutcome::WrongPassword,
             )
             .await?;
-            return Err(if count.failed >= tenant.lockout_threshold {
-                CoreError::AccountBlocked
-            } else {
-                CoreError::InvalidCredentials
-            });
+            return Err(failure_error(count.failed, tenant.lockout_threshold));
         }
         let hash = self.hasher.hash(new).await?;
         if !self
@@ -407,6 +393,15 @@ impl Services {
                 tracing::error!(error = %e, "could not send mail");
             }
         });
+    }
+}
+
+/// The answer to a wrong password: blocked from the threshold on.
+fn failure_error(failed: u32, threshold: u32) -> CoreError {
+    if failed >= threshold {
+        CoreError::AccountBlocked
+    } else {
+        CoreError::InvalidCredentials
     }
 }
 

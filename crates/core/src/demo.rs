@@ -72,12 +72,11 @@ impl Services {
                 .await?
                 .is_some();
         }
-        if all_exist {
-            if let Ok(text) = std::fs::read_to_string(credentials_file) {
-                if let Ok(existing) = serde_json::from_str::<DemoCredentials>(&text) {
-                    return Ok(existing);
-                }
-            }
+        let existing = std::fs::read_to_string(credentials_file)
+            .ok()
+            .and_then(|t| serde_json::from_str::<DemoCredentials>(&t).ok());
+        if let (true, Some(existing)) = (all_exist, existing) {
+            return Ok(existing);
         }
         let mut tenants = Vec::new();
         for slug in SLUGS {
@@ -91,9 +90,11 @@ impl Services {
 
     async fn demo_tenant(&self, slug: &str) -> Result<DemoTenant, CoreError> {
         let email = |local: &str| Email::parse(&format!("{local}@{slug}.example"));
-        let tenant = match self.store.tenant_by_slug(&Slug::parse(slug)?).await? {
-            Some(t) => t,
-            None => {
+        // A new tenant comes with its administrator and their password.
+        let (tenant, mut new_admin) =
+            if let Some(t) = self.store.tenant_by_slug(&Slug::parse(slug)?).await? {
+                (t, None)
+            } else {
                 let name = TenantName::parse(&format!("Demo tenant {slug}"))?;
                 let created = self
                     .create_tenant(
@@ -104,12 +105,13 @@ impl Services {
                         true,
                     )
                     .await?;
-                self.store
+                let t = self
+                    .store
                     .tenant_by_id(created.tenant_id)
                     .await?
-                    .ok_or(CoreError::Internal)?
-            }
-        };
+                    .ok_or(CoreError::Internal)?;
+                (t, Some((created.admin_user_id, created.admin_password)))
+            };
         let group = GroupId::new();
         let group_created = self
             .store
@@ -124,29 +126,28 @@ impl Services {
         let mut users = Vec::new();
         for (local, name, role, membership) in PEOPLE {
             let addr = email(local)?;
-            let password: SecretString = strongroom_crypto::random_password();
-            let hash = self.hasher.hash(password.clone()).await?;
             let index = crate::auth::email_index(tenant.id, addr.as_str());
-            let id = match self.store.user_by_email_index(tenant.id, &index).await? {
-                Some(u) => {
+            let (id, password) =
+                if let Some(admin) = new_admin.take().filter(|_| role == Role::Administrator) {
+                    admin
+                } else if let Some(u) = self.store.user_by_email_index(tenant.id, &index).await? {
+                    let password: SecretString = strongroom_crypto::random_password();
+                    let hash = self.hasher.hash(password.clone()).await?;
                     self.store
                         .set_password(tenant.id, u.id, &hash, false, self.clock.now())
                         .await?;
-                    u.id
-                }
-                None => {
+                    (u.id, password)
+                } else {
                     let req = NewUserRequest {
                         email: addr.clone(),
                         name: PersonName::parse(name)?,
                         roles: [role].into_iter().collect(),
                         license_expires_at: None,
                     };
-                    let (mut user, _) = self.prepare_user(&tenant, req, false).await?;
-                    user.password_hash = hash;
+                    let (user, password) = self.prepare_user(&tenant, req, false).await?;
                     self.store.insert_user(&user).await?;
-                    user.id
-                }
-            };
+                    (user.id, password)
+                };
             if let (true, Some(m)) = (group_created, membership) {
                 self.store.put_member(tenant.id, group, id, m).await?;
             }

@@ -27,7 +27,11 @@ impl IpThrottle {
 
     /// `Err(seconds to wait)` when the address is over its budget.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 0 {
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(4096)
+        {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&ip).map_err(|not_until| {

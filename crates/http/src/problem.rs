@@ -91,10 +91,11 @@ impl IntoResponse for Problem {
         if status == StatusCode::UNAUTHORIZED {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                h.insert(header::RETRY_AFTER, v);
-            }
+        if let Some(v) = self
+            .retry_after
+            .and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok())
+        {
+            h.insert(header::RETRY_AFTER, v);
         }
         resp
     }

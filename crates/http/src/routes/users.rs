@@ -132,10 +132,18 @@ pub struct UpdateUserRequest {
     /// An RFC 3339 time, or `null` to clear; absent leaves it as it is.
     #[serde(default, deserialize_with = "present_nullable_time")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[expect(
+        clippy::option_option,
+        reason = "absent, null and a value mean three different things in a PATCH"
+    )]
     license_expires_at: Option<Option<Timestamp>>,
 }
 
 /// Tells "absent" (outer `None`, by `default`) from "null" (`Some(None)`).
+#[expect(
+    clippy::option_option,
+    reason = "absent, null and a value mean three different things in a PATCH"
+)]
 fn present_nullable_time<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<Timestamp>>, D::Error> {
