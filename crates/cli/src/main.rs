@@ -157,31 +157,30 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         )?;
     }
     let addr = app.addr;
+    // Signal handlers first: a SIGTERM that follows the "listening" line must stop us gracefully.
+    let shutdown = shutdown_signal()?;
     tracing::info!(%addr, database = %startup::redact_url(&config.database_url()), "server ready");
     writeln!(std::io::stdout(), "listening on http://{addr}").context("stdout")?;
-    app.run(shutdown_signal()).await?;
+    app.run(shutdown).await?;
     tracing::info!("server stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers for Ctrl-C and SIGTERM now; the returned future resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        let term = async move {
+            term.recv().await;
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }

@@ -1,0 +1,336 @@
+//! The `strongroom` binary as an operator runs it: real process, real files, real signals.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use strongroom_testkit::pg::PgDatabase;
+use strongroom_testkit::{Backend, Client, both_backends};
+
+const BIN: &str = env!("CARGO_BIN_EXE_strongroom");
+
+fn strongroom(dir: &std::path::Path, db: Option<&PgDatabase>) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--data-dir")
+        .arg(dir)
+        .env("STRONGROOM_LOG__FORMAT", "json")
+        .env_remove("RUST_LOG");
+    if let Some(db) = db {
+        c.env("STRONGROOM_DATABASE_URL", &db.url);
+    }
+    c
+}
+
+async fn database(b: Backend) -> Option<PgDatabase> {
+    match b {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgDatabase::create().await),
+    }
+}
+
+/// A running `strongroom serve`, its address read from the line it prints when ready.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(cmd: &mut Command) -> Server {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn strongroom");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("server printed its address before exiting")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.to_owned();
+            }
+        };
+        Server { child, base }
+    }
+
+    /// SIGTERM, then the exit status and everything logged.
+    fn stop(self) -> (std::process::ExitStatus, String) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let out = self.child.wait_with_output().unwrap();
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+async fn tenant_create_prints_a_working_one_time_password(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(b).await;
+    let out = strongroom(dir.path(), db.as_ref())
+        .args([
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme B.V.",
+            "--admin-email",
+            "Boss@Acme.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let password = v["admin_password"].as_str().unwrap().to_owned();
+    assert!(v["tenant_id"].is_string() && v["admin_user_id"].is_string());
+    assert_eq!(password.len(), 24);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(&password),
+        "the password is printed once, on stdout only"
+    );
+
+    let again = strongroom(dir.path(), db.as_ref())
+        .args([
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Other",
+            "--admin-email",
+            "x@acme.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let bad = strongroom(dir.path(), db.as_ref())
+        .args([
+            "tenant",
+            "create",
+            "--slug",
+            "Not A Slug",
+            "--name",
+            "X",
+            "--admin-email",
+            "x@acme.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--slug"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    let server = Server::start(strongroom(dir.path(), db.as_ref()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let c = Client::new(&server.base);
+    let (admin, _) = c.logged_in("acme", "boss@acme.example", &password).await;
+    assert_eq!(
+        admin.get("/api/v1/me").await.json["must_change_password"],
+        true
+    );
+    admin
+        .get("/api/v1/users")
+        .await
+        .assert_problem(403, "password_change_required");
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_logs_in_within_a_minute_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(strongroom(dir.path(), None).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let tenants = creds["tenants"].as_array().unwrap();
+    assert_eq!(
+        tenants
+            .iter()
+            .map(|t| t["slug"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["demo", "other"]
+    );
+    let c = Client::new(&server.base);
+    let mut secrets = Vec::new();
+    for t in tenants {
+        let users = t["users"].as_array().unwrap();
+        let roles: Vec<&str> = users
+            .iter()
+            .map(|u| u["roles"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            roles,
+            ["administrator", "coach", "participant", "participant"]
+        );
+        for u in users {
+            let (me, refresh) = c
+                .logged_in(
+                    t["slug"].as_str().unwrap(),
+                    u["email"].as_str().unwrap(),
+                    u["password"].as_str().unwrap(),
+                )
+                .await;
+            let r = me.get("/api/v1/me").await;
+            assert_eq!(
+                (
+                    r.json["tenant"].as_str(),
+                    r.json["must_change_password"].as_bool()
+                ),
+                (t["slug"].as_str(), Some(false))
+            );
+            secrets.push(u["password"].as_str().unwrap().to_owned());
+            secrets.push(u["email"].as_str().unwrap().to_owned());
+            secrets.push(refresh);
+        }
+    }
+    // The demo administrator sees the four people of their tenant.
+    let demo_admin = &tenants[0]["users"][0];
+    let (admin, _) = c
+        .logged_in(
+            "demo",
+            demo_admin["email"].as_str().unwrap(),
+            demo_admin["password"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(
+        admin
+            .get("/api/v1/users")
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    c.login("demo", "participant1@demo.example", "a-wrong-password")
+        .await
+        .assert_problem(401, "invalid_credentials");
+    assert_eq!(
+        c.post(
+            "/api/v1/auth/forgot",
+            &json!({"tenant": "demo", "email": "coach@demo.example"})
+        )
+        .await
+        .status,
+        202
+    );
+
+    let (status, logs) = server.stop();
+    assert!(status.success(), "graceful shutdown exits 0");
+    assert!(logs.contains("server stopped"));
+    for line in logs.lines() {
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|_| panic!("structured JSON log line: {line}"));
+    }
+    for s in &secrets {
+        assert!(
+            !logs.contains(s.as_str()),
+            "a secret or an e-mail address reached the log"
+        );
+    }
+    assert!(!logs.contains("a-wrong-password"));
+
+    // Restarting in demo mode keeps the tenants and the credentials.
+    let server = Server::start(strongroom(dir.path(), None).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let again: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again, creds);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+#[test]
+fn refuses_plain_http_beyond_loopback_and_names_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = strongroom(dir.path(), None)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("behind_proxy") && err.contains("loopback"),
+        "{err}"
+    );
+
+    let out = strongroom(dir.path(), None)
+        .args(["serve"])
+        .env("STRONGROOM_LISTNE", "127.0.0.1:1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listne"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = strongroom(dir.path(), None)
+        .args(["--config", "/nonexistent/strongroom.toml", "serve"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+
+    std::fs::write(dir.path().join("bad.toml"), "listen = 8080\n").unwrap();
+    let out = strongroom(dir.path(), None)
+        .args(["--config"])
+        .arg(dir.path().join("bad.toml"))
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let no_db = format!("{}_no_such_database", strongroom_testkit::pg::admin_url());
+    let out = strongroom(dir.path(), None)
+        .args(["serve"])
+        .env("STRONGROOM_DATABASE_URL", &no_db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot open the database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+both_backends!(tenant_create_prints_a_working_one_time_password);
