@@ -1,7 +1,7 @@
 //! Tenants, created by the operator (CLI), each with a first administrator.
 
-use crate::users::NewUserRequest;
-use crate::{CoreError, Services};
+use crate::users::{NewUserRequest, require_admin, require_settled};
+use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
     Email, PersonName, Region, Role, Slug, TenantId, TenantName, TenantStatus, UserId,
@@ -10,6 +10,8 @@ use strongroom_store::Tenant;
 
 /// Lockout threshold of a new tenant: seed 001, "after three attempts to login with a wrong password".
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 3;
+/// The range a tenant may choose from.
+pub const LOCKOUT_THRESHOLD_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 
 pub struct CreatedTenant {
     pub tenant_id: TenantId,
@@ -61,5 +63,37 @@ impl Services {
             admin_user_id: admin.id,
             admin_password: password,
         })
+    }
+
+    /// `GET /tenant`: the caller's tenant and its settings (administrators).
+    pub async fn my_tenant(&self, p: &Principal) -> Result<Tenant, CoreError> {
+        require_settled(p)?;
+        require_admin(p)?;
+        self.store
+            .tenant_by_id(p.tenant_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)
+    }
+
+    /// `PATCH /tenant`: how many wrong passwords in a row block an account.
+    pub async fn set_lockout_threshold(
+        &self,
+        p: &Principal,
+        threshold: u32,
+    ) -> Result<Tenant, CoreError> {
+        require_settled(p)?;
+        require_admin(p)?;
+        if !LOCKOUT_THRESHOLD_RANGE.contains(&threshold) {
+            return Err(CoreError::Invalid(format!(
+                "lockout_threshold: must be between {} and {}",
+                LOCKOUT_THRESHOLD_RANGE.start(),
+                LOCKOUT_THRESHOLD_RANGE.end()
+            )));
+        }
+        self.store
+            .set_lockout_threshold(p.tenant_id, threshold)
+            .await?;
+        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, threshold, "lockout threshold changed");
+        self.my_tenant(p).await
     }
 }

@@ -22,7 +22,7 @@ pub struct NewUserRequest {
     pub license_expires_at: Option<Timestamp>,
 }
 
-fn require_admin(p: &Principal) -> Result<(), CoreError> {
+pub(crate) fn require_admin(p: &Principal) -> Result<(), CoreError> {
     if p.roles.contains(Role::Administrator) {
         Ok(())
     } else {

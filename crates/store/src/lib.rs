@@ -41,6 +41,8 @@ pub trait TenantStore {
     async fn create_tenant(&self, tenant: &Tenant, admin: &NewUser) -> Result<()>;
     async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>>;
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>>;
+    /// Sets how many wrong passwords in a row block an account (1 to 100).
+    async fn set_lockout_threshold(&self, id: TenantId, threshold: u32) -> Result<()>;
 }
 
 #[async_trait]

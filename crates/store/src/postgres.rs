@@ -207,6 +207,16 @@ impl TenantStore for PgStore {
             })
             .transpose()
     }
+
+    async fn set_lockout_threshold(&self, id: TenantId, t: u32) -> Result<()> {
+        sqlx::query(sql::SET_LOCKOUT_THRESHOLD)
+            .bind(threshold(t))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -19,6 +19,9 @@ pub const TENANT_BY_ID: &str = concat!(
     " FROM tenants WHERE tenant_id = $1"
 );
 
+pub const SET_LOCKOUT_THRESHOLD: &str =
+    "UPDATE tenants SET lockout_threshold = $1 WHERE tenant_id = $2";
+
 pub const INSERT_USER: &str = "INSERT INTO users (tenant_id, user_id, email_index, email, name, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 0, $9, $10, $10)";
 
 macro_rules! user_cols {

@@ -260,6 +260,15 @@ impl TenantStore for SqliteStore {
         })
         .await
     }
+
+    async fn set_lockout_threshold(&self, id: TenantId, threshold: u32) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(sql::SET_LOCKOUT_THRESHOLD, params![threshold, id.0])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -134,6 +134,51 @@ async fn a_right_password_resets_the_count(b: Backend) {
     );
 }
 
+async fn the_tenant_chooses_its_lockout_threshold(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    assert_eq!(
+        admin.get("/api/v1/tenant").await.json["lockout_threshold"],
+        3
+    );
+    admin
+        .patch("/api/v1/tenant", &json!({"lockout_threshold": 0}))
+        .await
+        .assert_problem(400, "invalid_input");
+    admin
+        .patch("/api/v1/tenant", &json!({"lockout_threshold": 101}))
+        .await
+        .assert_problem(400, "invalid_input");
+    let r = admin
+        .patch("/api/v1/tenant", &json!({"lockout_threshold": 5}))
+        .await;
+    assert_eq!(
+        (r.status, r.json["lockout_threshold"].as_u64()),
+        (200, Some(5)),
+        "{}",
+        r.body
+    );
+    let (_, participant, ppw) =
+        settled_user(&s, &admin, &t, "pia@example.com", json!(["participant"])).await;
+    participant
+        .patch("/api/v1/tenant", &json!({"lockout_threshold": 50}))
+        .await
+        .assert_problem(403, "forbidden");
+    let c = s.client();
+    for _ in 0..4 {
+        c.login(&t, "pia@example.com", "wrong-wrong")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    c.login(&t, "pia@example.com", "wrong-wrong")
+        .await
+        .assert_problem(423, "account_blocked");
+    c.login(&t, "pia@example.com", &ppw)
+        .await
+        .assert_problem(423, "account_blocked");
+}
+
 async fn forgot_then_reset_reopens_the_account(b: Backend) {
     let mut s = TestServer::start(b).await;
     let (t, email, _) = s.tenant("acme").await;
@@ -839,6 +884,7 @@ both_backends!(
     login_ok_and_me,
     three_wrong_passwords_block_even_the_right_one,
     a_right_password_resets_the_count,
+    the_tenant_chooses_its_lockout_threshold,
     forgot_then_reset_reopens_the_account,
     reset_tokens_expire,
     forgot_for_unknown_address_answers_alike_and_sends_nothing,

@@ -3,11 +3,13 @@
 mod auth;
 mod me;
 mod system;
+mod tenant;
 mod users;
 
 pub(crate) use auth::*;
 pub(crate) use me::*;
 pub(crate) use system::*;
+pub(crate) use tenant::*;
 pub(crate) use users::*;
 
 use crate::AppState;
@@ -25,6 +27,7 @@ pub fn api() -> Router<AppState> {
         .route("/me", get(me))
         .route("/me/password", put(change_password))
         .route("/me/logins", get(my_logins))
+        .route("/tenant", get(get_tenant).patch(update_tenant))
         .route("/users", post(create_user).get(list_users))
         .route(
             "/users/{id}",
