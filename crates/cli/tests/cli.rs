@@ -1,5 +1,14 @@
 //! The `strongroom` binary as an operator runs it: real process, real files, real signals.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::too_many_lines,
+    reason = "tests read as scenarios; helpers outside #[test] functions should stop the test loudly"
+)]
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -42,7 +42,8 @@ impl Default for AuthSettings {
     }
 }
 
-/// A freshly issued pair; the secrets are shown to the client once.
+/// A freshly issued pair; the secrets are shown to the client once (redacted in `Debug`).
+#[derive(Debug)]
 pub struct TokenPair {
     pub access_token: SecretString,
     pub refresh_token: SecretString,
