@@ -143,6 +143,10 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
             .ensure_demo(&file)
             .await
             .map_err(|e| anyhow::anyhow!("demo setup: {e}"))?;
+        tracing::warn!(
+            file = %file.display(),
+            "DEMO MODE: demo accounts exist and their passwords are stored in plaintext in this file; never use --demo with real data"
+        );
         let mut out = std::io::stdout();
         writeln!(
             out,

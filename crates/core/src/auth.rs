@@ -346,16 +346,7 @@ impl Services {
                 "the new password must differ from the current one".into(),
             ));
         }
-        let tenant = self
-            .store
-            .tenant_by_id(p.tenant_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let user = self
-            .store
-            .user_by_id(p.tenant_id, p.user_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
+        let (tenant, user) = self.me(p).await?;
         let phc = user.password_hash.ok_or(CoreError::Unauthenticated)?;
         if !self.hasher.verify(phc, current).await? {
             let count = self

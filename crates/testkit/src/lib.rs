@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod pg;
+pub mod smtp;
 
 pub use client::{Client, Resp};
 
@@ -123,13 +124,17 @@ impl TestServer {
         (slug.to_owned(), email, new)
     }
 
-    /// Waits for the next mail the server sends and returns its raw text.
-    pub async fn next_mail(&mut self) -> String {
-        let sent = tokio::time::timeout(std::time::Duration::from_secs(10), self.mail.recv())
+    /// Waits until the server has sent its next mail (through any transport).
+    pub async fn next_sent(&mut self) -> Sent {
+        tokio::time::timeout(std::time::Duration::from_secs(10), self.mail.recv())
             .await
             .expect("a mail within 10 s")
-            .expect("mail channel open");
-        let file = sent.file.expect("outbox transport");
+            .expect("mail channel open")
+    }
+
+    /// Waits for the next mail written to the outbox and returns its raw text.
+    pub async fn next_mail(&mut self) -> String {
+        let file = self.next_sent().await.file.expect("outbox transport");
         std::fs::read_to_string(file).expect("outbox file readable")
     }
 

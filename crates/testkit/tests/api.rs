@@ -229,6 +229,45 @@ async fn forgot_then_reset_reopens_the_account(b: Backend) {
     .assert_problem(400, "invalid_token");
 }
 
+async fn mail_goes_through_smtp_when_configured(b: Backend) {
+    let smtp = strongroom_testkit::smtp::SmtpServer::start().await;
+    let url = smtp.url();
+    let mut s = TestServer::start_with(b, |c| c.mail.smtp_url = Some(url)).await;
+    let (t, email, _) = s.tenant("acme").await;
+    let c = s.client();
+    assert_eq!(
+        c.post("/api/v1/auth/forgot", &json!({"tenant": t, "email": email}))
+            .await
+            .status,
+        202
+    );
+    let sent = s.next_sent().await;
+    assert!(sent.file.is_none(), "not written to the outbox");
+    assert!(
+        !s.dir.path().join("outbox").exists(),
+        "no outbox folder when SMTP is configured"
+    );
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0].contains(&format!("To: {email}")),
+        "{}",
+        messages[0]
+    );
+    let token = token_of(&messages[0]);
+    let r = c
+        .post(
+            "/api/v1/auth/reset",
+            &json!({"token": token, "new_password": "delivered-by-smtp-ok"}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        c.login(&t, &email, "delivered-by-smtp-ok").await.status,
+        200
+    );
+}
+
 async fn reset_tokens_expire(b: Backend) {
     let mut s = TestServer::start(b).await;
     let (t, email, _) = s.tenant("acme").await;
@@ -887,6 +926,7 @@ both_backends!(
     the_tenant_chooses_its_lockout_threshold,
     forgot_then_reset_reopens_the_account,
     reset_tokens_expire,
+    mail_goes_through_smtp_when_configured,
     forgot_for_unknown_address_answers_alike_and_sends_nothing,
     unknown_email_is_indistinguishable_from_wrong_password,
     refresh_rotates_and_reuse_revokes_the_family,
