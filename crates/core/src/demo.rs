@@ -31,9 +31,10 @@ pub struct DemoUser {
 
 const SLUGS: [&str; 2] = ["demo", "other"];
 
-/// (local part, display name, tenant role, role in the demo group)
+/// (local part, display name, tenant role, role in the demo group). The administrator comes
+/// with the tenant, under the name `create_tenant` gives it.
 const PEOPLE: [(&str, &str, Role, Option<MembershipRole>); 4] = [
-    ("admin", "Ada Admin", Role::Administrator, None),
+    ("admin", "Administrator", Role::Administrator, None),
     (
         "coach",
         "Cas Coach",
