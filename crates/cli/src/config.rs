@@ -101,9 +101,12 @@ impl Default for LogConfig {
     }
 }
 
-/// `STRONGROOM_*` variables that are not configuration keys (secrets read elsewhere, test
-/// settings); everything else with the prefix must be a known key.
-const NOT_CONFIG: &[&str] = &["passphrase", "passphrase_file", "test_pg_url"];
+/// `STRONGROOM_*` variables that are not configuration keys: secrets read elsewhere, and the
+/// `STRONGROOM_TEST_*` namespace of the test harness. Everything else with the prefix must be a
+/// known key, so a typo is an error rather than a silently ignored setting.
+fn is_config_key(key: &str) -> bool {
+    !(key.starts_with("test_") || matches!(key, "passphrase" | "passphrase_file"))
+}
 
 /// Flags given on the command line; they win over file and environment.
 #[derive(Debug, Default)]
@@ -118,7 +121,11 @@ impl Config {
         if let Some(path) = file {
             f = f.merge(Toml::file_exact(path));
         }
-        f = f.merge(Env::prefixed("STRONGROOM_").split("__").ignore(NOT_CONFIG));
+        f = f.merge(
+            Env::prefixed("STRONGROOM_")
+                .filter(|k| is_config_key(&k.as_str().to_ascii_lowercase()))
+                .split("__"),
+        );
         if let Some(d) = &overrides.data_dir {
             f = f.merge(("data_dir", d));
         }
@@ -230,6 +237,7 @@ mod tests {
             )?;
             jail.set_env("STRONGROOM_LISTEN", "127.0.0.1:9001");
             jail.set_env("STRONGROOM_PASSPHRASE", "not a config key");
+            jail.set_env("STRONGROOM_TEST_ANYTHING", "reserved for the test harness");
             let c = Config::load(Some(Path::new("s.toml")), &Overrides::default()).unwrap();
             assert_eq!(c.listen.port(), 9001, "environment wins over the file");
             assert_eq!(c.mail.from, "X <x@example.com>");
