@@ -141,8 +141,17 @@ impl Services {
         password: SecretString,
         ip: IpAddr,
     ) -> Result<TokenPair, CoreError> {
-        self.check_throttle(ip)?;
+        let throttled = self.check_throttle(ip).err();
+        if let Some(refusal) = throttled
+            .as_ref()
+            .filter(|_| !self.throttle.record_refusal(ip))
+        {
+            return Err(refusal.clone());
+        }
         let Some(tenant) = self.active_tenant(tenant_slug).await? else {
+            if let Some(refusal) = throttled {
+                return Err(refusal);
+            }
             self.hasher.verify_dummy(password).await?;
             return Err(CoreError::InvalidCredentials);
         };
@@ -151,6 +160,13 @@ impl Services {
             .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
         let index = email_index(tenant.id, &normalised);
         let user = self.store.user_by_email_index(tenant.id, &index).await?;
+        // A refused attempt is in the history too (within the recording budget), without
+        // touching the password or the failure count.
+        if let Some(refusal) = throttled {
+            self.log_login(tenant.id, user.map(|u| u.id), ip, LoginOutcome::Throttled)
+                .await?;
+            return Err(refusal);
+        }
         if let Some(User {
             id,
             status: status @ (UserStatus::Active | UserStatus::Blocked),

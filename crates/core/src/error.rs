@@ -3,7 +3,7 @@
 
 use strongroom_store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CoreError {
     /// The input is malformed or breaks a rule; the message says which field and why.
     #[error("{0}")]

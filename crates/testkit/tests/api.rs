@@ -869,6 +869,33 @@ async fn one_address_is_throttled(b: Backend) {
     c.post("/api/v1/auth/forgot", &json!({"tenant": t, "email": email}))
         .await
         .assert_problem(429, "too_many_requests");
+    // The refused attempt is in the administrator's login history, and cost no failure.
+    let slug = strongroom_domain::Slug::parse(&t).unwrap();
+    let tenant = s
+        .services
+        .store
+        .tenant_by_slug(&slug)
+        .await
+        .unwrap()
+        .unwrap();
+    let admin = s
+        .services
+        .store
+        .list_users(tenant.id)
+        .await
+        .unwrap()
+        .remove(0);
+    let history = s
+        .services
+        .store
+        .login_history(tenant.id, admin.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history[0].outcome,
+        strongroom_domain::LoginOutcome::Throttled
+    );
+    assert_eq!(admin.failed_logins, 0);
 }
 
 async fn login_history_records_every_attempt(b: Backend) {
