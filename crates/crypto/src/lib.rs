@@ -5,6 +5,7 @@
 
 pub mod password;
 pub mod random;
+pub mod stream;
 pub mod token;
 
 pub use password::{PasswordHashError, PasswordHasher};

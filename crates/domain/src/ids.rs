@@ -17,9 +17,6 @@ macro_rules! id_type {
             pub fn new() -> Self {
                 Self(Uuid::now_v7())
             }
-            pub fn as_uuid(&self) -> &Uuid {
-                &self.0
-            }
             pub fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }

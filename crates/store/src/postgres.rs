@@ -51,10 +51,6 @@ impl PgStore {
         MIGRATOR.run(&pool).await.map_err(backend)?;
         Ok(Self { pool })
     }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
 }
 
 fn raw_tenant(r: &PgRow) -> sqlx::Result<RawTenant> {

@@ -1,0 +1,2 @@
+//! Streaming encryption against the bare AEAD. Being written.
+fn main() {}
