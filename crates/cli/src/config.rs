@@ -16,6 +16,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// `sqlite://PATH` or `postgres://…`; default `sqlite://<data_dir>/strongroom.db`.
     pub database_url: Option<String>,
+    /// The key file (root keys, encrypted under the operator's passphrase); default
+    /// `<data_dir>/strongroom.key`. Keep a copy in a safe place: without it nothing opens.
+    pub key_file: Option<PathBuf>,
     /// `file://DIR` or `s3://BUCKET`; read and checked now, used once records carry files.
     pub blob_url: Option<String>,
     /// A TLS-terminating reverse proxy fronts the server: allows a non-loopback listen address
@@ -61,6 +64,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./strongroom-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: None,
+            key_file: None,
             blob_url: None,
             behind_proxy: false,
             mail: MailConfig::default(),
@@ -204,6 +208,12 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}", self.data_dir.join("strongroom.db").display())
         })
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("strongroom.key"))
     }
 
     pub fn auth_settings(&self) -> strongroom_core::AuthSettings {

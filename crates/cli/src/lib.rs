@@ -2,4 +2,5 @@
 //! `serve` command and the testkit (so tests start exactly what operators start).
 
 pub mod config;
+pub mod keys;
 pub mod startup;

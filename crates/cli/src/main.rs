@@ -27,6 +27,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create the key file (root key) under a passphrase from STRONGROOM_PASSPHRASE,
+    /// STRONGROOM_PASSPHRASE_FILE or the terminal.
+    Init,
     /// Run the server.
     Serve {
         /// Address to listen on. Default 127.0.0.1:8080.
@@ -92,7 +95,7 @@ fn init_logging(config: &Config) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen, .. } => *listen,
-        Command::Tenant { .. } => None,
+        Command::Tenant { .. } | Command::Init => None,
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
@@ -101,6 +104,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), &overrides).map_err(anyhow::Error::msg)?;
     init_logging(&config);
     match cli.command {
+        Command::Init => {
+            let path = strongroom::keys::init(&config)?;
+            writeln!(
+                std::io::stdout(),
+                "created the key file {}\nback it up somewhere safe, and keep the passphrase away from this machine's data folder",
+                path.display()
+            )?;
+            Ok(())
+        }
         Command::Serve { demo, .. } => serve(&config, demo).await,
         Command::Tenant {
             command:

@@ -41,6 +41,11 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display())
     })?;
+    // Keys first: a wrong passphrase or a damaged key file stops us before anything is touched.
+    let config_for_keys = config.clone();
+    let key_file =
+        tokio::task::spawn_blocking(move || crate::keys::load(&config_for_keys)).await??;
+    let keyring = strongroom_core::keyring::Keyring::new(key_file);
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| {
@@ -53,7 +58,13 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         Some(url) => Mailer::smtp(url, &config.mail.from),
         None => Mailer::outbox(config.data_dir.join("outbox"), &config.mail.from),
     }?;
-    Ok(Services::new(store, mailer, clock, config.auth_settings())?)
+    Ok(Services::new(
+        store,
+        mailer,
+        clock,
+        config.auth_settings(),
+        keyring,
+    )?)
 }
 
 /// A database URL without its password, for messages.

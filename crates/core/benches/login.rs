@@ -35,7 +35,8 @@ async fn setup(dir: &std::path::Path) -> (Services, SecretString) {
         ip_burst: u32::MAX / 2,
         ..AuthSettings::default()
     };
-    let s = Services::new(store, mailer, Arc::new(SystemClock), auth).unwrap();
+    let keyring = strongroom_core::keyring::Keyring::new(strongroom_crypto::KeyFile::generate());
+    let s = Services::new(store, mailer, Arc::new(SystemClock), auth, keyring).unwrap();
     let email = Email::parse("bench@example.com").unwrap();
     let t = s
         .create_tenant(

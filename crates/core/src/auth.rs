@@ -13,7 +13,7 @@ use strongroom_domain::{
     Email, FamilyId, LoginEventId, LoginOutcome, SessionId, Slug, TenantId, TenantStatus, UserId,
     UserStatus,
 };
-use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant, User};
+use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant};
 
 pub use strongroom_store::SessionPrincipal as Principal;
 
@@ -48,11 +48,6 @@ pub struct TokenPair {
     pub access_token: SecretString,
     pub refresh_token: SecretString,
     pub expires_in: u64,
-}
-
-/// The login lookup key of an e-mail address within a tenant.
-pub fn email_index(tenant: TenantId, email: &str) -> [u8; 32] {
-    strongroom_crypto::lookup_index("user-email", tenant.as_bytes(), email)
 }
 
 fn ttl(d: Duration) -> time::Duration {
@@ -158,7 +153,8 @@ impl Services {
         // An unparseable address cannot belong to an account: it takes the unknown path.
         let normalised = Email::parse(email)
             .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
-        let index = email_index(tenant.id, &normalised);
+        let keys = self.tenant_keys(tenant.id).await?;
+        let index = keys.email_index(&normalised);
         let user = self.store.user_by_email_index(tenant.id, &index).await?;
         // A refused attempt is in the history too (within the recording budget), without
         // touching the password or the failure count.
@@ -167,14 +163,13 @@ impl Services {
                 .await?;
             return Err(refusal);
         }
-        if let Some(User {
-            id,
-            status: status @ (UserStatus::Active | UserStatus::Blocked),
-            password_hash: Some(phc),
-            email: Some(addr),
-            ..
-        }) = user
-        {
+        let usable = user.as_ref().filter(|u| {
+            matches!(u.status, UserStatus::Active | UserStatus::Blocked)
+                && u.password_hash.is_some()
+        });
+        if let Some(u) = usable {
+            let (id, status) = (u.id, u.status);
+            let phc = u.password_hash.clone().unwrap_or_default();
             let ok = self.hasher.verify(phc, password).await?;
             if status == UserStatus::Blocked {
                 self.log_login(tenant.id, Some(id), ip, LoginOutcome::Blocked)
@@ -195,11 +190,13 @@ impl Services {
                 .await?;
             if count.blocked_now {
                 tracing::warn!(tenant = %tenant.id, user = %id, "account blocked after repeated wrong passwords");
-                self.send_in_background(
-                    addr,
-                    "Your account has been blocked",
-                    blocked_mail(&tenant, count.failed),
-                );
+                if let Some(addr) = Self::open_user(&keys, u.clone())?.email {
+                    self.send_in_background(
+                        addr,
+                        "Your account has been blocked",
+                        blocked_mail(&tenant, count.failed),
+                    );
+                }
             }
             return Err(failure_error(count.failed, tenant.lockout_threshold));
         }
@@ -291,11 +288,11 @@ impl Services {
         let Ok(email) = Email::parse(email) else {
             return Ok(());
         };
-        let Some(user) = self
-            .store
-            .user_by_email_index(tenant.id, &email_index(tenant.id, email.as_str()))
+        let index = self
+            .tenant_keys(tenant.id)
             .await?
-        else {
+            .email_index(email.as_str());
+        let Some(user) = self.store.user_by_email_index(tenant.id, &index).await? else {
             return Ok(());
         };
         if user.status == UserStatus::Deleted {
@@ -362,7 +359,16 @@ impl Services {
                 "the new password must differ from the current one".into(),
             ));
         }
-        let (tenant, user) = self.me(p).await?;
+        let tenant = self
+            .store
+            .tenant_by_id(p.tenant_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let user = self
+            .store
+            .user_by_id(p.tenant_id, p.user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
         let phc = user.password_hash.ok_or(CoreError::Unauthenticated)?;
         if !self.hasher.verify(phc, current).await? {
             let count = self

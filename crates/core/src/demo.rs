@@ -113,6 +113,7 @@ impl Services {
                     .ok_or(CoreError::Internal)?;
                 (t, Some((created.admin_user_id, created.admin_password)))
             };
+        let keys = self.tenant_keys(tenant.id).await?;
         let group = GroupId::new();
         let group_created = self
             .store
@@ -127,7 +128,7 @@ impl Services {
         let mut users = Vec::new();
         for (local, name, role, membership) in PEOPLE {
             let addr = email(local)?;
-            let index = crate::auth::email_index(tenant.id, addr.as_str());
+            let index = keys.email_index(addr.as_str());
             let (id, password) =
                 if let Some(admin) = new_admin.take().filter(|_| role == Role::Administrator) {
                     admin
@@ -145,7 +146,7 @@ impl Services {
                         roles: [role].into_iter().collect(),
                         license_expires_at: None,
                     };
-                    let (user, password) = self.prepare_user(&tenant, req, false).await?;
+                    let (user, password) = self.prepare_user(&keys, req, false).await?;
                     self.store.insert_user(&user).await?;
                     (user.id, password)
                 };

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod hashing;
+pub mod keyring;
 pub mod mail;
 pub mod password_policy;
 pub mod tenants;
@@ -31,6 +32,7 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<throttle::IpThrottle>,
     pub auth: Arc<AuthSettings>,
+    pub keyring: Arc<keyring::Keyring>,
 }
 
 impl Services {
@@ -39,6 +41,7 @@ impl Services {
         mailer: mail::Mailer,
         clock: Arc<dyn Clock>,
         auth: AuthSettings,
+        keyring: keyring::Keyring,
     ) -> Result<Self, CoreError> {
         let hasher = hashing::HashPool::new(auth.hash_concurrency)?;
         Ok(Self {
@@ -51,6 +54,7 @@ impl Services {
                 auth.ip_burst,
             )),
             auth: Arc::new(auth),
+            keyring: Arc::new(keyring),
         })
     }
 }

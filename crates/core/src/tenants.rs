@@ -46,9 +46,10 @@ impl Services {
             roles: [Role::Administrator].into_iter().collect(),
             license_expires_at: None,
         };
-        let (admin, password) = self.prepare_user(&tenant, req, !settled).await?;
+        let (key_rows, keys) = self.keyring.new_tenant_keys(tenant.id, tenant.created_at)?;
+        let (admin, password) = self.prepare_user(&keys, req, !settled).await?;
         self.store
-            .create_tenant(&tenant, &admin)
+            .create_tenant(&tenant, &key_rows, &admin)
             .await
             .map_err(|e| match CoreError::from(e) {
                 CoreError::Conflict(_) => CoreError::Conflict(format!(
@@ -57,6 +58,7 @@ impl Services {
                 )),
                 other => other,
             })?;
+        self.keyring.remember(keys);
         tracing::info!(tenant = %tenant.id, slug = tenant.slug.as_str(), "tenant created");
         Ok(CreatedTenant {
             tenant_id: tenant.id,

@@ -4,16 +4,34 @@
 //! tenant, so an id from another tenant is indistinguishable from an id that does not exist.
 //! Level 2 (role) is `require_admin` until the Cedar policies of the records issue take over.
 
-use crate::auth::email_index;
+use crate::keyring::TenantKeys;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
     Email, GroupId, MembershipRole, PersonName, Role, Roles, TenantName, Timestamp, UserId,
+    UserStatus,
 };
 use strongroom_store::{Group, LoginEvent, NewUser, Tenant, User, UserPatch};
 
 /// How many login-history rows `GET /me` style views return at most.
 pub const LOGIN_HISTORY_LIMIT: u32 = 100;
+
+/// The table name users' sealed fields are bound to.
+pub const USERS_TABLE: &str = "users";
+
+/// A user with personal fields opened. `email` and `name` are `None` once the person was
+/// forgotten (their key is destroyed).
+pub struct UserInfo {
+    pub id: UserId,
+    pub email: Option<Email>,
+    pub name: Option<PersonName>,
+    pub roles: Roles,
+    pub status: UserStatus,
+    pub must_change_password: bool,
+    pub license_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
 
 pub struct NewUserRequest {
     pub email: Email,
@@ -42,10 +60,21 @@ pub fn require_settled(p: &Principal) -> Result<(), CoreError> {
 }
 
 impl Services {
-    /// Builds the stored form of a new user with a random initial password (shown once).
+    /// The caller's tenant keys.
+    pub(crate) async fn tenant_keys(
+        &self,
+        tenant: strongroom_domain::TenantId,
+    ) -> Result<std::sync::Arc<TenantKeys>, CoreError> {
+        self.keyring
+            .tenant(&*self.store, tenant, self.clock.now())
+            .await
+    }
+
+    /// Builds the stored form of a new user: a fresh subject key, e-mail and name sealed under
+    /// it, the e-mail's blind index, and a random initial password (returned, shown once).
     pub(crate) async fn prepare_user(
         &self,
-        tenant: &Tenant,
+        keys: &TenantKeys,
         req: NewUserRequest,
         must_change_password: bool,
     ) -> Result<(NewUser, SecretString), CoreError> {
@@ -54,12 +83,28 @@ impl Services {
         }
         let password = strongroom_crypto::random_password();
         let hash = self.hasher.hash(password.clone()).await?;
+        let id = UserId::new();
+        let (wrapped, key) = keys.new_subject_key(id.0)?;
+        let tenant = keys.tenant();
         let user = NewUser {
-            tenant_id: tenant.id,
-            id: UserId::new(),
-            email_index: email_index(tenant.id, req.email.as_str()),
-            email: req.email,
-            name: req.name,
+            tenant_id: tenant,
+            id,
+            email_index: keys.email_index(req.email.as_str()),
+            email_sealed: key.seal(
+                tenant,
+                USERS_TABLE,
+                id.0,
+                "email",
+                req.email.as_str().as_bytes(),
+            )?,
+            name_sealed: key.seal(
+                tenant,
+                USERS_TABLE,
+                id.0,
+                "name",
+                req.name.as_str().as_bytes(),
+            )?,
+            subject_key: wrapped,
             roles: req.roles,
             password_hash: hash,
             must_change_password,
@@ -67,6 +112,43 @@ impl Services {
             now: self.clock.now(),
         };
         Ok((user, password))
+    }
+
+    /// Opens a stored user's personal fields.
+    pub(crate) fn open_user(keys: &TenantKeys, u: User) -> Result<UserInfo, CoreError> {
+        let key = u
+            .subject_key
+            .as_ref()
+            .map(|w| keys.open_subject_key(u.id.0, w))
+            .transpose()?;
+        let open = |field: &str, sealed: Option<&Vec<u8>>| -> Result<Option<String>, CoreError> {
+            match (&key, sealed) {
+                (Some(k), Some(c)) => {
+                    let bytes = k.open(u.tenant_id, USERS_TABLE, u.id.0, field, c)?;
+                    String::from_utf8(bytes.to_vec())
+                        .map(Some)
+                        .map_err(|_| CoreError::Internal)
+                }
+                _ => Ok(None),
+            }
+        };
+        let email = open("email", u.email_sealed.as_ref())?
+            .map(|e| Email::parse(&e))
+            .transpose()?;
+        let name = open("name", u.name_sealed.as_ref())?
+            .map(|n| PersonName::parse(&n))
+            .transpose()?;
+        Ok(UserInfo {
+            id: u.id,
+            email,
+            name,
+            roles: u.roles,
+            status: u.status,
+            must_change_password: u.must_change_password,
+            license_expires_at: u.license_expires_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        })
     }
 
     /// `POST /users`: the initial password is random (≥ 128 bits) and must be changed at first use.
@@ -77,12 +159,8 @@ impl Services {
     ) -> Result<(UserId, SecretString), CoreError> {
         require_settled(p)?;
         require_admin(p)?;
-        let tenant = self
-            .store
-            .tenant_by_id(p.tenant_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let (user, password) = self.prepare_user(&tenant, req, true).await?;
+        let keys = self.tenant_keys(p.tenant_id).await?;
+        let (user, password) = self.prepare_user(&keys, req, true).await?;
         self.store
             .insert_user(&user)
             .await
@@ -96,35 +174,46 @@ impl Services {
         Ok((user.id, password))
     }
 
-    pub async fn list_users(&self, p: &Principal) -> Result<Vec<User>, CoreError> {
+    pub async fn list_users(&self, p: &Principal) -> Result<Vec<UserInfo>, CoreError> {
         require_settled(p)?;
         require_admin(p)?;
-        Ok(self.store.list_users(p.tenant_id).await?)
+        let keys = self.tenant_keys(p.tenant_id).await?;
+        self.store
+            .list_users(p.tenant_id)
+            .await?
+            .into_iter()
+            .map(|u| Self::open_user(&keys, u))
+            .collect()
     }
 
-    pub async fn get_user(&self, p: &Principal, id: UserId) -> Result<User, CoreError> {
-        require_settled(p)?;
-        require_admin(p)?;
+    async fn live_user(&self, p: &Principal, id: UserId) -> Result<User, CoreError> {
         self.store
             .user_by_id(p.tenant_id, id)
             .await?
-            .filter(|u| u.status != strongroom_domain::UserStatus::Deleted)
+            .filter(|u| u.status != UserStatus::Deleted)
             .ok_or(CoreError::NotFound("user"))
+    }
+
+    pub async fn get_user(&self, p: &Principal, id: UserId) -> Result<UserInfo, CoreError> {
+        require_settled(p)?;
+        require_admin(p)?;
+        let user = self.live_user(p, id).await?;
+        Self::open_user(&*self.tenant_keys(p.tenant_id).await?, user)
     }
 
     pub async fn update_user(
         &self,
         p: &Principal,
         id: UserId,
-        patch: UserPatch,
-    ) -> Result<User, CoreError> {
+        changes: UserChanges,
+    ) -> Result<UserInfo, CoreError> {
         require_settled(p)?;
         require_admin(p)?;
-        if patch.roles.as_ref().is_some_and(|r| r.0.is_empty()) {
+        if changes.roles.as_ref().is_some_and(|r| r.0.is_empty()) {
             return Err(CoreError::Invalid("roles: give at least one role".into()));
         }
         if id == p.user_id
-            && patch
+            && changes
                 .roles
                 .as_ref()
                 .is_some_and(|r| !r.contains(Role::Administrator))
@@ -133,18 +222,41 @@ impl Services {
                 "roles: administrators cannot take the administrator role from themselves".into(),
             ));
         }
+        let keys = self.tenant_keys(p.tenant_id).await?;
+        let name_sealed = match &changes.name {
+            Some(name) => {
+                let user = self.live_user(p, id).await?;
+                let wrapped = user
+                    .subject_key
+                    .as_ref()
+                    .ok_or(CoreError::NotFound("user"))?;
+                let key = keys.open_subject_key(id.0, wrapped)?;
+                Some(key.seal(
+                    p.tenant_id,
+                    USERS_TABLE,
+                    id.0,
+                    "name",
+                    name.as_str().as_bytes(),
+                )?)
+            }
+            None => None,
+        };
+        let patch = UserPatch {
+            name_sealed,
+            roles: changes.roles,
+            license_expires_at: changes.license_expires_at,
+        };
         let user = self
             .store
             .update_user(p.tenant_id, id, &patch, self.clock.now())
             .await?
             .ok_or(CoreError::NotFound("user"))?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id, "user changed");
-        Ok(user)
+        Self::open_user(&keys, user)
     }
 
-    /// `DELETE /users/{id}`: removes the person's name, e-mail and credentials, ends their
-    /// sessions and memberships. (Key destruction and file deletion arrive with the key
-    /// hierarchy and records.)
+    /// `DELETE /users/{id}`: destroys the person's subject key (their sealed fields become
+    /// unreadable everywhere at once), removes credentials, ends sessions and memberships.
     pub async fn forget_user(&self, p: &Principal, id: UserId) -> Result<(), CoreError> {
         require_settled(p)?;
         require_admin(p)?;
@@ -205,7 +317,7 @@ impl Services {
     }
 
     /// `GET /me`: the caller's own profile. Allowed with an initial password.
-    pub async fn me(&self, p: &Principal) -> Result<(Tenant, User), CoreError> {
+    pub async fn me(&self, p: &Principal) -> Result<(Tenant, UserInfo), CoreError> {
         let tenant = self
             .store
             .tenant_by_id(p.tenant_id)
@@ -216,7 +328,8 @@ impl Services {
             .user_by_id(p.tenant_id, p.user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        Ok((tenant, user))
+        let info = Self::open_user(&*self.tenant_keys(p.tenant_id).await?, user)?;
+        Ok((tenant, info))
     }
 
     /// The caller's own login history, newest first.
@@ -226,4 +339,13 @@ impl Services {
             .login_history(p.tenant_id, p.user_id, LOGIN_HISTORY_LIMIT)
             .await?)
     }
+}
+
+/// What an administrator may change about a user; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub name: Option<PersonName>,
+    pub roles: Option<Roles>,
+    /// `Some(None)` clears the licence expiry.
+    pub license_expires_at: Option<Option<Timestamp>>,
 }

@@ -37,8 +37,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
 pub trait TenantStore {
-    /// Creates a tenant and its first administrator in one transaction.
-    async fn create_tenant(&self, tenant: &Tenant, admin: &NewUser) -> Result<()>;
+    /// Creates a tenant, its keys and its first administrator in one transaction.
+    async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        keys: &[TenantKeyRow],
+        admin: &NewUser,
+    ) -> Result<()>;
     async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>>;
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>>;
     /// Sets how many wrong passwords in a row block an account (1 to 100).
@@ -46,7 +51,16 @@ pub trait TenantStore {
 }
 
 #[async_trait]
+pub trait KeyStore {
+    /// Every wrapping of every key of the tenant.
+    async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRow>>;
+    /// Adds wrappings; one that exists already is left as it is.
+    async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()>;
+}
+
+#[async_trait]
 pub trait UserStore {
+    /// Inserts the user with their subject key, in one transaction.
     /// `Conflict("user")` when the e-mail is taken in this tenant.
     async fn insert_user(&self, user: &NewUser) -> Result<()>;
     async fn user_by_email_index(&self, tenant: TenantId, index: &[u8; 32])
@@ -89,8 +103,9 @@ pub trait UserStore {
         now: Timestamp,
     ) -> Result<FailureCount>;
     async fn unknown_failures(&self, tenant: TenantId, index: &[u8; 32]) -> Result<u32>;
-    /// Removes personal fields and credentials, marks the user deleted, ends sessions and
-    /// group memberships. `false` if there was no such (undeleted) user.
+    /// Forgets a person in one transaction: destroys their subject key (crypto-shredding),
+    /// removes sealed fields and credentials, marks the user deleted, ends sessions and group
+    /// memberships. `false` if there was no such (undeleted) user.
     async fn forget_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool>;
 }
 
@@ -170,6 +185,7 @@ pub trait PasswordResetStore {
 /// Everything the core services need from persistence.
 pub trait Store:
     TenantStore
+    + KeyStore
     + UserStore
     + GroupStore
     + LoginHistoryStore
@@ -181,6 +197,7 @@ pub trait Store:
 }
 impl<T> Store for T where
     T: TenantStore
+        + KeyStore
         + UserStore
         + GroupStore
         + LoginHistoryStore

@@ -1,9 +1,10 @@
 //! The rows the store reads and writes, as typed values.
 
 use strongroom_domain::{
-    Email, FamilyId, GroupId, LoginEventId, LoginOutcome, MembershipRole, PersonName, Region,
-    Roles, SessionId, Slug, TenantId, TenantName, TenantStatus, Timestamp, UserId, UserStatus,
+    FamilyId, GroupId, LoginEventId, LoginOutcome, MembershipRole, Region, Roles, SessionId, Slug,
+    TenantId, TenantName, TenantStatus, Timestamp, UserId, UserStatus,
 };
+use uuid::Uuid;
 
 #[derive(Clone, Debug)]
 pub struct Tenant {
@@ -17,13 +18,60 @@ pub struct Tenant {
     pub created_at: Timestamp,
 }
 
+/// What a tenant key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyPurpose {
+    /// Key-encryption key: wraps the tenant's subject keys.
+    Kek,
+    /// HMAC key of the tenant's blind indexes (equality search on encrypted values).
+    BlindIndex,
+}
+
+impl KeyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::Kek => "kek",
+            KeyPurpose::BlindIndex => "blind_index",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "kek" => Some(KeyPurpose::Kek),
+            "blind_index" => Some(KeyPurpose::BlindIndex),
+            _ => None,
+        }
+    }
+}
+
+/// A tenant key, wrapped under one root key. A key has one row per root key that wraps it
+/// (more than one only during a root rotation).
+#[derive(Clone, Debug)]
+pub struct TenantKeyRow {
+    pub tenant_id: TenantId,
+    pub purpose: KeyPurpose,
+    pub version: u32,
+    pub root_key_id: [u8; 16],
+    pub wrapped: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// A data subject's key as stored: wrapped under a version of the tenant's key-encryption key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrappedSubjectKey {
+    pub key_id: Uuid,
+    pub kek_version: u32,
+    pub wrapped: Vec<u8>,
+}
+
 #[derive(Clone, Debug)]
 pub struct NewUser {
     pub tenant_id: TenantId,
     pub id: UserId,
-    pub email: Email,
+    /// Sealed under the user's own subject key, created with the user.
+    pub email_sealed: Vec<u8>,
     pub email_index: [u8; 32],
-    pub name: PersonName,
+    pub name_sealed: Vec<u8>,
+    pub subject_key: WrappedSubjectKey,
     pub roles: Roles,
     pub password_hash: String,
     pub must_change_password: bool,
@@ -31,13 +79,15 @@ pub struct NewUser {
     pub now: Timestamp,
 }
 
-/// A user as stored. `email` and `name` are `None` once the person is forgotten.
+/// A user as stored: personal fields sealed. Sealed fields and the subject key are `None`
+/// once the person is forgotten.
 #[derive(Clone)]
 pub struct User {
     pub tenant_id: TenantId,
     pub id: UserId,
-    pub email: Option<Email>,
-    pub name: Option<PersonName>,
+    pub email_sealed: Option<Vec<u8>>,
+    pub name_sealed: Option<Vec<u8>>,
+    pub subject_key: Option<WrappedSubjectKey>,
     pub roles: Roles,
     pub status: UserStatus,
     pub password_hash: Option<String>,
@@ -61,7 +111,8 @@ impl std::fmt::Debug for User {
 /// Fields an administrator may change; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default)]
 pub struct UserPatch {
-    pub name: Option<PersonName>,
+    /// A new name, already sealed under the user's subject key.
+    pub name_sealed: Option<Vec<u8>>,
     pub roles: Option<Roles>,
     /// `Some(None)` clears the licence expiry.
     pub license_expires_at: Option<Option<Timestamp>>,

@@ -6,11 +6,11 @@
 //! instances cannot both spend one token or lose a count.
 
 use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
-use crate::sqlite::failure_count;
+use crate::sqlite::{failure_count, tenant_key_row};
 use crate::{
-    FailureCount, Group, GroupStore, LoginEvent, LoginHistoryStore, Member, NewSession, NewUser,
-    PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore, StoreError, Tenant,
-    TenantStore, User, UserPatch, UserStore, sql,
+    FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
+    NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
+    StoreError, Tenant, TenantKeyRow, TenantStore, User, UserPatch, UserStore, sql,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -70,8 +70,8 @@ fn raw_user(r: &PgRow) -> sqlx::Result<RawUser> {
     Ok(RawUser {
         tenant_id: r.try_get(0)?,
         id: r.try_get(1)?,
-        email: r.try_get(2)?,
-        name: r.try_get(3)?,
+        email_sealed: r.try_get(2)?,
+        name_sealed: r.try_get(3)?,
         roles: r.try_get(4)?,
         status: r.try_get(5)?,
         password_hash: r.try_get(6)?,
@@ -80,6 +80,9 @@ fn raw_user(r: &PgRow) -> sqlx::Result<RawUser> {
         license_expires_at: r.try_get(9)?,
         created_at: r.try_get(10)?,
         updated_at: r.try_get(11)?,
+        key_id: r.try_get(12)?,
+        kek_version: r.try_get::<Option<i32>, _>(13)?.map(i64::from),
+        wrapped_key: r.try_get(14)?,
     })
 }
 
@@ -107,21 +110,48 @@ fn threshold(t: u32) -> i32 {
     i32::try_from(t).unwrap_or(i32::MAX)
 }
 
-async fn insert_user<'e, E: Executor<'e, Database = Postgres>>(ex: E, u: &NewUser) -> Result<()> {
+/// Inserts the user row and the user's subject key; run it inside a transaction.
+async fn insert_user(tx: &mut sqlx::PgConnection, u: &NewUser) -> Result<()> {
     sqlx::query(sql::INSERT_USER)
         .bind(u.tenant_id.0)
         .bind(u.id.0)
         .bind(&u.email_index[..])
-        .bind(u.email.as_str())
-        .bind(u.name.as_str())
+        .bind(&u.email_sealed)
+        .bind(&u.name_sealed)
         .bind(u.roles.to_stored())
         .bind(&u.password_hash)
         .bind(u.must_change_password)
         .bind(u.license_expires_at.map(to_millis))
         .bind(to_millis(u.now))
-        .execute(ex)
+        .execute(&mut *tx)
         .await
         .map_err(constraint("user"))?;
+    sqlx::query(sql::INSERT_SUBJECT_KEY)
+        .bind(u.tenant_id.0)
+        .bind(u.id.0)
+        .bind(u.subject_key.key_id)
+        .bind(i32::try_from(u.subject_key.kek_version).unwrap_or(i32::MAX))
+        .bind(&u.subject_key.wrapped)
+        .bind(to_millis(u.now))
+        .execute(&mut *tx)
+        .await
+        .map_err(constraint("subject key"))?;
+    Ok(())
+}
+
+async fn insert_tenant_keys(tx: &mut sqlx::PgConnection, rows: &[TenantKeyRow]) -> Result<()> {
+    for k in rows {
+        sqlx::query(sql::INSERT_TENANT_KEY)
+            .bind(k.tenant_id.0)
+            .bind(k.purpose.as_str())
+            .bind(i32::try_from(k.version).unwrap_or(i32::MAX))
+            .bind(&k.root_key_id[..])
+            .bind(&k.wrapped)
+            .bind(to_millis(k.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("tenant key"))?;
+    }
     Ok(())
 }
 
@@ -158,7 +188,12 @@ async fn insert_session<'e, E: Executor<'e, Database = Postgres>>(
 
 #[async_trait]
 impl TenantStore for PgStore {
-    async fn create_tenant(&self, t: &Tenant, admin: &NewUser) -> Result<()> {
+    async fn create_tenant(
+        &self,
+        t: &Tenant,
+        keys: &[TenantKeyRow],
+        admin: &NewUser,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(sql::INSERT_TENANT)
             .bind(t.id.0)
@@ -172,7 +207,8 @@ impl TenantStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(constraint("tenant"))?;
-        insert_user(&mut *tx, admin).await?;
+        insert_tenant_keys(&mut tx, keys).await?;
+        insert_user(&mut tx, admin).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -216,9 +252,43 @@ impl TenantStore for PgStore {
 }
 
 #[async_trait]
+impl KeyStore for PgStore {
+    async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRow>> {
+        sqlx::query(sql::TENANT_KEYS)
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                let purpose: String = r.try_get(0).map_err(backend)?;
+                let version: i32 = r.try_get(1).map_err(backend)?;
+                let root: Vec<u8> = r.try_get(2).map_err(backend)?;
+                tenant_key_row(
+                    tenant,
+                    &purpose,
+                    i64::from(version),
+                    &root,
+                    r.try_get(3).map_err(backend)?,
+                    r.try_get(4).map_err(backend)?,
+                )
+            })
+            .collect()
+    }
+
+    async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_tenant_keys(&mut tx, rows).await?;
+        tx.commit().await.map_err(backend)
+    }
+}
+
+#[async_trait]
 impl UserStore for PgStore {
     async fn insert_user(&self, user: &NewUser) -> Result<()> {
-        insert_user(&self.pool, user).await
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_user(&mut tx, user).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn user_by_email_index(
@@ -263,7 +333,7 @@ impl UserStore for PgStore {
     ) -> Result<Option<User>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::UPDATE_USER)
-            .bind(patch.name.as_ref().map(|n| n.as_str().to_owned()))
+            .bind(&patch.name_sealed)
             .bind(patch.roles.as_ref().map(Roles::to_stored))
             .bind(patch.license_expires_at.is_some())
             .bind(patch.license_expires_at.flatten().map(to_millis))
@@ -384,13 +454,15 @@ impl UserStore for PgStore {
         if n == 0 {
             return Ok(false);
         }
-        sqlx::query(sql::REVOKE_USER_SESSIONS)
-            .bind(to_millis(now))
-            .bind(tenant.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        for stmt in [sql::DESTROY_SUBJECT_KEY, sql::REVOKE_USER_SESSIONS] {
+            sqlx::query(stmt)
+                .bind(to_millis(now))
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
         sqlx::query(sql::DELETE_USER_MEMBERSHIPS)
             .bind(tenant.0)
             .bind(id.0)

@@ -1,10 +1,9 @@
 //! Rows as plain column values, and their checked conversion into typed models.
 //! Shared by both backends so that a row means the same thing whichever store it came from.
 
-use crate::{Group, LoginEvent, Result, StoreError, Tenant, User};
+use crate::{Group, LoginEvent, Result, StoreError, Tenant, User, WrappedSubjectKey};
 use strongroom_domain::{
-    Email, LoginOutcome, PersonName, Region, Roles, Slug, TenantName, TenantStatus, UserStatus,
-    from_millis,
+    LoginOutcome, Region, Roles, Slug, TenantName, TenantStatus, UserStatus, from_millis,
 };
 use uuid::Uuid;
 
@@ -42,8 +41,8 @@ impl RawTenant {
 pub struct RawUser {
     pub tenant_id: Uuid,
     pub id: Uuid,
-    pub email: Option<String>,
-    pub name: Option<String>,
+    pub email_sealed: Option<Vec<u8>>,
+    pub name_sealed: Option<Vec<u8>>,
     pub roles: String,
     pub status: String,
     pub password_hash: Option<String>,
@@ -52,6 +51,9 @@ pub struct RawUser {
     pub license_expires_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub key_id: Option<Uuid>,
+    pub kek_version: Option<i64>,
+    pub wrapped_key: Option<Vec<u8>>,
 }
 
 impl RawUser {
@@ -59,14 +61,16 @@ impl RawUser {
         Ok(User {
             tenant_id: self.tenant_id.into(),
             id: self.id.into(),
-            email: self
-                .email
-                .map(|e| Email::parse(&e).map_err(|_| corrupt("user e-mail")))
-                .transpose()?,
-            name: self
-                .name
-                .map(|n| PersonName::parse(&n).map_err(|_| corrupt("user name")))
-                .transpose()?,
+            email_sealed: self.email_sealed,
+            name_sealed: self.name_sealed,
+            subject_key: match (self.key_id, self.kek_version, self.wrapped_key) {
+                (Some(key_id), Some(v), Some(wrapped)) => Some(WrappedSubjectKey {
+                    key_id,
+                    kek_version: u32::try_from(v).map_err(|_| corrupt("key version"))?,
+                    wrapped,
+                }),
+                _ => None,
+            },
             roles: Roles::from_stored(&self.roles).map_err(|_| corrupt("user roles"))?,
             status: UserStatus::parse(&self.status).ok_or_else(|| corrupt("user status"))?,
             password_hash: self.password_hash,

@@ -22,31 +22,26 @@ pub const TENANT_BY_ID: &str = concat!(
 pub const SET_LOCKOUT_THRESHOLD: &str =
     "UPDATE tenants SET lockout_threshold = $1 WHERE tenant_id = $2";
 
-pub const INSERT_USER: &str = "INSERT INTO users (tenant_id, user_id, email_index, email, name, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 0, $9, $10, $10)";
+pub const INSERT_USER: &str = "INSERT INTO users (tenant_id, user_id, email_index, email_sealed, name_sealed, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 0, $9, $10, $10)";
 
-macro_rules! user_cols {
+/// A user row with its subject key (wrapped; absent once destroyed).
+macro_rules! user_select {
     () => {
-        "tenant_id, user_id, email, name, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at"
+        "SELECT u.tenant_id, u.user_id, u.email_sealed, u.name_sealed, u.roles, u.status, u.password_hash, u.must_change_password, u.failed_logins, u.license_expires_at, u.created_at, u.updated_at, k.key_id, k.kek_version, k.wrapped FROM users u LEFT JOIN subject_keys k ON k.tenant_id = u.tenant_id AND k.subject_id = u.user_id AND k.wrapped IS NOT NULL"
     };
 }
 pub const USER_BY_EMAIL_INDEX: &str = concat!(
-    "SELECT ",
-    user_cols!(),
-    " FROM users WHERE tenant_id = $1 AND email_index = $2"
+    user_select!(),
+    " WHERE u.tenant_id = $1 AND u.email_index = $2"
 );
-pub const USER_BY_ID: &str = concat!(
-    "SELECT ",
-    user_cols!(),
-    " FROM users WHERE tenant_id = $1 AND user_id = $2"
-);
+pub const USER_BY_ID: &str = concat!(user_select!(), " WHERE u.tenant_id = $1 AND u.user_id = $2");
 pub const LIST_USERS: &str = concat!(
-    "SELECT ",
-    user_cols!(),
-    " FROM users WHERE tenant_id = $1 AND status <> 'deleted' ORDER BY created_at, user_id"
+    user_select!(),
+    " WHERE u.tenant_id = $1 AND u.status <> 'deleted' ORDER BY u.created_at, u.user_id"
 );
 
 /// `$1` name, `$2` roles, `$3` whether to touch the licence, `$4` the new licence expiry.
-pub const UPDATE_USER: &str = "UPDATE users SET name = COALESCE($1, name), roles = COALESCE($2, roles), license_expires_at = CASE WHEN $3 THEN $4 ELSE license_expires_at END, updated_at = $5 WHERE tenant_id = $6 AND user_id = $7 AND status <> 'deleted'";
+pub const UPDATE_USER: &str = "UPDATE users SET name_sealed = COALESCE($1, name_sealed), roles = COALESCE($2, roles), license_expires_at = CASE WHEN $3 THEN $4 ELSE license_expires_at END, updated_at = $5 WHERE tenant_id = $6 AND user_id = $7 AND status <> 'deleted'";
 
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, status = 'active', updated_at = $3 WHERE tenant_id = $4 AND user_id = $5 AND status <> 'deleted'";
 pub const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL";
@@ -58,11 +53,17 @@ pub const RECORD_UNKNOWN_FAILURE: &str = "INSERT INTO unknown_login_failures (te
 pub const UNKNOWN_FAILURES: &str =
     "SELECT failed_logins FROM unknown_login_failures WHERE tenant_id = $1 AND email_index = $2";
 
-pub const FORGET_USER: &str = "UPDATE users SET email_index = NULL, email = NULL, name = NULL, password_hash = NULL, status = 'deleted', updated_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND status <> 'deleted'";
+pub const FORGET_USER: &str = "UPDATE users SET email_index = NULL, email_sealed = NULL, name_sealed = NULL, password_hash = NULL, status = 'deleted', updated_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND status <> 'deleted'";
 pub const DELETE_USER_MEMBERSHIPS: &str =
     "DELETE FROM group_members WHERE tenant_id = $1 AND user_id = $2";
 pub const DELETE_USER_RESETS: &str =
     "DELETE FROM password_resets WHERE tenant_id = $1 AND user_id = $2";
+
+pub const INSERT_TENANT_KEY: &str = "INSERT INTO tenant_keys (tenant_id, purpose, version, root_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, purpose, version, root_key_id) DO NOTHING";
+pub const TENANT_KEYS: &str = "SELECT purpose, version, root_key_id, wrapped, created_at FROM tenant_keys WHERE tenant_id = $1 ORDER BY purpose, version";
+pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+/// Crypto-shredding: the wrapped key is gone, so nothing sealed under it opens again.
+pub const DESTROY_SUBJECT_KEY: &str = "UPDATE subject_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = $2 AND subject_id = $3 AND wrapped IS NOT NULL";
 
 pub const INSERT_GROUP: &str =
     "INSERT INTO groups (tenant_id, group_id, name, created_at) VALUES ($1, $2, $3, $4)";

@@ -8,9 +8,9 @@
 
 use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
 use crate::{
-    FailureCount, Group, GroupStore, LoginEvent, LoginHistoryStore, Member, NewSession, NewUser,
-    PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore, StoreError, Tenant,
-    TenantStore, User, UserPatch, UserStore, sql,
+    FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
+    NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
+    SessionStore, StoreError, Tenant, TenantKeyRow, TenantStore, User, UserPatch, UserStore, sql,
 };
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -27,7 +27,10 @@ const READERS: usize = 4;
 /// Migrations in order; the file's `user_version` says how many have run. Hand-written rather
 /// than `rusqlite_migration` because that crate's releases pin newer rusqlite versions than the
 /// one that can sit beside sqlx (see Cargo.toml); the logic is ten lines.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_foundation.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../migrations/sqlite/0002_key_hierarchy.sql"),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -173,8 +176,8 @@ fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
     Ok(RawUser {
         tenant_id: r.get(0)?,
         id: r.get(1)?,
-        email: r.get(2)?,
-        name: r.get(3)?,
+        email_sealed: r.get(2)?,
+        name_sealed: r.get(3)?,
         roles: r.get(4)?,
         status: r.get(5)?,
         password_hash: r.get(6)?,
@@ -183,6 +186,9 @@ fn raw_user(r: &Row<'_>) -> rusqlite::Result<RawUser> {
         license_expires_at: r.get(9)?,
         created_at: r.get(10)?,
         updated_at: r.get(11)?,
+        key_id: r.get(12)?,
+        kek_version: r.get(13)?,
+        wrapped_key: r.get(14)?,
     })
 }
 
@@ -193,8 +199,8 @@ fn insert_user(tx: &Connection, u: &NewUser) -> Result<()> {
                 u.tenant_id.0,
                 u.id.0,
                 &u.email_index[..],
-                u.email.as_str(),
-                u.name.as_str(),
+                u.email_sealed,
+                u.name_sealed,
                 u.roles.to_stored(),
                 u.password_hash,
                 u.must_change_password,
@@ -203,6 +209,34 @@ fn insert_user(tx: &Connection, u: &NewUser) -> Result<()> {
             ])
         })
         .map_err(constraint("user"))?;
+    tx.prepare_cached(sql::INSERT_SUBJECT_KEY)
+        .and_then(|mut s| {
+            s.execute(params![
+                u.tenant_id.0,
+                u.id.0,
+                u.subject_key.key_id,
+                u.subject_key.kek_version,
+                u.subject_key.wrapped,
+                to_millis(u.now)
+            ])
+        })
+        .map_err(constraint("subject key"))?;
+    Ok(())
+}
+
+fn insert_tenant_keys(tx: &Connection, rows: &[TenantKeyRow]) -> Result<()> {
+    let mut st = tx.prepare_cached(sql::INSERT_TENANT_KEY).map_err(backend)?;
+    for k in rows {
+        st.execute(params![
+            k.tenant_id.0,
+            k.purpose.as_str(),
+            k.version,
+            &k.root_key_id[..],
+            k.wrapped,
+            to_millis(k.created_at)
+        ])
+        .map_err(constraint("tenant key"))?;
+    }
     Ok(())
 }
 
@@ -216,8 +250,13 @@ fn one_user(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Op
 
 #[async_trait]
 impl TenantStore for SqliteStore {
-    async fn create_tenant(&self, t: &Tenant, admin: &NewUser) -> Result<()> {
-        let (t, admin) = (t.clone(), admin.clone());
+    async fn create_tenant(
+        &self,
+        t: &Tenant,
+        keys: &[TenantKeyRow],
+        admin: &NewUser,
+    ) -> Result<()> {
+        let (t, keys, admin) = (t.clone(), keys.to_vec(), admin.clone());
         self.write(move |tx| {
             tx.execute(
                 sql::INSERT_TENANT,
@@ -233,6 +272,7 @@ impl TenantStore for SqliteStore {
                 ],
             )
             .map_err(constraint("tenant"))?;
+            insert_tenant_keys(tx, &keys)?;
             insert_user(tx, &admin)
         })
         .await
@@ -269,6 +309,58 @@ impl TenantStore for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRow>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(sql::TENANT_KEYS).map_err(backend)?;
+            let rows = st
+                .query_map([tenant.0], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (purpose, version, root, wrapped, created) = r.map_err(backend)?;
+                tenant_key_row(tenant, &purpose, version, &root, wrapped, created)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
+        let rows = rows.to_vec();
+        self.write(move |tx| insert_tenant_keys(tx, &rows)).await
+    }
+}
+
+/// A tenant-key row from its stored columns (shared by both backends).
+pub(crate) fn tenant_key_row(
+    tenant: TenantId,
+    purpose: &str,
+    version: i64,
+    root: &[u8],
+    wrapped: Vec<u8>,
+    created: i64,
+) -> Result<TenantKeyRow> {
+    Ok(TenantKeyRow {
+        tenant_id: tenant,
+        purpose: KeyPurpose::parse(purpose).ok_or_else(|| backend("unreadable key purpose"))?,
+        version: u32::try_from(version).map_err(backend)?,
+        root_key_id: root
+            .try_into()
+            .map_err(|_| backend("unreadable root key id"))?,
+        wrapped,
+        created_at: strongroom_domain::from_millis(created),
+    })
 }
 
 #[async_trait]
@@ -316,7 +408,7 @@ impl UserStore for SqliteStore {
                 .execute(
                     sql::UPDATE_USER,
                     params![
-                        patch.name.as_ref().map(|n| n.as_str().to_owned()),
+                        patch.name_sealed,
                         patch.roles.as_ref().map(Roles::to_stored),
                         patch.license_expires_at.is_some(),
                         patch.license_expires_at.flatten().map(to_millis),
@@ -432,11 +524,10 @@ impl UserStore for SqliteStore {
             if n == 0 {
                 return Ok(false);
             }
-            tx.execute(
-                sql::REVOKE_USER_SESSIONS,
-                params![to_millis(now), tenant.0, id.0],
-            )
-            .map_err(backend)?;
+            for stmt in [sql::DESTROY_SUBJECT_KEY, sql::REVOKE_USER_SESSIONS] {
+                tx.execute(stmt, params![to_millis(now), tenant.0, id.0])
+                    .map_err(backend)?;
+            }
             tx.execute(sql::DELETE_USER_MEMBERSHIPS, params![tenant.0, id.0])
                 .map_err(backend)?;
             tx.execute(sql::DELETE_USER_RESETS, params![tenant.0, id.0])

@@ -32,7 +32,7 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     mail: broadcast::Receiver<Sent>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _db: Option<pg::PgDatabase>,
+    db: Option<pg::PgDatabase>,
 }
 
 impl TestServer {
@@ -82,7 +82,7 @@ impl TestServer {
             dir,
             mail,
             shutdown: Some(tx),
-            _db: db,
+            db,
         }
     }
 
@@ -136,6 +136,57 @@ impl TestServer {
     pub async fn next_mail(&mut self) -> String {
         let file = self.next_sent().await.file.expect("outbox transport");
         std::fs::read_to_string(file).expect("outbox file readable")
+    }
+
+    /// Runs SQL directly against this server's database (to play an attacker with database
+    /// access, or to inspect what is stored). Returns the rows changed.
+    pub async fn raw_sql(&self, sql: &str) -> u64 {
+        match &self.db {
+            Some(db) => {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .expect("raw SQL")
+                    .rows_affected()
+            }
+            None => {
+                let conn = rusqlite::Connection::open(self.sqlite_path()).expect("open SQLite");
+                conn.busy_timeout(std::time::Duration::from_secs(5))
+                    .unwrap();
+                conn.execute(sql, []).expect("raw SQL") as u64
+            }
+        }
+    }
+
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        self.config.data_dir.join("strongroom.db")
+    }
+
+    /// Every byte the database holds: the SQLite file with its WAL, or a `pg_dump`.
+    pub fn database_bytes(&self) -> Vec<u8> {
+        match &self.db {
+            Some(db) => {
+                let out = std::process::Command::new("pg_dump")
+                    .arg(&db.url)
+                    .output()
+                    .expect("pg_dump (postgresql-client) installed");
+                assert!(
+                    out.status.success(),
+                    "pg_dump: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            }
+            None => {
+                let mut bytes = std::fs::read(self.sqlite_path()).unwrap();
+                if let Ok(wal) = std::fs::read(self.sqlite_path().with_extension("db-wal")) {
+                    bytes.extend(wal);
+                }
+                bytes
+            }
+        }
     }
 
     /// Mails sent so far that nobody has read (without waiting).

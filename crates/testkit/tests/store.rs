@@ -53,13 +53,19 @@ fn tenant(slug: &str) -> Tenant {
     }
 }
 
+/// The store keeps sealed fields as opaque bytes; these stand in for ciphertexts.
 fn user(t: &Tenant, email: &str) -> NewUser {
     NewUser {
         tenant_id: t.id,
         id: UserId::new(),
-        email: Email::parse(email).unwrap(),
+        email_sealed: format!("sealed:{email}").into_bytes(),
         email_index: idx(t, email),
-        name: PersonName::parse("Ann").unwrap(),
+        name_sealed: b"sealed:Ann".to_vec(),
+        subject_key: WrappedSubjectKey {
+            key_id: uuid::Uuid::new_v4(),
+            kek_version: 1,
+            wrapped: vec![7; 60],
+        },
         roles: [Role::Participant].into_iter().collect(),
         password_hash: "$argon2id$hash".into(),
         must_change_password: true,
@@ -69,13 +75,31 @@ fn user(t: &Tenant, email: &str) -> NewUser {
 }
 
 fn idx(t: &Tenant, email: &str) -> [u8; 32] {
-    strongroom_crypto::lookup_index("user-email", t.id.as_bytes(), email)
+    strongroom_crypto::Key32::from_bytes(*t.id.0.as_bytes().repeat(2).first_chunk().unwrap())
+        .blind_index("user-email", email)
+}
+
+fn key_rows(t: &Tenant) -> Vec<TenantKeyRow> {
+    [KeyPurpose::Kek, KeyPurpose::BlindIndex]
+        .into_iter()
+        .map(|purpose| TenantKeyRow {
+            tenant_id: t.id,
+            purpose,
+            version: 1,
+            root_key_id: [1; 16],
+            wrapped: vec![2; 60],
+            created_at: now(),
+        })
+        .collect()
 }
 
 async fn with_tenant(f: &Fixture, slug: &str) -> (Tenant, NewUser) {
     let t = tenant(slug);
     let admin = user(&t, &format!("admin@{slug}.example"));
-    f.store.create_tenant(&t, &admin).await.unwrap();
+    f.store
+        .create_tenant(&t, &key_rows(&t), &admin)
+        .await
+        .unwrap();
     (t, admin)
 }
 
@@ -113,14 +137,16 @@ async fn tenants_round_trip_and_slugs_are_unique(b: Backend) {
             .is_none()
     );
     let u = f.store.user_by_id(t.id, admin.id).await.unwrap().unwrap();
-    assert_eq!(u.email.unwrap().as_str(), "admin@acme.example");
+    assert_eq!(u.email_sealed.unwrap(), b"sealed:admin@acme.example");
+    assert_eq!(u.subject_key.unwrap(), admin.subject_key);
+    assert_eq!(f.store.tenant_keys(t.id).await.unwrap().len(), 2);
 
     // Same slug again: conflict, and nothing of the second attempt is left behind.
     let mut t2 = tenant("acme");
     t2.id = TenantId::new();
     let admin2 = user(&t2, "admin2@acme.example");
     assert!(matches!(
-        f.store.create_tenant(&t2, &admin2).await,
+        f.store.create_tenant(&t2, &key_rows(&t2), &admin2).await,
         Err(StoreError::Conflict("tenant"))
     ));
     assert!(f.store.tenant_by_id(t2.id).await.unwrap().is_none());
@@ -186,7 +212,7 @@ async fn update_patches_only_given_fields(b: Backend) {
     u.license_expires_at = Some(now());
     f.store.insert_user(&u).await.unwrap();
     let patch = UserPatch {
-        name: Some(PersonName::parse("Anna").unwrap()),
+        name_sealed: Some(b"sealed:Anna".to_vec()),
         ..Default::default()
     };
     let got = f
@@ -195,7 +221,7 @@ async fn update_patches_only_given_fields(b: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.name.unwrap().as_str(), "Anna");
+    assert_eq!(got.name_sealed.unwrap(), b"sealed:Anna");
     assert_eq!(got.roles, u.roles);
     assert_eq!(got.license_expires_at, u.license_expires_at);
     let patch = UserPatch {
@@ -542,7 +568,11 @@ async fn forgetting_removes_personal_fields_and_access(b: Backend) {
         "idempotent: second time finds nothing"
     );
     let got = f.store.user_by_id(t.id, u.id).await.unwrap().unwrap();
-    assert!(got.email.is_none() && got.name.is_none() && got.password_hash.is_none());
+    assert!(got.email_sealed.is_none() && got.name_sealed.is_none() && got.password_hash.is_none());
+    assert!(
+        got.subject_key.is_none(),
+        "the subject key is destroyed (crypto-shredding)"
+    );
     assert_eq!(got.status, UserStatus::Deleted);
     assert!(
         f.store
@@ -672,7 +702,41 @@ async fn login_history_newest_first(b: Backend) {
     assert_eq!(h[0].ip, "192.0.2.7");
 }
 
+async fn tenant_keys_accumulate_wrappings_and_never_overwrite(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let (other, _) = with_tenant(&f, "beta").await;
+    let rows = f.store.tenant_keys(t.id).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.purpose, r.version))
+            .collect::<Vec<_>>(),
+        [(KeyPurpose::BlindIndex, 1), (KeyPurpose::Kek, 1)]
+    );
+    // Inserting an existing wrapping again changes nothing; a wrapping under another root adds one.
+    let mut again = key_rows(&t);
+    again[0].wrapped = vec![9; 60];
+    f.store.insert_tenant_keys(&again).await.unwrap();
+    let after = f.store.tenant_keys(t.id).await.unwrap();
+    assert!(
+        after.iter().all(|r| r.wrapped == vec![2; 60]),
+        "existing wrappings are never overwritten"
+    );
+    let mut rewrapped = key_rows(&t);
+    for r in &mut rewrapped {
+        r.root_key_id = [3; 16];
+    }
+    f.store.insert_tenant_keys(&rewrapped).await.unwrap();
+    assert_eq!(f.store.tenant_keys(t.id).await.unwrap().len(), 4);
+    assert_eq!(
+        f.store.tenant_keys(other.id).await.unwrap().len(),
+        2,
+        "per tenant"
+    );
+}
+
 both_backends!(
+    tenant_keys_accumulate_wrappings_and_never_overwrite,
     tenants_round_trip_and_slugs_are_unique,
     users_are_scoped_to_their_tenant,
     update_patches_only_given_fields,

@@ -8,11 +8,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
-use strongroom_core::users::NewUserRequest;
+use strongroom_core::users::{NewUserRequest, UserChanges, UserInfo};
 use strongroom_domain::{
     Email, GroupId, MembershipRole, PersonName, Role, TenantName, Timestamp, UserId, UserStatus,
 };
-use strongroom_store::{User, UserPatch};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,8 +52,8 @@ pub struct UserView {
     updated_at: Timestamp,
 }
 
-impl From<User> for UserView {
-    fn from(u: User) -> Self {
+impl From<UserInfo> for UserView {
+    fn from(u: UserInfo) -> Self {
         Self {
             id: u.id,
             email: u.email.map(|e| e.as_str().to_owned()),
@@ -159,12 +158,12 @@ pub async fn update_user(
     ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<UpdateUserRequest>,
 ) -> Result<Json<UserView>, Problem> {
-    let patch = UserPatch {
+    let changes = UserChanges {
         name: req.name,
         roles: req.roles.map(|r| r.into_iter().collect()),
         license_expires_at: req.license_expires_at,
     };
-    Ok(Json(s.services.update_user(&p, id, patch).await?.into()))
+    Ok(Json(s.services.update_user(&p, id, changes).await?.into()))
 }
 
 /// Forget a user (right to be forgotten).

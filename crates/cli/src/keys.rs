@@ -1,0 +1,204 @@
+//! The key file on disk and its passphrase: where each comes from, development mode, and
+//! `strongroom init`.
+//!
+//! The passphrase comes from `STRONGROOM_PASSPHRASE`, or the file named by
+//! `STRONGROOM_PASSPHRASE_FILE`, or a prompt on a terminal. It is never stored in the data
+//! folder, except in development mode: with no key file and no passphrase given, `serve`
+//! creates a development key file and keeps its passphrase in `<data_dir>/dev-passphrase`,
+//! and says so loudly at every start.
+
+use crate::config::Config;
+use anyhow::{Context as _, bail};
+use secrecy::{ExposeSecret, SecretString};
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use strongroom_crypto::{KeyFile, KeyFileError};
+
+/// Smallest passphrase `init` accepts.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+/// scrypt work factor (log2 N) of development key files: their passphrase lies beside them,
+/// so a slow key derivation would protect nothing.
+const DEV_WORK_FACTOR: u8 = 10;
+
+enum Source {
+    Env,
+    File(PathBuf),
+    Dev(PathBuf),
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Env => "STRONGROOM_PASSPHRASE".into(),
+            Source::File(p) => format!("STRONGROOM_PASSPHRASE_FILE ({})", p.display()),
+            Source::Dev(p) => format!("the development passphrase file {}", p.display()),
+        }
+    }
+}
+
+fn dev_passphrase_path(config: &Config) -> PathBuf {
+    config.data_dir.join("dev-passphrase")
+}
+
+fn given_passphrase(config: &Config) -> anyhow::Result<Option<(SecretString, Source)>> {
+    if let Ok(p) = std::env::var("STRONGROOM_PASSPHRASE") {
+        return Ok(Some((SecretString::from(p), Source::Env)));
+    }
+    if let Ok(file) = std::env::var("STRONGROOM_PASSPHRASE_FILE") {
+        let path = PathBuf::from(file);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("cannot read STRONGROOM_PASSPHRASE_FILE {}", path.display())
+        })?;
+        let p = text.trim_end_matches(['\n', '\r']).to_owned();
+        return Ok(Some((SecretString::from(p), Source::File(path))));
+    }
+    let dev = dev_passphrase_path(config);
+    if dev.is_file() {
+        let p = std::fs::read_to_string(&dev)
+            .with_context(|| format!("cannot read {}", dev.display()))?;
+        return Ok(Some((
+            SecretString::from(p.trim_end().to_owned()),
+            Source::Dev(dev),
+        )));
+    }
+    Ok(None)
+}
+
+fn prompt(label: &str) -> anyhow::Result<SecretString> {
+    rpassword::prompt_password(label)
+        .map(SecretString::from)
+        .context("cannot read the passphrase from the terminal")
+}
+
+/// Writes a secret file readable by its owner only, atomically (temporary file, then rename).
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn open(path: &Path, passphrase: &SecretString, source: &Source) -> anyhow::Result<KeyFile> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the key file {}", path.display()))?;
+    KeyFile::open(&bytes, passphrase).map_err(|e| match e {
+        KeyFileError::WrongPassphrase => {
+            anyhow::anyhow!("the passphrase from {} does not open the key file {}", source.describe(), path.display())
+        }
+        KeyFileError::Damaged(why) => anyhow::anyhow!(
+            "the key file {} is damaged or not a Strongroom key file ({why}); restore it from your key backup",
+            path.display()
+        ),
+    })
+}
+
+/// Opens the key file for `serve` and the operator commands (creating a development one if
+/// nothing is configured).
+pub fn load(config: &Config) -> anyhow::Result<KeyFile> {
+    let path = config.key_file();
+    let given = given_passphrase(config)?;
+    match (path.is_file(), given) {
+        (true, Some((p, source))) => {
+            if let Source::Dev(dev) = &source {
+                warn_dev(&path, dev);
+            }
+            open(&path, &p, &source)
+        }
+        (true, None) if std::io::stdin().is_terminal() => {
+            let p = prompt(&format!("Passphrase of {}: ", path.display()))?;
+            open(&path, &p, &Source::Env)
+        }
+        (true, None) => bail!(
+            "the key file {} needs its passphrase: set STRONGROOM_PASSPHRASE or STRONGROOM_PASSPHRASE_FILE",
+            path.display()
+        ),
+        (false, Some((_, Source::Dev(dev)))) => bail!(
+            "{} exists but the key file {} does not: restore the key file, or remove both to start a new development store",
+            dev.display(),
+            path.display()
+        ),
+        (false, Some(_)) => bail!(
+            "there is no key file at {}: create one with `strongroom init`",
+            path.display()
+        ),
+        (false, None) => create_dev(config, &path),
+    }
+}
+
+fn warn_dev(key_file: &Path, passphrase_file: &Path) {
+    tracing::warn!(
+        key_file = %key_file.display(),
+        passphrase_file = %passphrase_file.display(),
+        "DEVELOPMENT KEY FILE: its passphrase lies beside it in the data folder, so anyone who can read the folder can read all personal data. For production, run `strongroom init` with STRONGROOM_PASSPHRASE and keep the passphrase elsewhere."
+    );
+}
+
+fn create_dev(config: &Config, path: &Path) -> anyhow::Result<KeyFile> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let passphrase = strongroom_crypto::random_password();
+    let dev = dev_passphrase_path(config);
+    write_private(&dev, format!("{}\n", passphrase.expose_secret()).as_bytes())?;
+    let file = KeyFile::generate();
+    write_private(
+        path,
+        &file
+            .seal(&passphrase, Some(DEV_WORK_FACTOR))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    )?;
+    warn_dev(path, &dev);
+    Ok(file)
+}
+
+/// `strongroom init`: creates the production key file under a passphrase from the
+/// environment or typed twice at a terminal. Refuses to overwrite an existing key file.
+pub fn init(config: &Config) -> anyhow::Result<PathBuf> {
+    let path = config.key_file();
+    if path.exists() {
+        bail!(
+            "{} exists already; Strongroom never overwrites a key file (move it away first if you mean it)",
+            path.display()
+        );
+    }
+    let passphrase = match given_passphrase(config)? {
+        Some((_, Source::Dev(dev))) => bail!(
+            "{} is a development passphrase; give the production one in STRONGROOM_PASSPHRASE",
+            dev.display()
+        ),
+        Some((p, _)) => p,
+        None if std::io::stdin().is_terminal() => {
+            let a = prompt("New key-file passphrase: ")?;
+            let b = prompt("Once more: ")?;
+            if a.expose_secret() != b.expose_secret() {
+                bail!("the two passphrases differ");
+            }
+            a
+        }
+        None => bail!(
+            "give the passphrase in STRONGROOM_PASSPHRASE or STRONGROOM_PASSPHRASE_FILE (or run init at a terminal)"
+        ),
+    };
+    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        bail!("the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters");
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = KeyFile::generate();
+    write_private(
+        &path,
+        &file
+            .seal(&passphrase, None)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    )?;
+    Ok(path)
+}
