@@ -342,4 +342,105 @@ fn refuses_plain_http_beyond_loopback_and_names_bad_settings() {
     );
 }
 
+#[test]
+fn key_file_init_and_clear_errors_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], passphrase: Option<&str>| {
+        let mut c = strongroom(dir.path(), None);
+        c.args(args).stdin(Stdio::null());
+        if let Some(p) = passphrase {
+            c.env("STRONGROOM_PASSPHRASE", p);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(&["init"], Some("short"));
+    assert!(!ok && err.contains("at least 12 characters"), "{err}");
+    let (ok, _, err) = run(&["init"], None);
+    assert!(!ok && err.contains("STRONGROOM_PASSPHRASE"), "{err}");
+
+    // Passphrase given but no key file yet: told to run init, nothing created.
+    let (ok, _, err) = run(
+        &[
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "A",
+            "--admin-email",
+            "a@acme.example",
+        ],
+        Some("a long production passphrase"),
+    );
+    assert!(!ok && err.contains("strongroom init"), "{err}");
+    assert!(
+        !dir.path().join("strongroom.db").exists(),
+        "the keys are checked before the database is touched"
+    );
+
+    let (ok, out, err) = run(&["init"], Some("a long production passphrase"));
+    assert!(ok, "{err}");
+    assert!(out.contains("strongroom.key"));
+    let key_file = dir.path().join("strongroom.key");
+    let bytes = std::fs::read(&key_file).unwrap();
+    assert!(
+        bytes.starts_with(b"age-encryption.org/v1\n-> scrypt "),
+        "an age file with a passphrase stanza"
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        !dir.path().join("dev-passphrase").exists(),
+        "production passphrases are never stored"
+    );
+    let (ok, _, err) = run(&["init"], Some("a long production passphrase"));
+    assert!(!ok && err.contains("never overwrites"), "{err}");
+
+    let (ok, out, err) = run(
+        &[
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "A",
+            "--admin-email",
+            "a@acme.example",
+        ],
+        Some("a long production passphrase"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("admin_password"));
+
+    let (ok, _, err) = run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        Some("not the passphrase at all"),
+    );
+    assert!(!ok && err.contains("does not open the key file"), "{err}");
+    let (ok, _, err) = run(&["serve", "--listen", "127.0.0.1:0"], None);
+    assert!(!ok && err.contains("needs its passphrase"), "{err}");
+
+    let mut damaged = bytes.clone();
+    let at = damaged.len() - 10;
+    damaged[at] ^= 0x40;
+    std::fs::write(&key_file, &damaged).unwrap();
+    let (ok, _, err) = run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        Some("a long production passphrase"),
+    );
+    assert!(!ok && err.contains("damaged"), "{err}");
+    assert!(
+        !err.contains("a long production passphrase"),
+        "the passphrase never appears in messages"
+    );
+}
+
 both_backends!(tenant_create_prints_a_working_one_time_password);
