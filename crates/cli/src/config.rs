@@ -109,7 +109,8 @@ impl Default for LogConfig {
 /// `STRONGROOM_TEST_*` namespace of the test harness. Everything else with the prefix must be a
 /// known key, so a typo is an error rather than a silently ignored setting.
 fn is_config_key(key: &str) -> bool {
-    !(key.starts_with("test_") || matches!(key, "passphrase" | "passphrase_file"))
+    !(key.starts_with("test_")
+        || matches!(key, "passphrase" | "passphrase_file" | "new_passphrase"))
 }
 
 /// Flags given on the command line; they win over file and environment.

@@ -202,3 +202,150 @@ pub fn init(config: &Config) -> anyhow::Result<PathBuf> {
     )?;
     Ok(path)
 }
+
+fn new_passphrase(config: &Config) -> anyhow::Result<SecretString> {
+    if dev_passphrase_path(config).is_file() && std::env::var("STRONGROOM_PASSPHRASE").is_err() {
+        // A development key file keeps its development passphrase.
+        return given_passphrase(config)?
+            .map(|(p, _)| p)
+            .context("development passphrase unreadable");
+    }
+    let p = match std::env::var("STRONGROOM_NEW_PASSPHRASE") {
+        Ok(p) => SecretString::from(p),
+        Err(_) if std::io::stdin().is_terminal() => {
+            let a = prompt("New key-file passphrase: ")?;
+            let b = prompt("Once more: ")?;
+            if a.expose_secret() != b.expose_secret() {
+                bail!("the two passphrases differ");
+            }
+            a
+        }
+        Err(_) => {
+            bail!("give the new passphrase in STRONGROOM_NEW_PASSPHRASE (or run at a terminal)")
+        }
+    };
+    if p.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        bail!("the new passphrase must have at least {MIN_PASSPHRASE_CHARS} characters");
+    }
+    Ok(p)
+}
+
+fn progress(label: &'static str) -> impl FnMut(usize, usize) {
+    let mut last = std::time::Instant::now();
+    move |done, total| {
+        if done == total || last.elapsed() >= std::time::Duration::from_secs(1) {
+            last = std::time::Instant::now();
+            let _ = writeln!(std::io::stderr(), "{label}: {done}/{total}");
+        }
+    }
+}
+
+/// `keys rotate --root`: a new root key under a new passphrase; every tenant key gets a
+/// wrapping under it. Resumable (run it again after an interruption, with the new passphrase).
+/// `--finish`, once every server runs with the new key file, removes the old root.
+pub async fn rotate_root(config: &Config, finish: bool) -> anyhow::Result<String> {
+    let path = config.key_file();
+    let mut file = load(config)?;
+    let store = strongroom_store::open(&config.database_url())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let passphrase = if file.roots.len() == 1 {
+        if finish {
+            bail!("no root rotation is under way (the key file holds one root key)");
+        }
+        // Start: the new root becomes current, the old one stays for unwrapping.
+        let new = strongroom_crypto::keyfile::RootKey {
+            id: strongroom_crypto::random_bytes::<16>(),
+            key: strongroom_crypto::Key32::generate(),
+        };
+        file.current = new.id;
+        file.roots.insert(0, new);
+        let passphrase = new_passphrase(config)?;
+        write_private(
+            &path,
+            &file
+                .seal(&passphrase, work_factor(config))
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        )?;
+        passphrase
+    } else {
+        given_passphrase(config)?
+            .map(|(p, _)| p)
+            .context("give the (new) passphrase in STRONGROOM_PASSPHRASE")?
+    };
+    let keyring = strongroom_core::keyring::Keyring::new(KeyFile {
+        current: file.current,
+        roots: file
+            .roots
+            .iter()
+            .map(|r| strongroom_crypto::keyfile::RootKey {
+                id: r.id,
+                key: r.key.clone(),
+            })
+            .collect(),
+    });
+    let now = time::OffsetDateTime::now_utc();
+    let report = keyring
+        .wrap_all_under_current_root(&*store, now, &mut progress("tenants"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !finish {
+        return Ok(format!(
+            "root key {} is current; {} tenant key wrappings added over {} tenants.\nRestart every server with the new key file and passphrase, then run `strongroom keys rotate --root --finish`.",
+            KeyFile::id_hex(&file.current),
+            report.rewrapped,
+            report.tenants
+        ));
+    }
+    let removed = keyring
+        .drop_other_root_wrappings(&*store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    file.roots.retain(|r| r.id == file.current);
+    write_private(
+        &path,
+        &file
+            .seal(&passphrase, work_factor(config))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    )?;
+    Ok(format!(
+        "root rotation finished: the old root key is gone from the key file and {removed} wrappings under it were removed"
+    ))
+}
+
+/// Development key files keep their fast work factor; production ones get age's default.
+fn work_factor(config: &Config) -> Option<u8> {
+    dev_passphrase_path(config)
+        .is_file()
+        .then_some(DEV_WORK_FACTOR)
+}
+
+/// `keys rotate --tenant S`: a new key-encryption key for the tenant; every subject key is
+/// re-wrapped under it (no data rewritten), then the old one is retired. Resumable.
+pub async fn rotate_tenant(config: &Config, slug: &str) -> anyhow::Result<String> {
+    let slug = strongroom_domain::Slug::parse(slug)
+        .map_err(|e| anyhow::anyhow!("--tenant: {}", e.reason))?;
+    let file = load(config)?;
+    let store = strongroom_store::open(&config.database_url())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let tenant = store
+        .tenant_by_slug(&slug)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_context(|| format!("no tenant {slug}"))?;
+    let keyring = strongroom_core::keyring::Keyring::new(file);
+    let report = keyring
+        .rotate_kek(
+            &*store,
+            tenant.id,
+            time::OffsetDateTime::now_utc(),
+            &mut progress("subject keys"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(format!(
+        "tenant {slug}: key-encryption key version {} is current; {} subject keys re-wrapped",
+        report.kek_version, report.rewrapped
+    ))
+}

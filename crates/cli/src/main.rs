@@ -44,6 +44,28 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Manage the key hierarchy.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Rotate the root key (new passphrase from STRONGROOM_NEW_PASSPHRASE or the terminal), or a
+    /// tenant's key-encryption key. Resumable; servers keep serving.
+    Rotate {
+        /// Rotate the root key in the key file.
+        #[arg(long, conflicts_with = "tenant", required_unless_present = "tenant")]
+        root: bool,
+        /// After every server runs with the new key file: remove the old root key.
+        #[arg(long, requires = "root")]
+        finish: bool,
+        /// Rotate this tenant's key-encryption key.
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,7 +117,7 @@ fn init_logging(config: &Config) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen, .. } => *listen,
-        Command::Tenant { .. } | Command::Init => None,
+        Command::Tenant { .. } | Command::Init | Command::Keys { .. } => None,
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
@@ -114,6 +136,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { demo, .. } => serve(&config, demo).await,
+        Command::Keys {
+            command:
+                KeysCommand::Rotate {
+                    root,
+                    finish,
+                    tenant,
+                },
+        } => {
+            let summary = match tenant {
+                Some(slug) => strongroom::keys::rotate_tenant(&config, &slug).await?,
+                None => strongroom::keys::rotate_root(&config, finish && root).await?,
+            };
+            writeln!(std::io::stdout(), "{summary}")?;
+            Ok(())
+        }
         Command::Tenant {
             command:
                 TenantCommand::Create {

@@ -11,6 +11,7 @@
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt as _;
 use std::process::{Child, Command, Stdio};
 use strongroom_testkit::pg::PgDatabase;
 use strongroom_testkit::{Backend, Client, both_backends};
@@ -392,7 +393,6 @@ fn key_file_init_and_clear_errors_at_start() {
         bytes.starts_with(b"age-encryption.org/v1\n-> scrypt "),
         "an age file with a passphrase stanza"
     );
-    use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
         std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
         0o600
@@ -440,6 +440,140 @@ fn key_file_init_and_clear_errors_at_start() {
     assert!(
         !err.contains("a long production passphrase"),
         "the passphrase never appears in messages"
+    );
+}
+
+/// Root and tenant key rotation on a live data set: the data stays readable at every step,
+/// the old passphrase stops working, and the end state holds one root and one KEK version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_root_and_tenant_keep_the_data_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = ("the first long passphrase", "the second long passphrase");
+    let run = |args: &[&str], passphrase: &str| {
+        let out = strongroom(dir.path(), None)
+            .args(args)
+            .env("STRONGROOM_PASSPHRASE", passphrase)
+            .env("STRONGROOM_NEW_PASSPHRASE", new)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    };
+    run(&["init"], old);
+    let created: Value = serde_json::from_str(
+        run(
+            &[
+                "tenant",
+                "create",
+                "--slug",
+                "acme",
+                "--name",
+                "Acme",
+                "--admin-email",
+                "boss@acme.example",
+            ],
+            old,
+        )
+        .lines()
+        .next()
+        .unwrap(),
+    )
+    .unwrap();
+    let initial = created["admin_password"].as_str().unwrap().to_owned();
+
+    let serve = |passphrase: &str| {
+        Server::start(
+            strongroom(dir.path(), None)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .env("STRONGROOM_PASSPHRASE", passphrase),
+        )
+    };
+    let server = serve(old);
+    let (admin, _) = Client::new(&server.base)
+        .logged_in("acme", "boss@acme.example", &initial)
+        .await;
+    let r = admin
+        .put(
+            "/api/v1/me/password",
+            &json!({"current_password": initial, "new_password": "boss-has-a-long-password"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let admin = admin.with_token(r.json["access_token"].as_str().unwrap());
+    for i in 0..5 {
+        let r = admin.post("/api/v1/users", &json!({"email": format!("rita{i}@example.com"), "name": format!("Rita Rotation {i}"), "roles": ["participant"]})).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    server.stop();
+
+    let check = |passphrase: &'static str| async move {
+        let server = serve(passphrase);
+        let (c, _) = Client::new(&server.base)
+            .logged_in("acme", "boss@acme.example", "boss-has-a-long-password")
+            .await;
+        let users = c.get("/api/v1/users").await;
+        let names: Vec<&str> = users
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|u| u["name"].as_str())
+            .collect();
+        assert_eq!(names.len(), 6, "{}", users.body);
+        assert!(names.contains(&"Rita Rotation 4"));
+        server.stop();
+    };
+
+    let out = run(&["keys", "rotate", "--root"], old);
+    assert!(
+        out.contains("--finish") && out.contains("tenants: 1/1"),
+        "{out}"
+    );
+    let refused = strongroom(dir.path(), None)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("STRONGROOM_PASSPHRASE", old)
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "the old passphrase no longer opens the key file"
+    );
+    check(new).await;
+    // Resumable: running it again changes nothing and still succeeds.
+    assert!(run(&["keys", "rotate", "--root"], new).contains("0 tenant key wrappings added"));
+
+    let out = run(&["keys", "rotate", "--tenant", "acme"], new);
+    assert!(
+        out.contains("version 2") && out.contains("6 subject keys re-wrapped"),
+        "{out}"
+    );
+    check(new).await;
+
+    let out = run(&["keys", "rotate", "--root", "--finish"], new);
+    assert!(out.contains("finished"), "{out}");
+    check(new).await;
+
+    let db = rusqlite::Connection::open(dir.path().join("strongroom.db")).unwrap();
+    let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT root_key_id) FROM tenant_keys"),
+        1,
+        "one root wraps everything"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM tenant_keys WHERE purpose = 'kek'"),
+        1,
+        "the old KEK is retired"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM subject_keys WHERE kek_version <> 2"),
+        0
     );
 }
 

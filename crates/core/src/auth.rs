@@ -190,6 +190,9 @@ impl Services {
                 .await?;
             if count.blocked_now {
                 tracing::warn!(tenant = %tenant.id, user = %id, "account blocked after repeated wrong passwords");
+                let keys = self
+                    .tenant_keys_for(tenant.id, std::slice::from_ref(u))
+                    .await?;
                 if let Some(addr) = Self::open_user(&keys, u.clone())?.email {
                     self.send_in_background(
                         addr,

@@ -113,7 +113,10 @@ impl Services {
                     .ok_or(CoreError::Internal)?;
                 (t, Some((created.admin_user_id, created.admin_password)))
             };
-        let keys = self.tenant_keys(tenant.id).await?;
+        let keys = self
+            .keyring
+            .tenant_fresh(&*self.store, tenant.id, self.clock.now())
+            .await?;
         let group = GroupId::new();
         let group_created = self
             .store

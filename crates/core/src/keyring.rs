@@ -169,6 +169,34 @@ impl Keyring {
         Ok(self.remember(keys))
     }
 
+    /// The tenant's keys, reloaded if the cached ones lack KEK version `version` (it was
+    /// rotated by another process since we cached them).
+    pub async fn tenant_with_kek(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        version: u32,
+        now: Timestamp,
+    ) -> Result<Arc<TenantKeys>, CoreError> {
+        let keys = self.tenant(store, tenant, now).await?;
+        if keys.keks.contains_key(&version) {
+            return Ok(keys);
+        }
+        self.forget_tenant(tenant);
+        self.tenant(store, tenant, now).await
+    }
+
+    /// The tenant's keys as stored right now (for new subject keys: always the newest KEK).
+    pub async fn tenant_fresh(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<Arc<TenantKeys>, CoreError> {
+        self.forget_tenant(tenant);
+        self.tenant(store, tenant, now).await
+    }
+
     /// Drops a tenant's cached keys (after its KEK was rotated elsewhere, or it was destroyed).
     pub fn forget_tenant(&self, tenant: TenantId) {
         if let Ok(mut m) = self.tenants.write() {
@@ -210,6 +238,203 @@ impl Keyring {
             keks,
             blind,
         })
+    }
+}
+
+/// What a rotation step did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RotationReport {
+    pub tenants: usize,
+    /// Tenant-key wrappings added under the new root, or subject keys re-wrapped.
+    pub rewrapped: usize,
+    /// The tenant's KEK version after a tenant rotation.
+    pub kek_version: u32,
+}
+
+/// Subject keys re-wrapped per batch during a tenant rotation.
+const REWRAP_BATCH: u32 = 500;
+
+impl Keyring {
+    /// Root rotation, step 1 (resumable): gives every key of every tenant a wrapping under the
+    /// current root key. Wrappings under the previous root stay, so servers still running with
+    /// the previous key file keep working. `progress(done, total)` is called per tenant.
+    pub async fn wrap_all_under_current_root(
+        &self,
+        store: &dyn Store,
+        now: Timestamp,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RotationReport, CoreError> {
+        let root = self.current_root()?;
+        let tenants = store.list_tenants().await?;
+        let mut report = RotationReport {
+            tenants: tenants.len(),
+            ..RotationReport::default()
+        };
+        for (i, t) in tenants.iter().enumerate() {
+            let rows = store.tenant_keys(t.id).await?;
+            let mut missing = Vec::new();
+            for r in &rows {
+                let done = rows.iter().any(|o| {
+                    o.purpose == r.purpose
+                        && o.version == r.version
+                        && o.root_key_id == self.current_root
+                });
+                let queued = missing
+                    .iter()
+                    .any(|m: &TenantKeyRow| m.purpose == r.purpose && m.version == r.version);
+                let Some(old_root) = self.roots.get(&r.root_key_id).filter(|_| !done && !queued)
+                else {
+                    continue;
+                };
+                let key = old_root
+                    .unwrap_key(
+                        &tenant_key_aad(t.id, r.purpose, r.version, &r.root_key_id),
+                        &r.wrapped,
+                    )
+                    .map_err(|_| broken("tenant key does not unwrap under its root key"))?;
+                let wrapped = root
+                    .wrap(
+                        &tenant_key_aad(t.id, r.purpose, r.version, &self.current_root),
+                        &key,
+                    )
+                    .map_err(|_| broken("wrap tenant key"))?;
+                missing.push(TenantKeyRow {
+                    root_key_id: self.current_root,
+                    wrapped,
+                    created_at: now,
+                    ..r.clone()
+                });
+            }
+            report.rewrapped += missing.len();
+            store.insert_tenant_keys(&missing).await?;
+            progress(i + 1, tenants.len());
+        }
+        Ok(report)
+    }
+
+    /// Root rotation, step 2: once every tenant key is wrapped under the current root, removes
+    /// the wrappings under any other root. Refuses if a tenant key still lacks one.
+    pub async fn drop_other_root_wrappings(&self, store: &dyn Store) -> Result<u64, CoreError> {
+        let tenants = store.list_tenants().await?;
+        for t in &tenants {
+            let rows = store.tenant_keys(t.id).await?;
+            let uncovered = rows.iter().any(|r| {
+                !rows.iter().any(|o| {
+                    o.purpose == r.purpose
+                        && o.version == r.version
+                        && o.root_key_id == self.current_root
+                })
+            });
+            if uncovered {
+                return Err(CoreError::Invalid(format!(
+                    "tenant {} has keys not yet wrapped under the new root key; run `strongroom keys rotate --root` again first",
+                    t.slug
+                )));
+            }
+        }
+        let mut removed = 0;
+        for t in &tenants {
+            removed += store
+                .delete_other_root_wrappings(t.id, &self.current_root)
+                .await?;
+            self.forget_tenant(t.id);
+        }
+        Ok(removed)
+    }
+
+    /// Tenant rotation (resumable): a new KEK version, every live subject key re-wrapped under
+    /// it (no data is rewritten), then the old versions retired. A run that was interrupted
+    /// continues with the version it created.
+    pub async fn rotate_kek(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        now: Timestamp,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<RotationReport, CoreError> {
+        let rows = store.tenant_keys(tenant).await?;
+        let versions: Vec<u32> = rows
+            .iter()
+            .filter(|r| r.purpose == KeyPurpose::Kek)
+            .map(|r| r.version)
+            .collect();
+        let newest = versions
+            .iter()
+            .copied()
+            .max()
+            .ok_or_else(|| broken("tenant has no key-encryption key"))?;
+        let resuming = versions.iter().any(|v| *v < newest);
+        let target = if resuming {
+            newest
+        } else {
+            let version = newest + 1;
+            let key = Key32::generate();
+            let wrapped = self
+                .current_root()?
+                .wrap(
+                    &tenant_key_aad(tenant, KeyPurpose::Kek, version, &self.current_root),
+                    &key,
+                )
+                .map_err(|_| broken("wrap tenant key"))?;
+            store
+                .insert_tenant_keys(&[TenantKeyRow {
+                    tenant_id: tenant,
+                    purpose: KeyPurpose::Kek,
+                    version,
+                    root_key_id: self.current_root,
+                    wrapped,
+                    created_at: now,
+                }])
+                .await?;
+            version
+        };
+        let keys = self.tenant_fresh(store, tenant, now).await?;
+        let new_kek = keys
+            .keks
+            .get(&target)
+            .ok_or_else(|| broken("the new key-encryption key does not unwrap"))?;
+        let mut report = RotationReport {
+            tenants: 1,
+            rewrapped: 0,
+            kek_version: target,
+        };
+        loop {
+            let batch = store
+                .subject_keys_below(tenant, target, REWRAP_BATCH)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            for (subject, old) in &batch {
+                let key = keys.open_subject_key(*subject, old)?;
+                let wrapped = new_kek
+                    .wrap(
+                        &subject_key_aad(tenant, *subject, old.key_id, target),
+                        &key.key,
+                    )
+                    .map_err(|_| broken("wrap subject key"))?;
+                let new = WrappedSubjectKey {
+                    key_id: old.key_id,
+                    kek_version: target,
+                    wrapped,
+                };
+                if store
+                    .rewrap_subject_key(tenant, *subject, old.kek_version, &new)
+                    .await?
+                {
+                    report.rewrapped += 1;
+                }
+            }
+            progress(report.rewrapped, report.rewrapped + batch.len());
+        }
+        if !store.retire_old_keks(tenant, target).await? {
+            return Err(CoreError::Conflict(
+                "subject keys were added under an old key while rotating; run the rotation again"
+                    .into(),
+            ));
+        }
+        self.forget_tenant(tenant);
+        Ok(report)
     }
 }
 
@@ -268,6 +493,11 @@ impl TenantKeys {
 
     pub fn tenant(&self) -> TenantId {
         self.tenant
+    }
+
+    /// The newest KEK version (the one new subject keys are wrapped under).
+    pub fn kek_version(&self) -> u32 {
+        self.keks.keys().next_back().copied().unwrap_or(0)
     }
 }
 

@@ -70,6 +70,27 @@ impl Services {
             .await
     }
 
+    /// The tenant's keys, able to open every subject key of these users (reloaded if a KEK
+    /// rotation elsewhere added a version this process has not seen).
+    pub(crate) async fn tenant_keys_for(
+        &self,
+        tenant: strongroom_domain::TenantId,
+        users: &[User],
+    ) -> Result<std::sync::Arc<TenantKeys>, CoreError> {
+        let newest = users
+            .iter()
+            .filter_map(|u| u.subject_key.as_ref().map(|k| k.kek_version))
+            .max();
+        match newest {
+            Some(v) => {
+                self.keyring
+                    .tenant_with_kek(&*self.store, tenant, v, self.clock.now())
+                    .await
+            }
+            None => self.tenant_keys(tenant).await,
+        }
+    }
+
     /// Builds the stored form of a new user: a fresh subject key, e-mail and name sealed under
     /// it, the e-mail's blind index, and a random initial password (returned, shown once).
     pub(crate) async fn prepare_user(
@@ -159,7 +180,10 @@ impl Services {
     ) -> Result<(UserId, SecretString), CoreError> {
         require_settled(p)?;
         require_admin(p)?;
-        let keys = self.tenant_keys(p.tenant_id).await?;
+        let keys = self
+            .keyring
+            .tenant_fresh(&*self.store, p.tenant_id, self.clock.now())
+            .await?;
         let (user, password) = self.prepare_user(&keys, req, true).await?;
         self.store
             .insert_user(&user)
@@ -177,10 +201,9 @@ impl Services {
     pub async fn list_users(&self, p: &Principal) -> Result<Vec<UserInfo>, CoreError> {
         require_settled(p)?;
         require_admin(p)?;
-        let keys = self.tenant_keys(p.tenant_id).await?;
-        self.store
-            .list_users(p.tenant_id)
-            .await?
+        let users = self.store.list_users(p.tenant_id).await?;
+        let keys = self.tenant_keys_for(p.tenant_id, &users).await?;
+        users
             .into_iter()
             .map(|u| Self::open_user(&keys, u))
             .collect()
@@ -198,7 +221,10 @@ impl Services {
         require_settled(p)?;
         require_admin(p)?;
         let user = self.live_user(p, id).await?;
-        Self::open_user(&*self.tenant_keys(p.tenant_id).await?, user)
+        let keys = self
+            .tenant_keys_for(p.tenant_id, std::slice::from_ref(&user))
+            .await?;
+        Self::open_user(&keys, user)
     }
 
     pub async fn update_user(
@@ -222,10 +248,13 @@ impl Services {
                 "roles: administrators cannot take the administrator role from themselves".into(),
             ));
         }
-        let keys = self.tenant_keys(p.tenant_id).await?;
+        let current = self.live_user(p, id).await?;
+        let keys = self
+            .tenant_keys_for(p.tenant_id, std::slice::from_ref(&current))
+            .await?;
         let name_sealed = match &changes.name {
             Some(name) => {
-                let user = self.live_user(p, id).await?;
+                let user = current;
                 let wrapped = user
                     .subject_key
                     .as_ref()
@@ -328,7 +357,10 @@ impl Services {
             .user_by_id(p.tenant_id, p.user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let info = Self::open_user(&*self.tenant_keys(p.tenant_id).await?, user)?;
+        let keys = self
+            .tenant_keys_for(p.tenant_id, std::slice::from_ref(&user))
+            .await?;
+        let info = Self::open_user(&keys, user)?;
         Ok((tenant, info))
     }
 

@@ -46,6 +46,8 @@ pub trait TenantStore {
     ) -> Result<()>;
     async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>>;
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>>;
+    /// Every tenant, oldest first: for operator work such as key rotation only.
+    async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     /// Sets how many wrong passwords in a row block an account (1 to 100).
     async fn set_lockout_threshold(&self, id: TenantId, threshold: u32) -> Result<()>;
 }
@@ -56,6 +58,26 @@ pub trait KeyStore {
     async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRow>>;
     /// Adds wrappings; one that exists already is left as it is.
     async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()>;
+    /// Removes the tenant's key wrappings under every root key but `keep` (end of a root rotation).
+    async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64>;
+    /// Up to `limit` live subject keys wrapped under a KEK version below `version`.
+    async fn subject_keys_below(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        limit: u32,
+    ) -> Result<Vec<(uuid::Uuid, WrappedSubjectKey)>>;
+    /// Replaces a subject key's wrapping if it is still under `from_version`; `false` if it
+    /// changed meanwhile (destroyed, or re-wrapped by another run).
+    async fn rewrap_subject_key(
+        &self,
+        tenant: TenantId,
+        subject: uuid::Uuid,
+        from_version: u32,
+        new: &WrappedSubjectKey,
+    ) -> Result<bool>;
+    /// Deletes KEK versions below `version` if no live subject key needs them; whether it did.
+    async fn retire_old_keks(&self, tenant: TenantId, version: u32) -> Result<bool>;
 }
 
 #[async_trait]

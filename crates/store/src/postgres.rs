@@ -5,6 +5,7 @@
 //! single conditional `UPDATE … RETURNING` statements, so concurrent requests on several server
 //! instances cannot both spend one token or lose a count.
 
+use crate::WrappedSubjectKey;
 use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
 use crate::sqlite::{failure_count, tenant_key_row};
 use crate::{
@@ -226,6 +227,20 @@ impl TenantStore for PgStore {
             .transpose()
     }
 
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        sqlx::query(sql::LIST_TENANTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                raw_tenant(r)
+                    .map_err(backend)
+                    .and_then(RawTenant::into_model)
+            })
+            .collect()
+    }
+
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
         sqlx::query(sql::TENANT_BY_ID)
             .bind(id.0)
@@ -280,6 +295,94 @@ impl KeyStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         insert_tenant_keys(&mut tx, rows).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64> {
+        Ok(sqlx::query(sql::DELETE_OTHER_ROOT_WRAPPINGS)
+            .bind(tenant.0)
+            .bind(&keep[..])
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected())
+    }
+
+    async fn subject_keys_below(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, WrappedSubjectKey)>> {
+        sqlx::query(sql::SUBJECT_KEYS_BELOW)
+            .bind(tenant.0)
+            .bind(i32::try_from(version).unwrap_or(i32::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                let v: i32 = r.try_get(2).map_err(backend)?;
+                Ok((
+                    r.try_get(0).map_err(backend)?,
+                    WrappedSubjectKey {
+                        key_id: r.try_get(1).map_err(backend)?,
+                        kek_version: u32::try_from(v).map_err(backend)?,
+                        wrapped: r.try_get(3).map_err(backend)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn rewrap_subject_key(
+        &self,
+        tenant: TenantId,
+        subject: Uuid,
+        from_version: u32,
+        new: &WrappedSubjectKey,
+    ) -> Result<bool> {
+        let n = sqlx::query(sql::REWRAP_SUBJECT_KEY)
+            .bind(i32::try_from(new.kek_version).unwrap_or(i32::MAX))
+            .bind(&new.wrapped)
+            .bind(tenant.0)
+            .bind(subject)
+            .bind(i32::try_from(from_version).unwrap_or(i32::MAX))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn retire_old_keks(&self, tenant: TenantId, version: u32) -> Result<bool> {
+        let v = i32::try_from(version).unwrap_or(i32::MAX);
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Serialise with key creation for this tenant while checking and retiring.
+        sqlx::query(
+            "SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' FOR UPDATE",
+        )
+        .bind(tenant.0)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let pending = sqlx::query("SELECT 1 FROM subject_keys WHERE tenant_id = $1 AND kek_version < $2 AND wrapped IS NOT NULL LIMIT 1")
+            .bind(tenant.0)
+            .bind(v)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if pending.is_some() {
+            return Ok(false);
+        }
+        sqlx::query(sql::RETIRE_OLD_KEKS)
+            .bind(tenant.0)
+            .bind(v)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 }
 

@@ -61,6 +61,18 @@ pub const DELETE_USER_RESETS: &str =
 
 pub const INSERT_TENANT_KEY: &str = "INSERT INTO tenant_keys (tenant_id, purpose, version, root_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, purpose, version, root_key_id) DO NOTHING";
 pub const TENANT_KEYS: &str = "SELECT purpose, version, root_key_id, wrapped, created_at FROM tenant_keys WHERE tenant_id = $1 ORDER BY purpose, version";
+/// Operator enumeration for key rotation (the one listing across tenants).
+pub const LIST_TENANTS: &str = concat!(
+    "SELECT ",
+    tenant_cols!(),
+    " FROM tenants ORDER BY created_at, tenant_id"
+);
+pub const DELETE_OTHER_ROOT_WRAPPINGS: &str =
+    "DELETE FROM tenant_keys WHERE tenant_id = $1 AND root_key_id <> $2";
+pub const SUBJECT_KEYS_BELOW: &str = "SELECT subject_id, key_id, kek_version, wrapped FROM subject_keys WHERE tenant_id = $1 AND kek_version < $2 AND wrapped IS NOT NULL ORDER BY subject_id LIMIT $3";
+pub const REWRAP_SUBJECT_KEY: &str = "UPDATE subject_keys SET kek_version = $1, wrapped = $2 WHERE tenant_id = $3 AND subject_id = $4 AND kek_version = $5 AND wrapped IS NOT NULL";
+/// Retires key-encryption keys older than `$2` once no live subject key needs them.
+pub const RETIRE_OLD_KEKS: &str = "DELETE FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' AND version < $2 AND NOT EXISTS (SELECT 1 FROM subject_keys s WHERE s.tenant_id = $1 AND s.kek_version < $2 AND s.wrapped IS NOT NULL)";
 pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 /// Crypto-shredding: the wrapped key is gone, so nothing sealed under it opens again.
 pub const DESTROY_SUBJECT_KEY: &str = "UPDATE subject_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = $2 AND subject_id = $3 AND wrapped IS NOT NULL";

@@ -6,6 +6,7 @@
 //! one writer connection (behind a mutex) and a few read-only connections; WAL lets readers
 //! run beside the writer. `synchronous = FULL`: a commit that returned is on disk.
 
+use crate::WrappedSubjectKey;
 use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
@@ -290,6 +291,16 @@ impl TenantStore for SqliteStore {
         .await
     }
 
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(sql::LIST_TENANTS).map_err(backend)?;
+            let rows = st.query_map([], raw_tenant).map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawTenant::into_model))
+                .collect()
+        })
+        .await
+    }
+
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
         self.read(move |c| {
             c.prepare_cached(sql::TENANT_BY_ID)
@@ -339,6 +350,99 @@ impl KeyStore for SqliteStore {
     async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
         let rows = rows.to_vec();
         self.write(move |tx| insert_tenant_keys(tx, &rows)).await
+    }
+
+    async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64> {
+        let keep = *keep;
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::DELETE_OTHER_ROOT_WRAPPINGS,
+                    params![tenant.0, &keep[..]],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn subject_keys_below(
+        &self,
+        tenant: TenantId,
+        version: u32,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, WrappedSubjectKey)>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(sql::SUBJECT_KEYS_BELOW).map_err(backend)?;
+            let rows = st
+                .query_map(params![tenant.0, version, limit], |r| {
+                    Ok((
+                        r.get::<_, Uuid>(0)?,
+                        r.get::<_, Uuid>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (subject, key_id, v, wrapped) = r.map_err(backend)?;
+                Ok((
+                    subject,
+                    WrappedSubjectKey {
+                        key_id,
+                        kek_version: u32::try_from(v).map_err(backend)?,
+                        wrapped,
+                    },
+                ))
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn rewrap_subject_key(
+        &self,
+        tenant: TenantId,
+        subject: Uuid,
+        from_version: u32,
+        new: &WrappedSubjectKey,
+    ) -> Result<bool> {
+        let new = new.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::REWRAP_SUBJECT_KEY,
+                    params![
+                        new.kek_version,
+                        new.wrapped,
+                        tenant.0,
+                        subject,
+                        from_version
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn retire_old_keks(&self, tenant: TenantId, version: u32) -> Result<bool> {
+        self.write(move |tx| {
+            let pending: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM subject_keys WHERE tenant_id = $1 AND kek_version < $2 AND wrapped IS NOT NULL LIMIT 1",
+                    params![tenant.0, version],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            if pending.is_some() {
+                return Ok(false);
+            }
+            tx.execute(sql::RETIRE_OLD_KEKS, params![tenant.0, version]).map_err(backend)?;
+            Ok(true)
+        })
+        .await
     }
 }
 
