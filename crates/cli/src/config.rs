@@ -110,7 +110,10 @@ impl Default for LogConfig {
 /// known key, so a typo is an error rather than a silently ignored setting.
 fn is_config_key(key: &str) -> bool {
     !(key.starts_with("test_")
-        || matches!(key, "passphrase" | "passphrase_file" | "new_passphrase"))
+        || matches!(
+            key,
+            "passphrase" | "passphrase_file" | "new_passphrase" | "key_backup_passphrase"
+        ))
 }
 
 /// Flags given on the command line; they win over file and environment.

@@ -349,3 +349,47 @@ pub async fn rotate_tenant(config: &Config, slug: &str) -> anyhow::Result<String
         report.kek_version, report.rewrapped
     ))
 }
+
+/// `keys export --out FILE`: the key backup (see `strongroom_core::key_backup`), encrypted in
+/// the age format under `STRONGROOM_KEY_BACKUP_PASSPHRASE` (or one typed at the terminal).
+pub async fn export(config: &Config, out: &Path) -> anyhow::Result<String> {
+    if out.exists() {
+        bail!(
+            "{} exists already; choose a new file for each key backup",
+            out.display()
+        );
+    }
+    let passphrase = match std::env::var("STRONGROOM_KEY_BACKUP_PASSPHRASE") {
+        Ok(p) => SecretString::from(p),
+        Err(_) if std::io::stdin().is_terminal() => prompt("Key backup passphrase: ")?,
+        Err(_) => bail!(
+            "give the key backup's passphrase in STRONGROOM_KEY_BACKUP_PASSPHRASE (or run at a terminal)"
+        ),
+    };
+    if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+        bail!("the key backup passphrase must have at least {MIN_PASSPHRASE_CHARS} characters");
+    }
+    // The key file must open: a backup of keys nobody can unwrap would be worthless.
+    load(config)?;
+    let store = strongroom_store::open(&config.database_url())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let backup = strongroom_core::key_backup::export(
+        &*store,
+        time::OffsetDateTime::now_utc(),
+        &mut progress("tenants"),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(&backup)?);
+    let sealed =
+        strongroom_crypto::keyfile::seal_with_passphrase(&json, &passphrase, work_factor(config))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_private(out, &sealed)?;
+    let subjects: usize = backup.tenants.iter().map(|t| t.subject_keys.len()).sum();
+    Ok(format!(
+        "key backup of {} tenants and {subjects} subject keys written to {}",
+        backup.tenants.len(),
+        out.display()
+    ))
+}

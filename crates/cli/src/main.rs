@@ -66,6 +66,12 @@ enum KeysCommand {
         #[arg(long, value_name = "SLUG")]
         tenant: Option<String>,
     },
+    /// Write the key backup (all wrapped tenant and live subject keys), encrypted under
+    /// STRONGROOM_KEY_BACKUP_PASSPHRASE, to a new file. Keep it apart from data backups.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +154,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(slug) => strongroom::keys::rotate_tenant(&config, &slug).await?,
                 None => strongroom::keys::rotate_root(&config, finish && root).await?,
             };
+            writeln!(std::io::stdout(), "{summary}")?;
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Export { out },
+        } => {
+            let summary = strongroom::keys::export(&config, &out).await?;
             writeln!(std::io::stdout(), "{summary}")?;
             Ok(())
         }

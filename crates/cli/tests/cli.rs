@@ -577,4 +577,104 @@ async fn keys_rotate_root_and_tenant_keep_the_data_readable() {
     );
 }
 
-both_backends!(tenant_create_prints_a_working_one_time_password);
+async fn keys_export_holds_live_keys_only(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(b).await;
+    let server = Server::start(strongroom(dir.path(), db.as_ref()).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let admin_creds = &creds["tenants"][0]["users"][0];
+    let (admin, _) = Client::new(&server.base)
+        .logged_in(
+            "demo",
+            admin_creds["email"].as_str().unwrap(),
+            admin_creds["password"].as_str().unwrap(),
+        )
+        .await;
+    let users = admin.get("/api/v1/users").await;
+    let gone = users
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "participant2@demo.example")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        admin.delete(&format!("/api/v1/users/{gone}")).await.status,
+        204
+    );
+    server.stop();
+
+    let file = dir.path().join("keys.age");
+    let export = |passphrase: &str| {
+        strongroom(dir.path(), db.as_ref())
+            .args(["keys", "export", "--out"])
+            .arg(&file)
+            .env("STRONGROOM_KEY_BACKUP_PASSPHRASE", passphrase)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = export("a key backup passphrase");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2 tenants and 7 subject keys"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        !export("a key backup passphrase").status.success(),
+        "never overwrites a backup"
+    );
+    let sealed = std::fs::read(&file).unwrap();
+    let wrong = strongroom_crypto::keyfile::open_with_passphrase(
+        &sealed,
+        &secrecy::SecretString::from("another passphrase".to_owned()),
+    );
+    assert!(wrong.is_err());
+    let json = strongroom_crypto::keyfile::open_with_passphrase(
+        &sealed,
+        &secrecy::SecretString::from("a key backup passphrase".to_owned()),
+    )
+    .unwrap();
+    let backup: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(backup["format"], "strongroom-key-backup");
+    let subjects: Vec<&str> = backup["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["subject_keys"].as_array().unwrap())
+        .map(|k| k["subject_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects.len(), 7);
+    assert!(
+        !subjects.contains(&gone.as_str()),
+        "a destroyed key is not in the backup"
+    );
+    assert!(
+        backup["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["tenant_keys"].as_array().unwrap().len() == 2)
+    );
+}
+
+both_backends!(
+    tenant_create_prints_a_working_one_time_password,
+    keys_export_holds_live_keys_only
+);

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod hashing;
+pub mod key_backup;
 pub mod keyring;
 pub mod mail;
 pub mod password_policy;

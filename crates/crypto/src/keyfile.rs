@@ -122,46 +122,12 @@ impl KeyFile {
             serde_json::to_vec(&stored).map_err(|e| KeyFileError::Damaged(e.to_string()))?,
         );
         drop(stored);
-        let mut recipient =
-            age::scrypt::Recipient::new(AgeSecret::from(passphrase.expose_secret().to_owned()));
-        if let Some(n) = work_factor {
-            recipient.set_work_factor(n.clamp(1, MAX_WORK_FACTOR));
-        }
-        let encryptor =
-            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
-        let mut out = Vec::new();
-        let mut writer = encryptor
-            .wrap_output(&mut out)
-            .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
-        writer
-            .write_all(&json)
-            .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
-        writer
-            .finish()
-            .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
-        Ok(out)
+        seal_with_passphrase(&json, passphrase, work_factor)
     }
 
     /// Decrypts and checks a key file.
     pub fn open(bytes: &[u8], passphrase: &SecretString) -> Result<Self, KeyFileError> {
-        let decryptor = age::Decryptor::new_buffered(bytes)
-            .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
-        let mut identity =
-            age::scrypt::Identity::new(AgeSecret::from(passphrase.expose_secret().to_owned()));
-        identity.set_max_work_factor(MAX_WORK_FACTOR);
-        let mut reader = decryptor
-            .decrypt(std::iter::once(&identity as &dyn age::Identity))
-            .map_err(|e| match e {
-                age::DecryptError::DecryptionFailed
-                | age::DecryptError::NoMatchingKeys
-                | age::DecryptError::KeyDecryptionFailed => KeyFileError::WrongPassphrase,
-                other => KeyFileError::Damaged(other.to_string()),
-            })?;
-        let mut json = Zeroizing::new(Vec::new());
-        reader
-            .read_to_end(&mut json)
-            .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+        let json = open_with_passphrase(bytes, passphrase)?;
         let stored: Stored = serde_json::from_slice(&json)
             .map_err(|e| KeyFileError::Damaged(format!("contents: {e}")))?;
         if stored.format != FORMAT || stored.version != VERSION {
@@ -198,6 +164,59 @@ impl KeyFile {
         }
         Ok(file)
     }
+}
+
+/// Encrypts bytes in the age format under a passphrase (scrypt). `work_factor` is log2(N);
+/// `None` lets age choose about one second's worth on this machine.
+pub fn seal_with_passphrase(
+    plaintext: &[u8],
+    passphrase: &SecretString,
+    work_factor: Option<u8>,
+) -> Result<Vec<u8>, KeyFileError> {
+    let mut recipient =
+        age::scrypt::Recipient::new(AgeSecret::from(passphrase.expose_secret().to_owned()));
+    if let Some(n) = work_factor {
+        recipient.set_work_factor(n.clamp(1, MAX_WORK_FACTOR));
+    }
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut writer = encryptor
+        .wrap_output(&mut out)
+        .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+    writer
+        .write_all(plaintext)
+        .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+    writer
+        .finish()
+        .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+    Ok(out)
+}
+
+/// Opens what [`seal_with_passphrase`] (or `age -p`) wrote.
+pub fn open_with_passphrase(
+    bytes: &[u8],
+    passphrase: &SecretString,
+) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+    let decryptor =
+        age::Decryptor::new_buffered(bytes).map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+    let mut identity =
+        age::scrypt::Identity::new(AgeSecret::from(passphrase.expose_secret().to_owned()));
+    identity.set_max_work_factor(MAX_WORK_FACTOR);
+    let mut reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            age::DecryptError::DecryptionFailed
+            | age::DecryptError::NoMatchingKeys
+            | age::DecryptError::KeyDecryptionFailed => KeyFileError::WrongPassphrase,
+            other => KeyFileError::Damaged(other.to_string()),
+        })?;
+    let mut out = Zeroizing::new(Vec::new());
+    reader
+        .read_to_end(&mut out)
+        .map_err(|e| KeyFileError::Damaged(e.to_string()))?;
+    Ok(out)
 }
 
 #[cfg(test)]
