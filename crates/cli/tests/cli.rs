@@ -512,23 +512,33 @@ async fn keys_rotate_root_and_tenant_keep_the_data_readable() {
     }
     server.stop();
 
+    let names_seen_by = |c: Client| async move {
+        let users = c.get("/api/v1/users").await;
+        let names: Vec<String> = users
+            .json
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .filter_map(|u| u["name"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(names.len(), 6, "{}", users.body);
+        assert!(names.iter().any(|n| n == "Rita Rotation 4"));
+    };
     let check = |passphrase: &'static str| async move {
         let server = serve(passphrase);
         let (c, _) = Client::new(&server.base)
             .logged_in("acme", "boss@acme.example", "boss-has-a-long-password")
             .await;
-        let users = c.get("/api/v1/users").await;
-        let names: Vec<&str> = users
-            .json
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|u| u["name"].as_str())
-            .collect();
-        assert_eq!(names.len(), 6, "{}", users.body);
-        assert!(names.contains(&"Rita Rotation 4"));
+        names_seen_by(c).await;
         server.stop();
     };
+
+    // A server started before the rotations keeps serving through them.
+    let running = serve(old);
+    let (live, _) = Client::new(&running.base)
+        .logged_in("acme", "boss@acme.example", "boss-has-a-long-password")
+        .await;
+    names_seen_by(live.clone()).await;
 
     let out = run(&["keys", "rotate", "--root"], old);
     assert!(
@@ -544,6 +554,7 @@ async fn keys_rotate_root_and_tenant_keep_the_data_readable() {
         !refused.status.success(),
         "the old passphrase no longer opens the key file"
     );
+    names_seen_by(live.clone()).await;
     check(new).await;
     // Resumable: running it again changes nothing and still succeeds.
     assert!(run(&["keys", "rotate", "--root"], new).contains("0 tenant key wrappings added"));
@@ -553,11 +564,43 @@ async fn keys_rotate_root_and_tenant_keep_the_data_readable() {
         out.contains("version 2") && out.contains("6 subject keys re-wrapped"),
         "{out}"
     );
-    check(new).await;
+    // The running server meets KEK version 2, reloads the tenant's keys, and still reads.
+    names_seen_by(live.clone()).await;
+    let r = live
+        .post(
+            "/api/v1/users",
+            &json!({"email": "late@example.com", "name": "Late Arrival", "roles": ["coach"]}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 201,
+        "a user created during the rotation: {}",
+        r.body
+    );
+    running.stop();
+    let out = run(&["keys", "rotate", "--tenant", "acme"], new);
+    assert!(out.contains("version 3"), "{out}");
 
     let out = run(&["keys", "rotate", "--root", "--finish"], new);
     assert!(out.contains("finished"), "{out}");
-    check(new).await;
+    let server = serve(new);
+    let (c, _) = Client::new(&server.base)
+        .logged_in("acme", "boss@acme.example", "boss-has-a-long-password")
+        .await;
+    let users = c.get("/api/v1/users").await;
+    assert_eq!(
+        users
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["name"].is_string())
+            .count(),
+        7,
+        "{}",
+        users.body
+    );
+    server.stop();
 
     let db = rusqlite::Connection::open(dir.path().join("strongroom.db")).unwrap();
     let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
@@ -572,7 +615,7 @@ async fn keys_rotate_root_and_tenant_keep_the_data_readable() {
         "the old KEK is retired"
     );
     assert_eq!(
-        count("SELECT COUNT(*) FROM subject_keys WHERE kek_version <> 2"),
+        count("SELECT COUNT(*) FROM subject_keys WHERE kek_version <> 3"),
         0
     );
 }

@@ -369,23 +369,37 @@ impl Keyring {
         } else {
             let version = newest + 1;
             let key = Key32::generate();
-            let wrapped = self
-                .current_root()?
-                .wrap(
-                    &tenant_key_aad(tenant, KeyPurpose::Kek, version, &self.current_root),
-                    &key,
-                )
-                .map_err(|_| broken("wrap tenant key"))?;
-            store
-                .insert_tenant_keys(&[TenantKeyRow {
+            // Wrapped under every root the tenant's keys are wrapped under now (during a root
+            // rotation that is the old one as well), so servers still running with the
+            // previous key file can unwrap it too.
+            let mut roots: Vec<RootKeyId> = vec![self.current_root];
+            for r in &rows {
+                if !roots.contains(&r.root_key_id) && self.roots.contains_key(&r.root_key_id) {
+                    roots.push(r.root_key_id);
+                }
+            }
+            let mut new_rows = Vec::with_capacity(roots.len());
+            for root_id in roots {
+                let root = self
+                    .roots
+                    .get(&root_id)
+                    .ok_or_else(|| broken("root key vanished"))?;
+                let wrapped = root
+                    .wrap(
+                        &tenant_key_aad(tenant, KeyPurpose::Kek, version, &root_id),
+                        &key,
+                    )
+                    .map_err(|_| broken("wrap tenant key"))?;
+                new_rows.push(TenantKeyRow {
                     tenant_id: tenant,
                     purpose: KeyPurpose::Kek,
                     version,
-                    root_key_id: self.current_root,
+                    root_key_id: root_id,
                     wrapped,
                     created_at: now,
-                }])
-                .await?;
+                });
+            }
+            store.insert_tenant_keys(&new_rows).await?;
             version
         };
         let keys = self.tenant_fresh(store, tenant, now).await?;
