@@ -28,19 +28,19 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("field");
     g.bench_function("seal_email", |b| {
-        b.iter(|| field::seal(&subject_key, &key_id, black_box(&ctx), black_box(value)).unwrap())
+        b.iter(|| field::seal(&subject_key, &key_id, black_box(&ctx), black_box(value)).unwrap());
     });
     g.bench_function("open_email", |b| {
-        b.iter(|| field::open(&subject_key, black_box(&ctx), black_box(&sealed)).unwrap())
+        b.iter(|| field::open(&subject_key, black_box(&ctx), black_box(&sealed)).unwrap());
     });
     g.bench_function("unwrap_subject_key", |b| {
         b.iter(|| {
             kek.unwrap_key(b"subject-key-context", black_box(&wrapped))
                 .unwrap()
-        })
+        });
     });
     g.bench_function("blind_index_email", |b| {
-        b.iter(|| kek.blind_index("user-email", black_box("zebedee.quintessence@example.org")))
+        b.iter(|| kek.blind_index("user-email", black_box("zebedee.quintessence@example.org")));
     });
     g.finish();
 }
