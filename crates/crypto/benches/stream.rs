@@ -4,7 +4,10 @@
 //! aws-lc-rs AES-256-GCM sealing the 64 MiB buffer in place in 64 KiB chunks, `bare_open` opens
 //! such chunks into a 64 KiB buffer; `writer_*` go through `EncryptingWriter` to `io::sink()`
 //! (one 64 MiB write, or 64 KiB writes) and `reader` through `DecryptingReader` from memory
-//! into a 64 KiB buffer. Throughput is plaintext bytes.
+//! into a 64 KiB buffer. `segments_seal_in_place` and `segments_open_to` use the segment API
+//! with exactly the memory pattern of the two bare loops, so their ratios to those are the cost
+//! of the framing alone; the writer and reader also pay one copy of the data (sealing from a
+//! borrowed slice, reading ciphertext out of `R`). Throughput is plaintext bytes.
 //!
 //! Run: `cargo bench -p strongroom-crypto --bench stream`
 //!
@@ -15,6 +18,7 @@
 
 #![allow(
     clippy::unwrap_used,
+    clippy::indexing_slicing,
     reason = "a benchmark harness: a failed set-up should stop it loudly"
 )]
 
@@ -24,7 +28,8 @@ use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 use strongroom_crypto::stream::{
-    DecryptingReader, EncryptingWriter, SEGMENT_LEN, TAG_LEN, derive_file_key,
+    DecryptingReader, Decryptor, ENCRYPTED_SEGMENT_LEN, EncryptingWriter, Encryptor, HEADER_LEN,
+    SEGMENT_LEN, TAG_LEN, derive_file_key,
 };
 
 const TOTAL: usize = 64 << 20;
@@ -87,6 +92,18 @@ fn stream(crit: &mut Criterion) {
         });
     });
 
+    // The segment API, in place, with exactly the bare loops' memory pattern: the framing alone.
+    let mut buf = plaintext.clone();
+    let segments = TOTAL.div_ceil(SEGMENT_LEN);
+    group.bench_function("segments_seal_in_place", |bencher| {
+        bencher.iter(|| {
+            let mut enc = Encryptor::new(&key, AAD).unwrap();
+            for (i, chunk) in buf.chunks_mut(SEGMENT_LEN).enumerate() {
+                black_box(enc.seal_segment(chunk, i + 1 == segments).unwrap());
+            }
+        });
+    });
+
     group.bench_function("writer_one_write", |bencher| {
         bencher.iter(|| {
             let mut writer = EncryptingWriter::new(io::sink(), &key, AAD).unwrap();
@@ -109,6 +126,21 @@ fn stream(crit: &mut Criterion) {
     writer.write_all(&plaintext).unwrap();
     let ciphertext = writer.finish().unwrap();
     let mut out = vec![0u8; SEGMENT_LEN];
+    let header: [u8; HEADER_LEN] = ciphertext[..HEADER_LEN].try_into().unwrap();
+    group.bench_function("segments_open_to", |bencher| {
+        bencher.iter(|| {
+            let dec = Decryptor::new(&key, &header, AAD).unwrap();
+            for (i, seg) in ciphertext[HEADER_LEN..]
+                .chunks(ENCRYPTED_SEGMENT_LEN)
+                .enumerate()
+            {
+                dec.open_segment_to(i as u64, i + 1 == segments, seg, &mut out)
+                    .unwrap();
+                black_box(&out);
+            }
+        });
+    });
+
     group.bench_function("reader", |bencher| {
         bencher.iter(|| {
             let mut reader = DecryptingReader::new(ciphertext.as_slice(), &key, AAD).unwrap();
