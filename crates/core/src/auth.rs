@@ -4,6 +4,7 @@
 //! Timing: a login for an unknown e-mail or a blocked account verifies the password against a
 //! dummy hash, so every path costs one Argon2id verification plus a few store calls.
 
+use crate::keyring::SubjectKey;
 use crate::{CoreError, Services};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
@@ -13,7 +14,10 @@ use strongroom_domain::{
     Email, FamilyId, LoginEventId, LoginOutcome, SessionId, Slug, TenantId, TenantStatus, UserId,
     UserStatus,
 };
-use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant};
+use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant, User};
+
+/// The table login events' sealed fields are bound to.
+pub const LOGIN_HISTORY_TABLE: &str = "login_history";
 
 pub use strongroom_store::SessionPrincipal as Principal;
 
@@ -61,24 +65,84 @@ impl Services {
             .map_err(|retry_after_secs| CoreError::Throttled { retry_after_secs })
     }
 
+    /// Records a login attempt. The client address is personal data: it is sealed under the
+    /// user's own subject key (so forgetting the person shreds it too), or under the tenant's
+    /// system key for attempts on no usable account.
     async fn log_login(
         &self,
         tenant: TenantId,
-        user: Option<UserId>,
+        user: Option<&User>,
         ip: IpAddr,
         outcome: LoginOutcome,
     ) -> Result<(), CoreError> {
+        let id = LoginEventId::new();
+        let key = self.ip_key(tenant, user).await?;
+        let ip_sealed = key.seal(
+            tenant,
+            LOGIN_HISTORY_TABLE,
+            id.0,
+            "ip",
+            ip.to_string().as_bytes(),
+        )?;
         self.store
             .append_login(&LoginEvent {
                 tenant_id: tenant,
-                id: LoginEventId::new(),
-                user_id: user,
+                id,
+                user_id: user.map(|u| u.id),
                 at: self.clock.now(),
-                ip: ip.to_string(),
+                ip_sealed: Some(ip_sealed),
                 outcome,
             })
             .await
             .map_err(Into::into)
+    }
+
+    /// The key a login event's address is sealed under.
+    pub(crate) async fn ip_key(
+        &self,
+        tenant: TenantId,
+        user: Option<&User>,
+    ) -> Result<SubjectKey, CoreError> {
+        if let Some((u, w)) = user.and_then(|u| u.subject_key.as_ref().map(|w| (u, w))) {
+            let keys = self
+                .keyring
+                .tenant_with_kek(&*self.store, tenant, w.kek_version, self.clock.now())
+                .await?;
+            return keys.open_subject_key(u.id.0, w);
+        }
+        self.system_subject_key(tenant).await
+    }
+
+    /// The tenant's own subject key (subject id = tenant id), for personal data that belongs
+    /// to no known account, such as the address of a login attempt on an unknown e-mail.
+    /// Created on first use.
+    pub(crate) async fn system_subject_key(
+        &self,
+        tenant: TenantId,
+    ) -> Result<SubjectKey, CoreError> {
+        let subject = tenant.0;
+        if let Some(w) = self.store.subject_key(tenant, subject).await? {
+            let keys = self
+                .keyring
+                .tenant_with_kek(&*self.store, tenant, w.kek_version, self.clock.now())
+                .await?;
+            return keys.open_subject_key(subject, &w);
+        }
+        let keys = self
+            .keyring
+            .tenant_fresh(&*self.store, tenant, self.clock.now())
+            .await?;
+        let (fresh, _) = keys.new_subject_key(subject)?;
+        self.store
+            .insert_subject_key_if_absent(tenant, subject, &fresh, self.clock.now())
+            .await?;
+        // Another request may have created it first: use whichever is stored.
+        let stored = self
+            .store
+            .subject_key(tenant, subject)
+            .await?
+            .ok_or(CoreError::Internal)?;
+        keys.open_subject_key(subject, &stored)
     }
 
     async fn active_tenant(&self, slug: &str) -> Result<Option<Tenant>, CoreError> {
@@ -159,7 +223,7 @@ impl Services {
         // A refused attempt is in the history too (within the recording budget), without
         // touching the password or the failure count.
         if let Some(refusal) = throttled {
-            self.log_login(tenant.id, user.map(|u| u.id), ip, LoginOutcome::Throttled)
+            self.log_login(tenant.id, user.as_ref(), ip, LoginOutcome::Throttled)
                 .await?;
             return Err(refusal);
         }
@@ -172,13 +236,13 @@ impl Services {
             let phc = u.password_hash.clone().unwrap_or_default();
             let ok = self.hasher.verify(phc, password).await?;
             if status == UserStatus::Blocked {
-                self.log_login(tenant.id, Some(id), ip, LoginOutcome::Blocked)
+                self.log_login(tenant.id, Some(u), ip, LoginOutcome::Blocked)
                     .await?;
                 return Err(CoreError::AccountBlocked);
             }
             if ok {
                 self.store.clear_login_failures(tenant.id, id).await?;
-                self.log_login(tenant.id, Some(id), ip, LoginOutcome::Success)
+                self.log_login(tenant.id, Some(u), ip, LoginOutcome::Success)
                     .await?;
                 return self.start_session(tenant.id, id).await;
             }
@@ -186,7 +250,7 @@ impl Services {
                 .store
                 .record_login_failure(tenant.id, id, tenant.lockout_threshold, self.clock.now())
                 .await?;
-            self.log_login(tenant.id, Some(id), ip, LoginOutcome::WrongPassword)
+            self.log_login(tenant.id, Some(u), ip, LoginOutcome::WrongPassword)
                 .await?;
             if count.blocked_now {
                 tracing::warn!(tenant = %tenant.id, user = %id, "account blocked after repeated wrong passwords");
@@ -206,9 +270,8 @@ impl Services {
         // No usable account (unknown, forgotten, or an address that cannot exist): the same
         // work and the same answers, counted under the address's lookup key.
         self.hasher.verify_dummy(password).await?;
-        let user_id = user.map(|u| u.id);
         if self.store.unknown_failures(tenant.id, &index).await? >= tenant.lockout_threshold {
-            self.log_login(tenant.id, user_id, ip, LoginOutcome::Blocked)
+            self.log_login(tenant.id, user.as_ref(), ip, LoginOutcome::Blocked)
                 .await?;
             return Err(CoreError::AccountBlocked);
         }
@@ -221,7 +284,7 @@ impl Services {
                 self.clock.now(),
             )
             .await?;
-        self.log_login(tenant.id, user_id, ip, LoginOutcome::UnknownAccount)
+        self.log_login(tenant.id, user.as_ref(), ip, LoginOutcome::UnknownAccount)
             .await?;
         Err(failure_error(count.failed, tenant.lockout_threshold))
     }
@@ -372,7 +435,10 @@ impl Services {
             .user_by_id(p.tenant_id, p.user_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let phc = user.password_hash.ok_or(CoreError::Unauthenticated)?;
+        let phc = user
+            .password_hash
+            .clone()
+            .ok_or(CoreError::Unauthenticated)?;
         if !self.hasher.verify(phc, current).await? {
             let count = self
                 .store
@@ -383,13 +449,8 @@ impl Services {
                     self.clock.now(),
                 )
                 .await?;
-            self.log_login(
-                p.tenant_id,
-                Some(p.user_id),
-                ip,
-                LoginOutcome::WrongPassword,
-            )
-            .await?;
+            self.log_login(p.tenant_id, Some(&user), ip, LoginOutcome::WrongPassword)
+                .await?;
             return Err(failure_error(count.failed, tenant.lockout_threshold));
         }
         let hash = self.hasher.hash(new).await?;

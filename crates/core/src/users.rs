@@ -11,7 +11,7 @@ use strongroom_domain::{
     Email, GroupId, MembershipRole, PersonName, Role, Roles, TenantName, Timestamp, UserId,
     UserStatus,
 };
-use strongroom_store::{Group, LoginEvent, NewUser, Tenant, User, UserPatch};
+use strongroom_store::{Group, NewUser, Tenant, User, UserPatch};
 
 /// How many login-history rows `GET /me` style views return at most.
 pub const LOGIN_HISTORY_LIMIT: u32 = 100;
@@ -364,13 +364,53 @@ impl Services {
         Ok((tenant, info))
     }
 
-    /// The caller's own login history, newest first.
-    pub async fn my_logins(&self, p: &Principal) -> Result<Vec<LoginEvent>, CoreError> {
-        Ok(self
+    /// The caller's own login history, newest first, addresses opened.
+    pub async fn my_logins(&self, p: &Principal) -> Result<Vec<LoginInfo>, CoreError> {
+        let events = self
             .store
             .login_history(p.tenant_id, p.user_id, LOGIN_HISTORY_LIMIT)
-            .await?)
+            .await?;
+        let user = self
+            .store
+            .user_by_id(p.tenant_id, p.user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let own = self.ip_key(p.tenant_id, Some(&user)).await?;
+        let system = self.system_subject_key(p.tenant_id).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| {
+                let ip = e.ip_sealed.as_deref().and_then(|sealed| {
+                    let key_id = strongroom_crypto::field::key_id(sealed).ok()?;
+                    let key = [&own, &system]
+                        .into_iter()
+                        .find(|k| k.id.as_bytes() == &key_id)?;
+                    match key.open(
+                        p.tenant_id,
+                        crate::auth::LOGIN_HISTORY_TABLE,
+                        e.id.0,
+                        "ip",
+                        sealed,
+                    ) {
+                        Ok(bytes) => String::from_utf8(bytes.to_vec()).ok(),
+                        Err(_) => None,
+                    }
+                });
+                LoginInfo {
+                    at: e.at,
+                    ip,
+                    outcome: e.outcome,
+                }
+            })
+            .collect())
     }
+}
+
+/// One login attempt with its address opened (`None` once the key that sealed it is gone).
+pub struct LoginInfo {
+    pub at: Timestamp,
+    pub ip: Option<String>,
+    pub outcome: strongroom_domain::LoginOutcome,
 }
 
 /// What an administrator may change about a user; `None` leaves a field as it is.

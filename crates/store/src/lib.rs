@@ -58,6 +58,20 @@ pub trait KeyStore {
     async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRow>>;
     /// Adds wrappings; one that exists already is left as it is.
     async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()>;
+    /// A subject's live key, if it has one.
+    async fn subject_key(
+        &self,
+        tenant: TenantId,
+        subject: uuid::Uuid,
+    ) -> Result<Option<WrappedSubjectKey>>;
+    /// Stores a subject key unless the subject has one already (then nothing changes).
+    async fn insert_subject_key_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: uuid::Uuid,
+        key: &WrappedSubjectKey,
+        now: Timestamp,
+    ) -> Result<()>;
     /// Removes the tenant's key wrappings under every root key but `keep` (end of a root rotation).
     async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64>;
     /// Up to `limit` live subject keys wrapped under a KEK version below `version`.

@@ -145,7 +145,8 @@ pub struct LoginEvent {
     pub id: LoginEventId,
     pub user_id: Option<UserId>,
     pub at: Timestamp,
-    pub ip: String,
+    /// The client address, sealed (see `strongroom-core::auth`).
+    pub ip_sealed: Option<Vec<u8>>,
     pub outcome: LoginOutcome,
 }
 

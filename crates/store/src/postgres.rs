@@ -102,7 +102,7 @@ fn raw_login(r: &PgRow) -> sqlx::Result<RawLogin> {
         id: r.try_get(1)?,
         user_id: r.try_get(2)?,
         at: r.try_get(3)?,
-        ip: r.try_get(4)?,
+        ip_sealed: r.try_get(4)?,
         outcome: r.try_get(5)?,
     })
 }
@@ -295,6 +295,48 @@ impl KeyStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         insert_tenant_keys(&mut tx, rows).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn subject_key(
+        &self,
+        tenant: TenantId,
+        subject: Uuid,
+    ) -> Result<Option<WrappedSubjectKey>> {
+        let row = sqlx::query(sql::SUBJECT_KEY)
+            .bind(tenant.0)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            let v: i32 = r.try_get(1).map_err(backend)?;
+            Ok(WrappedSubjectKey {
+                key_id: r.try_get(0).map_err(backend)?,
+                kek_version: u32::try_from(v).map_err(backend)?,
+                wrapped: r.try_get(2).map_err(backend)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_subject_key_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: Uuid,
+        key: &WrappedSubjectKey,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::INSERT_SUBJECT_KEY_IF_ABSENT)
+            .bind(tenant.0)
+            .bind(subject)
+            .bind(key.key_id)
+            .bind(i32::try_from(key.kek_version).unwrap_or(i32::MAX))
+            .bind(&key.wrapped)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64> {
@@ -675,7 +717,7 @@ impl LoginHistoryStore for PgStore {
             .bind(e.id.0)
             .bind(e.user_id.map(|u| u.0))
             .bind(to_millis(e.at))
-            .bind(&e.ip)
+            .bind(&e.ip_sealed)
             .bind(e.outcome.as_str())
             .execute(&self.pool)
             .await

@@ -107,7 +107,7 @@ pub struct RawLogin {
     pub id: Uuid,
     pub user_id: Option<Uuid>,
     pub at: i64,
-    pub ip: String,
+    pub ip_sealed: Option<Vec<u8>>,
     pub outcome: String,
 }
 
@@ -118,7 +118,7 @@ impl RawLogin {
             id: self.id.into(),
             user_id: self.user_id.map(Into::into),
             at: from_millis(self.at),
-            ip: self.ip,
+            ip_sealed: self.ip_sealed,
             outcome: LoginOutcome::parse(&self.outcome).ok_or_else(|| corrupt("login outcome"))?,
         })
     }

@@ -75,6 +75,8 @@ pub const REWRAP_SUBJECT_KEY: &str = "UPDATE subject_keys SET kek_version = $1, 
 pub const RETIRE_OLD_KEKS: &str = "DELETE FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' AND version < $2 AND NOT EXISTS (SELECT 1 FROM subject_keys s WHERE s.tenant_id = $1 AND s.kek_version < $2 AND s.wrapped IS NOT NULL)";
 pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 /// Crypto-shredding: the wrapped key is gone, so nothing sealed under it opens again.
+pub const SUBJECT_KEY: &str = "SELECT key_id, kek_version, wrapped FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2 AND wrapped IS NOT NULL";
+pub const INSERT_SUBJECT_KEY_IF_ABSENT: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, subject_id) DO NOTHING";
 pub const DESTROY_SUBJECT_KEY: &str = "UPDATE subject_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = $2 AND subject_id = $3 AND wrapped IS NOT NULL";
 
 pub const INSERT_GROUP: &str =
@@ -85,8 +87,8 @@ pub const USER_IS_LIVE: &str =
 pub const PUT_MEMBER: &str = "INSERT INTO group_members (tenant_id, group_id, user_id, role) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, group_id, user_id) DO UPDATE SET role = excluded.role";
 pub const MEMBERS: &str = "SELECT user_id, role FROM group_members WHERE tenant_id = $1 AND group_id = $2 ORDER BY user_id";
 
-pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, user_id, at, ip, outcome) VALUES ($1, $2, $3, $4, $5, $6)";
-pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
+pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, user_id, at, ip_sealed, outcome) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip_sealed, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
 
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";

@@ -31,6 +31,7 @@ const READERS: usize = 4;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foundation.sql"),
     include_str!("../migrations/sqlite/0002_key_hierarchy.sql"),
+    include_str!("../migrations/sqlite/0003_sealed_login_ips.sql"),
 ];
 
 #[derive(Clone)]
@@ -350,6 +351,60 @@ impl KeyStore for SqliteStore {
     async fn insert_tenant_keys(&self, rows: &[TenantKeyRow]) -> Result<()> {
         let rows = rows.to_vec();
         self.write(move |tx| insert_tenant_keys(tx, &rows)).await
+    }
+
+    async fn subject_key(
+        &self,
+        tenant: TenantId,
+        subject: Uuid,
+    ) -> Result<Option<WrappedSubjectKey>> {
+        self.read(move |c| {
+            let row = c
+                .query_row(sql::SUBJECT_KEY, params![tenant.0, subject], |r| {
+                    Ok((
+                        r.get::<_, Uuid>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                })
+                .optional()
+                .map_err(backend)?;
+            row.map(|(key_id, v, wrapped)| {
+                Ok(WrappedSubjectKey {
+                    key_id,
+                    kek_version: u32::try_from(v).map_err(backend)?,
+                    wrapped,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn insert_subject_key_if_absent(
+        &self,
+        tenant: TenantId,
+        subject: Uuid,
+        key: &WrappedSubjectKey,
+        now: Timestamp,
+    ) -> Result<()> {
+        let key = key.clone();
+        self.write(move |tx| {
+            tx.execute(
+                sql::INSERT_SUBJECT_KEY_IF_ABSENT,
+                params![
+                    tenant.0,
+                    subject,
+                    key.key_id,
+                    key.kek_version,
+                    key.wrapped,
+                    to_millis(now)
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64> {
@@ -751,7 +806,7 @@ impl LoginHistoryStore for SqliteStore {
                         e.id.0,
                         e.user_id.map(|u| u.0),
                         to_millis(e.at),
-                        e.ip,
+                        e.ip_sealed,
                         e.outcome.as_str()
                     ])
                 })
@@ -776,7 +831,7 @@ impl LoginHistoryStore for SqliteStore {
                         id: r.get(1)?,
                         user_id: r.get(2)?,
                         at: r.get(3)?,
-                        ip: r.get(4)?,
+                        ip_sealed: r.get(4)?,
                         outcome: r.get(5)?,
                     })
                 })

@@ -678,7 +678,7 @@ async fn login_history_newest_first(b: Backend) {
             id: LoginEventId::new(),
             user_id: Some(admin.id),
             at: base + Duration::seconds(i64::try_from(i).unwrap()),
-            ip: "192.0.2.7".into(),
+            ip_sealed: Some(b"sealed:192.0.2.7".to_vec()),
             outcome,
         };
         f.store.append_login(&e).await.unwrap();
@@ -689,7 +689,7 @@ async fn login_history_newest_first(b: Backend) {
             id: LoginEventId::new(),
             user_id: None,
             at: base,
-            ip: "::1".into(),
+            ip_sealed: None,
             outcome: LoginOutcome::UnknownAccount,
         })
         .await
@@ -699,7 +699,7 @@ async fn login_history_newest_first(b: Backend) {
         h.iter().map(|e| e.outcome).collect::<Vec<_>>(),
         vec![LoginOutcome::Blocked, LoginOutcome::Success]
     );
-    assert_eq!(h[0].ip, "192.0.2.7");
+    assert_eq!(h[0].ip_sealed.as_deref(), Some(&b"sealed:192.0.2.7"[..]));
 }
 
 async fn tenant_keys_accumulate_wrappings_and_never_overwrite(b: Backend) {

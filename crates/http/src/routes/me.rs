@@ -67,7 +67,8 @@ pub struct LoginRecord {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     at: Timestamp,
-    ip: String,
+    /// The client address; `null` if it can no longer be opened.
+    ip: Option<String>,
     outcome: LoginOutcome,
 }
 
