@@ -87,6 +87,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seals a key file under a passphrase and writes it (owner-only, atomically).
+fn save(
+    path: &Path,
+    file: &KeyFile,
+    passphrase: &SecretString,
+    work_factor: Option<u8>,
+) -> anyhow::Result<()> {
+    let sealed = file
+        .seal(passphrase, work_factor)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_private(path, &sealed)
+}
+
 fn open(path: &Path, passphrase: &SecretString, source: &Source) -> anyhow::Result<KeyFile> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the key file {}", path.display()))?;
@@ -149,12 +162,7 @@ fn create_dev(config: &Config, path: &Path) -> anyhow::Result<KeyFile> {
     let dev = dev_passphrase_path(config);
     write_private(&dev, format!("{}\n", passphrase.expose_secret()).as_bytes())?;
     let file = KeyFile::generate();
-    write_private(
-        path,
-        &file
-            .seal(&passphrase, Some(DEV_WORK_FACTOR))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    )?;
+    save(path, &file, &passphrase, Some(DEV_WORK_FACTOR))?;
     warn_dev(path, &dev);
     Ok(file)
 }
@@ -194,12 +202,7 @@ pub fn init(config: &Config) -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let file = KeyFile::generate();
-    write_private(
-        &path,
-        &file
-            .seal(&passphrase, None)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    )?;
+    save(&path, &file, &passphrase, None)?;
     Ok(path)
 }
 
@@ -261,29 +264,14 @@ pub async fn rotate_root(config: &Config, finish: bool) -> anyhow::Result<String
         file.current = new.id;
         file.roots.insert(0, new);
         let passphrase = new_passphrase(config)?;
-        write_private(
-            &path,
-            &file
-                .seal(&passphrase, work_factor(config))
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-        )?;
+        save(&path, &file, &passphrase, work_factor(config))?;
         passphrase
     } else {
         given_passphrase(config)?
             .map(|(p, _)| p)
             .context("give the (new) passphrase in STRONGROOM_PASSPHRASE")?
     };
-    let keyring = strongroom_core::keyring::Keyring::new(KeyFile {
-        current: file.current,
-        roots: file
-            .roots
-            .iter()
-            .map(|r| strongroom_crypto::keyfile::RootKey {
-                id: r.id,
-                key: r.key.clone(),
-            })
-            .collect(),
-    });
+    let keyring = strongroom_core::keyring::Keyring::new(file.clone());
     let now = time::OffsetDateTime::now_utc();
     let report = keyring
         .wrap_all_under_current_root(&*store, now, &mut progress("tenants"))
@@ -302,12 +290,7 @@ pub async fn rotate_root(config: &Config, finish: bool) -> anyhow::Result<String
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     file.roots.retain(|r| r.id == file.current);
-    write_private(
-        &path,
-        &file
-            .seal(&passphrase, work_factor(config))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
-    )?;
+    save(&path, &file, &passphrase, work_factor(config))?;
     Ok(format!(
         "root rotation finished: the old root key is gone from the key file and {removed} wrappings under it were removed"
     ))

@@ -22,11 +22,13 @@ const MAX_WORK_FACTOR: u8 = 22;
 
 pub type RootKeyId = [u8; 16];
 
+#[derive(Clone)]
 pub struct RootKey {
     pub id: RootKeyId,
     pub key: Key32,
 }
 
+#[derive(Clone)]
 pub struct KeyFile {
     pub current: RootKeyId,
     pub roots: Vec<RootKey>,

@@ -127,17 +127,48 @@ async fn insert_user(tx: &mut sqlx::PgConnection, u: &NewUser) -> Result<()> {
         .execute(&mut *tx)
         .await
         .map_err(constraint("user"))?;
-    sqlx::query(sql::INSERT_SUBJECT_KEY)
-        .bind(u.tenant_id.0)
-        .bind(u.id.0)
-        .bind(u.subject_key.key_id)
-        .bind(i32::try_from(u.subject_key.kek_version).unwrap_or(i32::MAX))
-        .bind(&u.subject_key.wrapped)
-        .bind(to_millis(u.now))
-        .execute(&mut *tx)
+    insert_subject_key(
+        &mut *tx,
+        sql::INSERT_SUBJECT_KEY,
+        u.tenant_id,
+        u.id.0,
+        &u.subject_key,
+        u.now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts a subject key with `statement` (plain, or "unless present").
+async fn insert_subject_key<'e, E: Executor<'e, Database = Postgres>>(
+    ex: E,
+    statement: &'static str,
+    tenant: TenantId,
+    subject: Uuid,
+    key: &WrappedSubjectKey,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(statement)
+        .bind(tenant.0)
+        .bind(subject)
+        .bind(key.key_id)
+        .bind(i32::try_from(key.kek_version).unwrap_or(i32::MAX))
+        .bind(&key.wrapped)
+        .bind(to_millis(now))
+        .execute(ex)
         .await
         .map_err(constraint("subject key"))?;
     Ok(())
+}
+
+/// A wrapped subject key from columns `key_id, kek_version, wrapped` starting at `first`.
+fn wrapped_subject_key(r: &PgRow, first: usize) -> Result<WrappedSubjectKey> {
+    let v: i32 = r.try_get(first + 1).map_err(backend)?;
+    Ok(WrappedSubjectKey {
+        key_id: r.try_get(first).map_err(backend)?,
+        kek_version: u32::try_from(v).map_err(backend)?,
+        wrapped: r.try_get(first + 2).map_err(backend)?,
+    })
 }
 
 async fn insert_tenant_keys(tx: &mut sqlx::PgConnection, rows: &[TenantKeyRow]) -> Result<()> {
@@ -308,15 +339,7 @@ impl KeyStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.map(|r| {
-            let v: i32 = r.try_get(1).map_err(backend)?;
-            Ok(WrappedSubjectKey {
-                key_id: r.try_get(0).map_err(backend)?,
-                kek_version: u32::try_from(v).map_err(backend)?,
-                wrapped: r.try_get(2).map_err(backend)?,
-            })
-        })
-        .transpose()
+        row.map(|r| wrapped_subject_key(&r, 0)).transpose()
     }
 
     async fn insert_subject_key_if_absent(
@@ -326,17 +349,15 @@ impl KeyStore for PgStore {
         key: &WrappedSubjectKey,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(sql::INSERT_SUBJECT_KEY_IF_ABSENT)
-            .bind(tenant.0)
-            .bind(subject)
-            .bind(key.key_id)
-            .bind(i32::try_from(key.kek_version).unwrap_or(i32::MAX))
-            .bind(&key.wrapped)
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        insert_subject_key(
+            &self.pool,
+            sql::INSERT_SUBJECT_KEY_IF_ABSENT,
+            tenant,
+            subject,
+            key,
+            now,
+        )
+        .await
     }
 
     async fn delete_other_root_wrappings(&self, tenant: TenantId, keep: &[u8; 16]) -> Result<u64> {
@@ -363,17 +384,7 @@ impl KeyStore for PgStore {
             .await
             .map_err(backend)?
             .iter()
-            .map(|r| {
-                let v: i32 = r.try_get(2).map_err(backend)?;
-                Ok((
-                    r.try_get(0).map_err(backend)?,
-                    WrappedSubjectKey {
-                        key_id: r.try_get(1).map_err(backend)?,
-                        kek_version: u32::try_from(v).map_err(backend)?,
-                        wrapped: r.try_get(3).map_err(backend)?,
-                    },
-                ))
-            })
+            .map(|r| Ok((r.try_get(0).map_err(backend)?, wrapped_subject_key(r, 1)?)))
             .collect()
     }
 

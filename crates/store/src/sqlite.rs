@@ -211,19 +211,51 @@ fn insert_user(tx: &Connection, u: &NewUser) -> Result<()> {
             ])
         })
         .map_err(constraint("user"))?;
-    tx.prepare_cached(sql::INSERT_SUBJECT_KEY)
+    insert_subject_key(
+        tx,
+        sql::INSERT_SUBJECT_KEY,
+        u.tenant_id,
+        u.id.0,
+        &u.subject_key,
+        u.now,
+    )
+}
+
+/// Inserts a subject key with `statement` (plain, or "unless present").
+fn insert_subject_key(
+    tx: &Connection,
+    statement: &str,
+    tenant: TenantId,
+    subject: Uuid,
+    key: &WrappedSubjectKey,
+    now: Timestamp,
+) -> Result<()> {
+    tx.prepare_cached(statement)
         .and_then(|mut s| {
             s.execute(params![
-                u.tenant_id.0,
-                u.id.0,
-                u.subject_key.key_id,
-                u.subject_key.kek_version,
-                u.subject_key.wrapped,
-                to_millis(u.now)
+                tenant.0,
+                subject,
+                key.key_id,
+                key.kek_version,
+                key.wrapped,
+                to_millis(now)
             ])
         })
         .map_err(constraint("subject key"))?;
     Ok(())
+}
+
+/// A wrapped subject key from columns `key_id, kek_version, wrapped` starting at `first`.
+fn wrapped_subject_key(r: &Row<'_>, first: usize) -> rusqlite::Result<(Uuid, i64, Vec<u8>)> {
+    Ok((r.get(first)?, r.get(first + 1)?, r.get(first + 2)?))
+}
+
+fn into_wrapped((key_id, v, wrapped): (Uuid, i64, Vec<u8>)) -> Result<WrappedSubjectKey> {
+    Ok(WrappedSubjectKey {
+        key_id,
+        kek_version: u32::try_from(v).map_err(backend)?,
+        wrapped,
+    })
 }
 
 fn insert_tenant_keys(tx: &Connection, rows: &[TenantKeyRow]) -> Result<()> {
@@ -359,23 +391,12 @@ impl KeyStore for SqliteStore {
         subject: Uuid,
     ) -> Result<Option<WrappedSubjectKey>> {
         self.read(move |c| {
-            let row = c
-                .query_row(sql::SUBJECT_KEY, params![tenant.0, subject], |r| {
-                    Ok((
-                        r.get::<_, Uuid>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
-                })
-                .optional()
-                .map_err(backend)?;
-            row.map(|(key_id, v, wrapped)| {
-                Ok(WrappedSubjectKey {
-                    key_id,
-                    kek_version: u32::try_from(v).map_err(backend)?,
-                    wrapped,
-                })
+            c.query_row(sql::SUBJECT_KEY, params![tenant.0, subject], |r| {
+                wrapped_subject_key(r, 0)
             })
+            .optional()
+            .map_err(backend)?
+            .map(into_wrapped)
             .transpose()
         })
         .await
@@ -390,19 +411,14 @@ impl KeyStore for SqliteStore {
     ) -> Result<()> {
         let key = key.clone();
         self.write(move |tx| {
-            tx.execute(
+            insert_subject_key(
+                tx,
                 sql::INSERT_SUBJECT_KEY_IF_ABSENT,
-                params![
-                    tenant.0,
-                    subject,
-                    key.key_id,
-                    key.kek_version,
-                    key.wrapped,
-                    to_millis(now)
-                ],
+                tenant,
+                subject,
+                &key,
+                now,
             )
-            .map_err(backend)?;
-            Ok(())
         })
         .await
     }
@@ -431,24 +447,12 @@ impl KeyStore for SqliteStore {
             let mut st = c.prepare_cached(sql::SUBJECT_KEYS_BELOW).map_err(backend)?;
             let rows = st
                 .query_map(params![tenant.0, version, limit], |r| {
-                    Ok((
-                        r.get::<_, Uuid>(0)?,
-                        r.get::<_, Uuid>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Vec<u8>>(3)?,
-                    ))
+                    Ok((r.get::<_, Uuid>(0)?, wrapped_subject_key(r, 1)?))
                 })
                 .map_err(backend)?;
             rows.map(|r| {
-                let (subject, key_id, v, wrapped) = r.map_err(backend)?;
-                Ok((
-                    subject,
-                    WrappedSubjectKey {
-                        key_id,
-                        kek_version: u32::try_from(v).map_err(backend)?,
-                        wrapped,
-                    },
-                ))
+                let (subject, columns) = r.map_err(backend)?;
+                Ok((subject, into_wrapped(columns)?))
             })
             .collect()
         })
