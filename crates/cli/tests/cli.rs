@@ -717,6 +717,66 @@ async fn keys_export_holds_live_keys_only(b: Backend) {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_exits_1_and_names_the_first_bad_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(strongroom(dir.path(), None).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    for t in creds["tenants"].as_array().unwrap() {
+        let u = &t["users"][0];
+        let (admin, _) = Client::new(&server.base)
+            .logged_in(
+                t["slug"].as_str().unwrap(),
+                u["email"].as_str().unwrap(),
+                u["password"].as_str().unwrap(),
+            )
+            .await;
+        assert_eq!(admin.get("/api/v1/users").await.status, 200);
+    }
+    server.stop();
+    let verify = |tenant: Option<&str>| {
+        let mut c = strongroom(dir.path(), None);
+        c.args(["audit", "verify"]);
+        if let Some(t) = tenant {
+            c.args(["--tenant", t]);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = verify(None);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("tenant demo: 4 entries, chain intact")
+            && out.contains("tenant other: 4 entries, chain intact"),
+        "{out}"
+    );
+
+    let db = rusqlite::Connection::open(dir.path().join("strongroom.db")).unwrap();
+    let changed = db
+        .execute("UPDATE privacy_log SET fields = 'name' WHERE seq = 3 AND tenant_id = (SELECT tenant_id FROM tenants WHERE slug = 'other')", [])
+        .unwrap();
+    assert_eq!(changed, 1);
+    let (code, out) = verify(None);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("tenant other: BROKEN at entry 3")
+            && out.contains("tenant demo: 4 entries, chain intact"),
+        "{out}"
+    );
+    assert_eq!(verify(Some("demo")).0, Some(0));
+}
+
 both_backends!(
     tenant_create_prints_a_working_one_time_password,
     keys_export_holds_live_keys_only

@@ -13,6 +13,7 @@ pub mod key_backup;
 pub mod keyring;
 pub mod mail;
 pub mod password_policy;
+pub mod privacy;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
@@ -34,6 +35,7 @@ pub struct Services {
     pub throttle: Arc<throttle::IpThrottle>,
     pub auth: Arc<AuthSettings>,
     pub keyring: Arc<keyring::Keyring>,
+    pub privacy: Arc<privacy::PrivacyLog>,
 }
 
 impl Services {
@@ -45,7 +47,9 @@ impl Services {
         keyring: keyring::Keyring,
     ) -> Result<Self, CoreError> {
         let hasher = hashing::HashPool::new(auth.hash_concurrency)?;
+        let privacy = Arc::new(privacy::PrivacyLog::start(store.clone()));
         Ok(Self {
+            privacy,
             store,
             hasher: Arc::new(hasher),
             mailer: Arc::new(mailer),

@@ -11,7 +11,7 @@ use strongroom_domain::{
     Email, GroupId, MembershipRole, PersonName, Role, Roles, TenantName, Timestamp, UserId,
     UserStatus,
 };
-use strongroom_store::{Group, NewUser, Tenant, User, UserPatch};
+use strongroom_store::{Group, NewUser, PrivacyEntry, PrivacyQuery, Tenant, User, UserPatch};
 
 /// How many login-history rows `GET /me` style views return at most.
 pub const LOGIN_HISTORY_LIMIT: u32 = 100;
@@ -40,6 +40,9 @@ pub struct NewUserRequest {
     pub license_expires_at: Option<Timestamp>,
 }
 
+/// The name shown in every history and log view for a person who was forgotten.
+pub const DELETED_NAME: &str = "Deleted GDPR";
+
 pub(crate) fn require_admin(p: &Principal) -> Result<(), CoreError> {
     if p.roles.contains(Role::Administrator) {
         Ok(())
@@ -60,6 +63,48 @@ pub fn require_settled(p: &Principal) -> Result<(), CoreError> {
 }
 
 impl Services {
+    fn user_entry(
+        &self,
+        p: &Principal,
+        subject: Option<UserId>,
+        action: &str,
+        fields: &[&str],
+        decision: &str,
+    ) -> PrivacyEntry {
+        PrivacyEntry {
+            at: self.clock.now(),
+            actor_id: Some(p.user_id.0),
+            via: p.roles.to_stored(),
+            subject_id: subject.map(|s| s.0),
+            object_type: USERS_TABLE.into(),
+            object_id: subject.map(|s| s.0),
+            action: action.into(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            decision: decision.into(),
+            client_sealed: None,
+        }
+    }
+
+    /// Level 2 for user administration: administrators only. A refusal is logged as a denial
+    /// (naming the person it concerned, if any) before it is answered.
+    async fn admin_or_deny(
+        &self,
+        p: &Principal,
+        subject: Option<UserId>,
+        action: &str,
+    ) -> Result<(), CoreError> {
+        if let Err(e) = require_admin(p) {
+            self.privacy
+                .append(
+                    p.tenant_id,
+                    self.user_entry(p, subject, action, &[], "deny"),
+                )
+                .await?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// The caller's tenant keys.
     pub(crate) async fn tenant_keys(
         &self,
@@ -179,7 +224,7 @@ impl Services {
         req: NewUserRequest,
     ) -> Result<(UserId, SecretString), CoreError> {
         require_settled(p)?;
-        require_admin(p)?;
+        self.admin_or_deny(p, None, "create").await?;
         let keys = self
             .keyring
             .tenant_fresh(&*self.store, p.tenant_id, self.clock.now())
@@ -194,19 +239,38 @@ impl Services {
                 ),
                 other => other,
             })?;
+        self.privacy
+            .append(
+                p.tenant_id,
+                self.user_entry(
+                    p,
+                    Some(user.id),
+                    "create",
+                    &["email", "name", "roles"],
+                    "allow",
+                ),
+            )
+            .await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %user.id, "user created");
         Ok((user.id, password))
     }
 
     pub async fn list_users(&self, p: &Principal) -> Result<Vec<UserInfo>, CoreError> {
         require_settled(p)?;
-        require_admin(p)?;
+        self.admin_or_deny(p, None, "read").await?;
         let users = self.store.list_users(p.tenant_id).await?;
         let keys = self.tenant_keys_for(p.tenant_id, &users).await?;
-        users
+        let infos = users
             .into_iter()
             .map(|u| Self::open_user(&keys, u))
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // One entry per person shown, committed before the list goes out.
+        let entries = infos
+            .iter()
+            .map(|u| self.user_entry(p, Some(u.id), "read", &["email", "name"], "allow"))
+            .collect();
+        self.privacy.append_all(p.tenant_id, entries).await?;
+        Ok(infos)
     }
 
     async fn live_user(&self, p: &Principal, id: UserId) -> Result<User, CoreError> {
@@ -219,12 +283,19 @@ impl Services {
 
     pub async fn get_user(&self, p: &Principal, id: UserId) -> Result<UserInfo, CoreError> {
         require_settled(p)?;
-        require_admin(p)?;
+        self.admin_or_deny(p, Some(id), "read").await?;
         let user = self.live_user(p, id).await?;
         let keys = self
             .tenant_keys_for(p.tenant_id, std::slice::from_ref(&user))
             .await?;
-        Self::open_user(&keys, user)
+        let info = Self::open_user(&keys, user)?;
+        self.privacy
+            .append(
+                p.tenant_id,
+                self.user_entry(p, Some(id), "read", &["email", "name"], "allow"),
+            )
+            .await?;
+        Ok(info)
     }
 
     pub async fn update_user(
@@ -234,7 +305,7 @@ impl Services {
         changes: UserChanges,
     ) -> Result<UserInfo, CoreError> {
         require_settled(p)?;
-        require_admin(p)?;
+        self.admin_or_deny(p, Some(id), "update").await?;
         if changes.roles.as_ref().is_some_and(|r| r.0.is_empty()) {
             return Err(CoreError::Invalid("roles: give at least one role".into()));
         }
@@ -280,6 +351,22 @@ impl Services {
             .update_user(p.tenant_id, id, &patch, self.clock.now())
             .await?
             .ok_or(CoreError::NotFound("user"))?;
+        let mut touched = Vec::new();
+        for (field, present) in [
+            ("name", patch.name_sealed.is_some()),
+            ("roles", patch.roles.is_some()),
+            ("license_expires_at", patch.license_expires_at.is_some()),
+        ] {
+            if present {
+                touched.push(field);
+            }
+        }
+        self.privacy
+            .append(
+                p.tenant_id,
+                self.user_entry(p, Some(id), "update", &touched, "allow"),
+            )
+            .await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id, "user changed");
         Self::open_user(&keys, user)
     }
@@ -288,7 +375,7 @@ impl Services {
     /// unreadable everywhere at once), removes credentials, ends sessions and memberships.
     pub async fn forget_user(&self, p: &Principal, id: UserId) -> Result<(), CoreError> {
         require_settled(p)?;
-        require_admin(p)?;
+        self.admin_or_deny(p, Some(id), "delete").await?;
         if id == p.user_id {
             return Err(CoreError::Invalid(
                 "administrators cannot delete their own account here; use DELETE /api/v1/me".into(),
@@ -301,6 +388,18 @@ impl Services {
         {
             return Err(CoreError::NotFound("user"));
         }
+        self.privacy
+            .append(
+                p.tenant_id,
+                self.user_entry(
+                    p,
+                    Some(id),
+                    "delete",
+                    &["email", "name", "credentials"],
+                    "allow",
+                ),
+            )
+            .await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id, "user forgotten");
         Ok(())
     }
@@ -406,6 +505,21 @@ impl Services {
     }
 }
 
+/// A privacy-log entry as shown: ids, and the actor's name resolved now.
+pub struct PrivacyView {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub actor_id: Option<UserId>,
+    /// The actor's current name, or `Deleted GDPR` once they were forgotten.
+    pub actor: Option<String>,
+    pub via: String,
+    pub subject_id: Option<UserId>,
+    pub object: String,
+    pub action: String,
+    pub fields: Vec<String>,
+    pub decision: String,
+}
+
 /// One login attempt with its address opened (`None` once the key that sealed it is gone).
 pub struct LoginInfo {
     pub at: Timestamp,
@@ -420,4 +534,80 @@ pub struct UserChanges {
     pub roles: Option<Roles>,
     /// `Some(None)` clears the licence expiry.
     pub license_expires_at: Option<Option<Timestamp>>,
+}
+
+/// Most entries one privacy-log query returns.
+pub const PRIVACY_PAGE_LIMIT: u32 = 500;
+
+impl Services {
+    /// `GET /privacy-log`: the tenant's entries, newest first (administrators).
+    pub async fn privacy_log(
+        &self,
+        p: &Principal,
+        mut q: PrivacyQuery,
+    ) -> Result<Vec<PrivacyView>, CoreError> {
+        require_settled(p)?;
+        self.admin_or_deny(p, q.subject.map(UserId::from), "read_privacy_log")
+            .await?;
+        q.limit = q.limit.clamp(1, PRIVACY_PAGE_LIMIT);
+        self.privacy_views(p.tenant_id, &q).await
+    }
+
+    /// `GET /me/privacy-log`: who viewed or changed my data, newest first.
+    pub async fn my_privacy_log(&self, p: &Principal) -> Result<Vec<PrivacyView>, CoreError> {
+        let q = PrivacyQuery {
+            subject: Some(p.user_id.0),
+            actor: None,
+            from: None,
+            to: None,
+            limit: PRIVACY_PAGE_LIMIT,
+        };
+        self.privacy_views(p.tenant_id, &q).await
+    }
+
+    async fn privacy_views(
+        &self,
+        tenant: strongroom_domain::TenantId,
+        q: &PrivacyQuery,
+    ) -> Result<Vec<PrivacyView>, CoreError> {
+        let records = self.store.privacy_query(tenant, q).await?;
+        let mut names: std::collections::HashMap<uuid::Uuid, String> =
+            std::collections::HashMap::new();
+        for actor in records.iter().filter_map(|r| r.entry.actor_id) {
+            if names.contains_key(&actor) {
+                continue;
+            }
+            let name = match self.store.user_by_id(tenant, UserId::from(actor)).await? {
+                Some(u) if u.status != UserStatus::Deleted => {
+                    let keys = self
+                        .tenant_keys_for(tenant, std::slice::from_ref(&u))
+                        .await?;
+                    Self::open_user(&keys, u)?
+                        .name
+                        .map_or_else(|| DELETED_NAME.to_owned(), |n| n.as_str().to_owned())
+                }
+                _ => DELETED_NAME.to_owned(),
+            };
+            names.insert(actor, name);
+        }
+        Ok(records
+            .into_iter()
+            .map(|r| PrivacyView {
+                seq: r.seq,
+                at: r.entry.at,
+                actor: r.entry.actor_id.and_then(|a| names.get(&a).cloned()),
+                actor_id: r.entry.actor_id.map(UserId::from),
+                via: r.entry.via,
+                subject_id: r.entry.subject_id.map(UserId::from),
+                object: format!(
+                    "{}/{}",
+                    r.entry.object_type,
+                    r.entry.object_id.map(|o| o.to_string()).unwrap_or_default()
+                ),
+                action: r.entry.action,
+                fields: r.entry.fields,
+                decision: r.entry.decision,
+            })
+            .collect())
+    }
 }

@@ -24,3 +24,13 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
+
+/// One link of a hash chain: SHA-256 of the previous link and the unambiguous encoding of
+/// `parts` (length-prefixed, see [`keys::aad`]).
+pub fn chain_hash(prev: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(keys::aad(parts));
+    h.finalize().into()
+}

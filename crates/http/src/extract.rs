@@ -59,6 +59,20 @@ fn source_text(e: &dyn std::error::Error) -> String {
     inner.to_string()
 }
 
+/// A query string; an unparseable one is a 400 problem saying which parameter is wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e| Problem::new("invalid_input", source_text(&e)))
+    }
+}
+
 /// A path parameter; one that does not parse (e.g. a malformed id) names nothing that exists.
 pub struct ApiPath<T>(pub T);
 

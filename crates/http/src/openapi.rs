@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     info(title = "Strongroom", description = "Multi-tenant privacy vault. Errors are application/problem+json (RFC 9457) with a stable `code`."),
     paths(
         crate::routes::login, crate::routes::refresh, crate::routes::logout, crate::routes::forgot, crate::routes::reset,
-        crate::routes::me, crate::routes::change_password, crate::routes::get_tenant, crate::routes::update_tenant, crate::routes::my_logins,
+        crate::routes::me, crate::routes::change_password, crate::routes::get_tenant, crate::routes::update_tenant, crate::routes::my_logins, crate::routes::privacy_log, crate::routes::my_privacy_log,
         crate::routes::create_user, crate::routes::list_users, crate::routes::get_user, crate::routes::update_user,
         crate::routes::delete_user, crate::routes::create_group, crate::routes::put_member, crate::routes::healthz,
     ),

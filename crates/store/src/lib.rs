@@ -218,10 +218,37 @@ pub trait PasswordResetStore {
     ) -> Result<Option<UserId>>;
 }
 
+#[async_trait]
+pub trait PrivacyLogStore {
+    /// Appends entries to the tenant's chain in one transaction, holding the chain head's lock
+    /// (so instances sharing a database never fork a chain). `genesis` is the hash before the
+    /// first entry. Returns the entries' sequence numbers.
+    async fn append_privacy(
+        &self,
+        tenant: TenantId,
+        entries: &[PrivacyEntry],
+        genesis: [u8; 32],
+        chain: ChainFn,
+    ) -> Result<Vec<u64>>;
+    /// Entries after `after`, ascending, at most `limit` (for verification).
+    async fn privacy_page(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<PrivacyRecord>>;
+    /// The chain head: last sequence number and hash.
+    async fn privacy_head(&self, tenant: TenantId) -> Result<Option<(u64, [u8; 32])>>;
+    /// Entries matching the query, newest first.
+    async fn privacy_query(&self, tenant: TenantId, q: &PrivacyQuery)
+    -> Result<Vec<PrivacyRecord>>;
+}
+
 /// Everything the core services need from persistence.
 pub trait Store:
     TenantStore
     + KeyStore
+    + PrivacyLogStore
     + UserStore
     + GroupStore
     + LoginHistoryStore
@@ -234,6 +261,7 @@ pub trait Store:
 impl<T> Store for T where
     T: TenantStore
         + KeyStore
+        + PrivacyLogStore
         + UserStore
         + GroupStore
         + LoginHistoryStore

@@ -183,3 +183,45 @@ pub enum RefreshOutcome {
     /// Unknown, expired, revoked, or the user can no longer log in.
     Invalid,
 }
+
+/// One privacy-log entry, before it has its place in the chain. Ids only, never names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivacyEntry {
+    pub at: Timestamp,
+    pub actor_id: Option<Uuid>,
+    /// The role or grant the actor acted in.
+    pub via: String,
+    pub subject_id: Option<Uuid>,
+    pub object_type: String,
+    pub object_id: Option<Uuid>,
+    /// `read`, `create`, `update`, `delete`, …
+    pub action: String,
+    pub fields: Vec<String>,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// The actor's client address, sealed.
+    pub client_sealed: Option<Vec<u8>>,
+}
+
+/// An entry in its chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivacyRecord {
+    pub seq: u64,
+    pub entry: PrivacyEntry,
+    pub hash: [u8; 32],
+}
+
+/// How an entry is chained: its hash from the tenant, the previous hash, its sequence number
+/// and its contents. Supplied by the caller, so the store knows no cryptography.
+pub type ChainFn =
+    fn(tenant: TenantId, prev: &[u8; 32], seq: u64, entry: &PrivacyEntry) -> [u8; 32];
+
+/// Which entries to list, newest first.
+#[derive(Clone, Debug)]
+pub struct PrivacyQuery {
+    pub subject: Option<Uuid>,
+    pub actor: Option<Uuid>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub limit: u32,
+}

@@ -6,8 +6,9 @@
 //! instances cannot both spend one token or lose a count.
 
 use crate::WrappedSubjectKey;
-use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
+use crate::raw::{RawGroup, RawLogin, RawPrivacy, RawTenant, RawUser};
 use crate::sqlite::{failure_count, tenant_key_row};
+use crate::{ChainFn, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord};
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
     NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
@@ -925,5 +926,150 @@ impl PasswordResetStore for PgStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(Some(user.into()))
+    }
+}
+
+fn raw_privacy(r: &PgRow) -> sqlx::Result<RawPrivacy> {
+    Ok(RawPrivacy {
+        seq: r.try_get(0)?,
+        at: r.try_get(1)?,
+        actor_id: r.try_get(2)?,
+        via: r.try_get(3)?,
+        subject_id: r.try_get(4)?,
+        object_type: r.try_get(5)?,
+        object_id: r.try_get(6)?,
+        action: r.try_get(7)?,
+        fields: r.try_get(8)?,
+        decision: r.try_get(9)?,
+        client_sealed: r.try_get(10)?,
+        hash: r.try_get(11)?,
+    })
+}
+
+fn head_of(r: &PgRow) -> Result<(u64, [u8; 32])> {
+    let seq: i64 = r.try_get(0).map_err(backend)?;
+    let hash: Vec<u8> = r.try_get(1).map_err(backend)?;
+    Ok((
+        u64::try_from(seq).map_err(backend)?,
+        hash.as_slice()
+            .try_into()
+            .map_err(|_| backend("unreadable chain head"))?,
+    ))
+}
+
+#[async_trait]
+impl PrivacyLogStore for PgStore {
+    async fn append_privacy(
+        &self,
+        tenant: TenantId,
+        entries: &[PrivacyEntry],
+        genesis: [u8; 32],
+        chain: ChainFn,
+    ) -> Result<Vec<u64>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(sql::ENSURE_PRIVACY_HEAD)
+            .bind(tenant.0)
+            .bind(&genesis[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        // The head row's lock serialises appends of every instance to this tenant's chain.
+        let head = sqlx::query(sql::LOCK_PRIVACY_HEAD)
+            .bind(tenant.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let (mut seq, mut prev) = head_of(&head)?;
+        let mut seqs = Vec::with_capacity(entries.len());
+        for e in entries {
+            seq += 1;
+            prev = chain(tenant, &prev, seq, e);
+            sqlx::query(sql::INSERT_PRIVACY)
+                .bind(tenant.0)
+                .bind(i64::try_from(seq).map_err(backend)?)
+                .bind(to_millis(e.at))
+                .bind(e.actor_id)
+                .bind(&e.via)
+                .bind(e.subject_id)
+                .bind(&e.object_type)
+                .bind(e.object_id)
+                .bind(&e.action)
+                .bind(e.fields.join(","))
+                .bind(&e.decision)
+                .bind(&e.client_sealed)
+                .bind(&prev[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            seqs.push(seq);
+        }
+        sqlx::query(sql::SET_PRIVACY_HEAD)
+            .bind(i64::try_from(seq).map_err(backend)?)
+            .bind(&prev[..])
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(seqs)
+    }
+
+    async fn privacy_page(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<PrivacyRecord>> {
+        sqlx::query(sql::PRIVACY_PAGE)
+            .bind(tenant.0)
+            .bind(i64::try_from(after).map_err(backend)?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                raw_privacy(r)
+                    .map_err(backend)
+                    .and_then(RawPrivacy::into_model)
+            })
+            .collect()
+    }
+
+    async fn privacy_head(&self, tenant: TenantId) -> Result<Option<(u64, [u8; 32])>> {
+        sqlx::query(sql::PRIVACY_HEAD)
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(head_of)
+            .transpose()
+    }
+
+    async fn privacy_query(
+        &self,
+        tenant: TenantId,
+        q: &PrivacyQuery,
+    ) -> Result<Vec<PrivacyRecord>> {
+        sqlx::query(sql::PRIVACY_QUERY)
+            .bind(tenant.0)
+            .bind(q.subject.is_none())
+            .bind(q.subject)
+            .bind(q.actor.is_none())
+            .bind(q.actor)
+            .bind(q.from.map_or(i64::MIN, to_millis))
+            .bind(q.to.map_or(i64::MAX, to_millis))
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                raw_privacy(r)
+                    .map_err(backend)
+                    .and_then(RawPrivacy::into_model)
+            })
+            .collect()
     }
 }

@@ -123,3 +123,48 @@ impl RawLogin {
         })
     }
 }
+
+pub struct RawPrivacy {
+    pub seq: i64,
+    pub at: i64,
+    pub actor_id: Option<Uuid>,
+    pub via: String,
+    pub subject_id: Option<Uuid>,
+    pub object_type: String,
+    pub object_id: Option<Uuid>,
+    pub action: String,
+    pub fields: String,
+    pub decision: String,
+    pub client_sealed: Option<Vec<u8>>,
+    pub hash: Vec<u8>,
+}
+
+impl RawPrivacy {
+    pub fn into_model(self) -> Result<crate::PrivacyRecord> {
+        Ok(crate::PrivacyRecord {
+            seq: u64::try_from(self.seq).map_err(|_| corrupt("privacy seq"))?,
+            hash: self
+                .hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| corrupt("privacy hash"))?,
+            entry: crate::PrivacyEntry {
+                at: from_millis(self.at),
+                actor_id: self.actor_id,
+                via: self.via,
+                subject_id: self.subject_id,
+                object_type: self.object_type,
+                object_id: self.object_id,
+                action: self.action,
+                fields: self
+                    .fields
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                decision: self.decision,
+                client_sealed: self.client_sealed,
+            },
+        })
+    }
+}

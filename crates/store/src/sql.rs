@@ -79,6 +79,30 @@ pub const SUBJECT_KEY: &str = "SELECT key_id, kek_version, wrapped FROM subject_
 pub const INSERT_SUBJECT_KEY_IF_ABSENT: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, subject_id) DO NOTHING";
 pub const DESTROY_SUBJECT_KEY: &str = "UPDATE subject_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = $2 AND subject_id = $3 AND wrapped IS NOT NULL";
 
+pub const ENSURE_PRIVACY_HEAD: &str = "INSERT INTO privacy_log_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING";
+pub const PRIVACY_HEAD: &str = "SELECT seq, hash FROM privacy_log_heads WHERE tenant_id = $1";
+pub const LOCK_PRIVACY_HEAD: &str =
+    "SELECT seq, hash FROM privacy_log_heads WHERE tenant_id = $1 FOR UPDATE";
+pub const SET_PRIVACY_HEAD: &str =
+    "UPDATE privacy_log_heads SET seq = $1, hash = $2 WHERE tenant_id = $3";
+pub const INSERT_PRIVACY: &str = "INSERT INTO privacy_log (tenant_id, seq, at, actor_id, via, subject_id, object_type, object_id, action, fields, decision, client_sealed, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+macro_rules! privacy_cols {
+    () => {
+        "seq, at, actor_id, via, subject_id, object_type, object_id, action, fields, decision, client_sealed, hash"
+    };
+}
+pub const PRIVACY_PAGE: &str = concat!(
+    "SELECT ",
+    privacy_cols!(),
+    " FROM privacy_log WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+);
+/// `$2`/`$4` say "no subject / actor filter"; times are inclusive from, exclusive to.
+pub const PRIVACY_QUERY: &str = concat!(
+    "SELECT ",
+    privacy_cols!(),
+    " FROM privacy_log WHERE tenant_id = $1 AND ($2 OR subject_id = $3) AND ($4 OR actor_id = $5) AND at >= $6 AND at < $7 ORDER BY seq DESC LIMIT $8"
+);
+
 pub const INSERT_GROUP: &str =
     "INSERT INTO groups (tenant_id, group_id, name, created_at) VALUES ($1, $2, $3, $4)";
 pub const GROUP_BY_ID: &str = "SELECT tenant_id, group_id, name, created_at FROM groups WHERE tenant_id = $1 AND group_id = $2";

@@ -7,7 +7,8 @@
 //! run beside the writer. `synchronous = FULL`: a commit that returned is on disk.
 
 use crate::WrappedSubjectKey;
-use crate::raw::{RawGroup, RawLogin, RawTenant, RawUser};
+use crate::raw::{RawGroup, RawLogin, RawPrivacy, RawTenant, RawUser};
+use crate::{ChainFn, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
     NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_foundation.sql"),
     include_str!("../migrations/sqlite/0002_key_hierarchy.sql"),
     include_str!("../migrations/sqlite/0003_sealed_login_ips.sql"),
+    include_str!("../migrations/sqlite/0004_privacy_log.sql"),
 ];
 
 #[derive(Clone)]
@@ -1031,6 +1033,146 @@ impl PasswordResetStore for SqliteStore {
             tx.execute(sql::REVOKE_USER_SESSIONS, params![now, tenant.0, user])
                 .map_err(backend)?;
             Ok(Some(user.into()))
+        })
+        .await
+    }
+}
+
+fn raw_privacy(r: &Row<'_>) -> rusqlite::Result<RawPrivacy> {
+    Ok(RawPrivacy {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor_id: r.get(2)?,
+        via: r.get(3)?,
+        subject_id: r.get(4)?,
+        object_type: r.get(5)?,
+        object_id: r.get(6)?,
+        action: r.get(7)?,
+        fields: r.get(8)?,
+        decision: r.get(9)?,
+        client_sealed: r.get(10)?,
+        hash: r.get(11)?,
+    })
+}
+
+fn head_of((seq, hash): (i64, Vec<u8>)) -> Result<(u64, [u8; 32])> {
+    Ok((
+        u64::try_from(seq).map_err(backend)?,
+        hash.as_slice()
+            .try_into()
+            .map_err(|_| backend("unreadable chain head"))?,
+    ))
+}
+
+#[async_trait]
+impl PrivacyLogStore for SqliteStore {
+    async fn append_privacy(
+        &self,
+        tenant: TenantId,
+        entries: &[PrivacyEntry],
+        genesis: [u8; 32],
+        chain: ChainFn,
+    ) -> Result<Vec<u64>> {
+        let entries = entries.to_vec();
+        // The write transaction is SQLite's only writer: nothing else appends meanwhile.
+        self.write(move |tx| {
+            tx.execute(sql::ENSURE_PRIVACY_HEAD, params![tenant.0, &genesis[..]])
+                .map_err(backend)?;
+            let head = tx
+                .query_row(sql::PRIVACY_HEAD, [tenant.0], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(backend)?;
+            let (mut seq, mut prev) = head_of(head)?;
+            let mut st = tx.prepare_cached(sql::INSERT_PRIVACY).map_err(backend)?;
+            let mut seqs = Vec::with_capacity(entries.len());
+            for e in &entries {
+                seq += 1;
+                prev = chain(tenant, &prev, seq, e);
+                st.execute(params![
+                    tenant.0,
+                    i64::try_from(seq).map_err(backend)?,
+                    to_millis(e.at),
+                    e.actor_id,
+                    e.via,
+                    e.subject_id,
+                    e.object_type,
+                    e.object_id,
+                    e.action,
+                    e.fields.join(","),
+                    e.decision,
+                    e.client_sealed,
+                    &prev[..]
+                ])
+                .map_err(backend)?;
+                seqs.push(seq);
+            }
+            tx.execute(
+                sql::SET_PRIVACY_HEAD,
+                params![i64::try_from(seq).map_err(backend)?, &prev[..], tenant.0],
+            )
+            .map_err(backend)?;
+            Ok(seqs)
+        })
+        .await
+    }
+
+    async fn privacy_page(
+        &self,
+        tenant: TenantId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<PrivacyRecord>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(sql::PRIVACY_PAGE).map_err(backend)?;
+            let after = i64::try_from(after).map_err(backend)?;
+            let rows = st
+                .query_map(params![tenant.0, after, limit], raw_privacy)
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawPrivacy::into_model))
+                .collect()
+        })
+        .await
+    }
+
+    async fn privacy_head(&self, tenant: TenantId) -> Result<Option<(u64, [u8; 32])>> {
+        self.read(move |c| {
+            c.query_row(sql::PRIVACY_HEAD, [tenant.0], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()
+            .map_err(backend)?
+            .map(head_of)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn privacy_query(
+        &self,
+        tenant: TenantId,
+        q: &PrivacyQuery,
+    ) -> Result<Vec<PrivacyRecord>> {
+        let q = q.clone();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(sql::PRIVACY_QUERY).map_err(backend)?;
+            let rows = st
+                .query_map(
+                    params![
+                        tenant.0,
+                        q.subject.is_none(),
+                        q.subject,
+                        q.actor.is_none(),
+                        q.actor,
+                        q.from.map_or(i64::MIN, to_millis),
+                        q.to.map_or(i64::MAX, to_millis),
+                        q.limit
+                    ],
+                    raw_privacy,
+                )
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawPrivacy::into_model))
+                .collect()
         })
         .await
     }

@@ -2,12 +2,14 @@
 
 mod auth;
 mod me;
+mod privacy;
 mod system;
 mod tenant;
 mod users;
 
 pub(crate) use auth::*;
 pub(crate) use me::*;
+pub(crate) use privacy::*;
 pub(crate) use system::*;
 pub(crate) use tenant::*;
 pub(crate) use users::*;
@@ -27,6 +29,8 @@ pub fn api() -> Router<AppState> {
         .route("/me", get(me))
         .route("/me/password", put(change_password))
         .route("/me/logins", get(my_logins))
+        .route("/me/privacy-log", get(my_privacy_log))
+        .route("/privacy-log", get(privacy_log))
         .route("/tenant", get(get_tenant).patch(update_tenant))
         .route("/users", post(create_user).get(list_users))
         .route(

@@ -1,0 +1,198 @@
+//! The privacy log: every read, change and denial of personal data, per tenant, in a hash
+//! chain (`hash = SHA-256(prev ‖ canonical entry)`) that `strongroom audit verify` checks.
+//!
+//! Appends go through one writer task that commits whatever has queued up in one transaction
+//! per tenant (group commit); a request gets its answer only after its entry is committed.
+//! Entries hold ids only; names are resolved when the log is read.
+
+use crate::CoreError;
+use std::collections::HashMap;
+use std::sync::Arc;
+use strongroom_domain::{TenantId, to_millis};
+use strongroom_store::{PrivacyEntry, Store};
+use tokio::sync::{mpsc, oneshot};
+
+/// Entries one commit takes at most.
+const BATCH: usize = 512;
+
+/// The hash before a tenant's first entry: binds the chain to its tenant.
+pub fn genesis(tenant: TenantId) -> [u8; 32] {
+    strongroom_crypto::chain_hash(&[0; 32], &[b"strongroom-privacy-log-v1", tenant.as_bytes()])
+}
+
+fn opt(id: Option<uuid::Uuid>) -> Vec<u8> {
+    id.map(|u| u.as_bytes().to_vec()).unwrap_or_default()
+}
+
+/// The chain function handed to the store.
+pub fn chain(tenant: TenantId, prev: &[u8; 32], seq: u64, e: &PrivacyEntry) -> [u8; 32] {
+    let fields = e.fields.join(",");
+    strongroom_crypto::chain_hash(
+        prev,
+        &[
+            tenant.as_bytes(),
+            &seq.to_be_bytes(),
+            &to_millis(e.at).to_be_bytes(),
+            &opt(e.actor_id),
+            e.via.as_bytes(),
+            &opt(e.subject_id),
+            e.object_type.as_bytes(),
+            &opt(e.object_id),
+            e.action.as_bytes(),
+            fields.as_bytes(),
+            e.decision.as_bytes(),
+            e.client_sealed.as_deref().unwrap_or_default(),
+        ],
+    )
+}
+
+struct Pending {
+    tenant: TenantId,
+    entry: PrivacyEntry,
+    done: oneshot::Sender<Result<u64, CoreError>>,
+}
+
+/// The handle requests append through.
+pub struct PrivacyLog {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl PrivacyLog {
+    /// Starts the writer task (on the current tokio runtime).
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = mpsc::channel(4 * BATCH);
+        tokio::spawn(writer(store, rx));
+        Self { tx }
+    }
+
+    /// Appends one entry; returns its sequence number once it is committed.
+    pub async fn append(&self, tenant: TenantId, entry: PrivacyEntry) -> Result<u64, CoreError> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Pending {
+                tenant,
+                entry,
+                done,
+            })
+            .await
+            .map_err(|_| CoreError::Internal)?;
+        wait.await.map_err(|_| CoreError::Internal)?
+    }
+
+    /// Appends several entries (e.g. one per person on a listed page); waits for all.
+    pub async fn append_all(
+        &self,
+        tenant: TenantId,
+        entries: Vec<PrivacyEntry>,
+    ) -> Result<(), CoreError> {
+        let mut waits = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (done, wait) = oneshot::channel();
+            self.tx
+                .send(Pending {
+                    tenant,
+                    entry,
+                    done,
+                })
+                .await
+                .map_err(|_| CoreError::Internal)?;
+            waits.push(wait);
+        }
+        for w in waits {
+            w.await.map_err(|_| CoreError::Internal)??;
+        }
+        Ok(())
+    }
+}
+
+async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let mut by_tenant: HashMap<TenantId, Vec<Pending>> = HashMap::new();
+        for p in batch {
+            by_tenant.entry(p.tenant).or_default().push(p);
+        }
+        for (tenant, pending) in by_tenant {
+            let entries: Vec<PrivacyEntry> = pending.iter().map(|p| p.entry.clone()).collect();
+            match store
+                .append_privacy(tenant, &entries, genesis(tenant), chain)
+                .await
+            {
+                Ok(seqs) => {
+                    for (p, seq) in pending.into_iter().zip(seqs) {
+                        let _ = p.done.send(Ok(seq));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, tenant = %tenant, "privacy log append failed");
+                    for p in pending {
+                        let _ = p.done.send(Err(CoreError::Internal));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a chain first breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The first sequence number that does not verify.
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// Recomputes a tenant's chain from the start. `Ok(entries)` if every link and the head hold.
+pub async fn verify(
+    store: &dyn Store,
+    tenant: TenantId,
+) -> Result<Result<u64, ChainBreak>, CoreError> {
+    let mut prev = genesis(tenant);
+    let mut expected = 1u64;
+    loop {
+        let page = store.privacy_page(tenant, expected - 1, 1000).await?;
+        if page.is_empty() {
+            break;
+        }
+        for r in page {
+            if r.seq != expected {
+                return Ok(Err(ChainBreak {
+                    seq: expected,
+                    reason: format!("entry {expected} is missing (next is {})", r.seq),
+                }));
+            }
+            let hash = chain(tenant, &prev, r.seq, &r.entry);
+            if hash != r.hash {
+                return Ok(Err(ChainBreak {
+                    seq: r.seq,
+                    reason: "contents do not match the chain (edited, moved or replaced)".into(),
+                }));
+            }
+            prev = hash;
+            expected += 1;
+        }
+    }
+    let last = expected - 1;
+    match store.privacy_head(tenant).await? {
+        None if last == 0 => Ok(Ok(0)),
+        None => Ok(Err(ChainBreak {
+            seq: 1,
+            reason: "entries exist but the chain head is missing".into(),
+        })),
+        Some((seq, hash)) if seq == last && hash == prev => Ok(Ok(last)),
+        Some((seq, _)) if seq > last => Ok(Err(ChainBreak {
+            seq: last + 1,
+            reason: format!("entries {} to {seq} were cut off", last + 1),
+        })),
+        Some((seq, _)) => Ok(Err(ChainBreak {
+            seq: seq + 1,
+            reason: "the chain head does not match the last entry".into(),
+        })),
+    }
+}

@@ -1,0 +1,109 @@
+//! `/privacy-log` and `/me/privacy-log`: who read or changed personal data, and when.
+
+use crate::AppState;
+use crate::extract::{ApiQuery, Caller};
+use crate::problem::{Problem, ProblemBody};
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use strongroom_core::users::PrivacyView;
+use strongroom_domain::{Timestamp, UserId};
+use strongroom_store::PrivacyQuery;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PrivacyEntryView {
+    seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: Timestamp,
+    actor_id: Option<UserId>,
+    /// The actor's name now, or `Deleted GDPR` once forgotten.
+    actor: Option<String>,
+    /// The roles or grant the actor acted in.
+    via: String,
+    subject_id: Option<UserId>,
+    /// `type/id` of what was touched.
+    object: String,
+    action: String,
+    fields: Vec<String>,
+    /// `allow` or `deny`.
+    decision: String,
+}
+
+impl From<PrivacyView> for PrivacyEntryView {
+    fn from(v: PrivacyView) -> Self {
+        Self {
+            seq: v.seq,
+            at: v.at,
+            actor_id: v.actor_id,
+            actor: v.actor,
+            via: v.via,
+            subject_id: v.subject_id,
+            object: v.object,
+            action: v.action,
+            fields: v.fields,
+            decision: v.decision,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyLogParams {
+    subject_id: Option<UserId>,
+    actor_id: Option<UserId>,
+    /// RFC 3339, inclusive.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    from: Option<Timestamp>,
+    /// RFC 3339, exclusive.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    to: Option<Timestamp>,
+    /// At most 500 (the default).
+    limit: Option<u32>,
+}
+
+/// The tenant's privacy log, newest first (administrators).
+#[utoipa::path(get, path = "/api/v1/privacy-log", tag = "privacy", security(("bearer" = [])), params(PrivacyLogParams),
+    responses((status = 200, body = [PrivacyEntryView]), (status = 403, body = ProblemBody)))]
+pub async fn privacy_log(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<PrivacyLogParams>,
+) -> Result<Json<Vec<PrivacyEntryView>>, Problem> {
+    let query = PrivacyQuery {
+        subject: q.subject_id.map(|u| u.0),
+        actor: q.actor_id.map(|u| u.0),
+        from: q.from,
+        to: q.to,
+        limit: q
+            .limit
+            .unwrap_or(strongroom_core::users::PRIVACY_PAGE_LIMIT),
+    };
+    Ok(Json(
+        s.services
+            .privacy_log(&p, query)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Who viewed or changed my data, newest first.
+#[utoipa::path(get, path = "/api/v1/me/privacy-log", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = [PrivacyEntryView]), (status = 401, body = ProblemBody)))]
+pub async fn my_privacy_log(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<PrivacyEntryView>>, Problem> {
+    Ok(Json(
+        s.services
+            .my_privacy_log(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
