@@ -124,11 +124,11 @@ pub fn load(config: &Config) -> anyhow::Result<KeyFile> {
             if let Source::Dev(dev) = &source {
                 warn_dev(&path, dev);
             }
-            open(&path, &p, &source)
+            with_audit_key(config, &path, open(&path, &p, &source)?, &p)
         }
         (true, None) if std::io::stdin().is_terminal() => {
             let p = prompt(&format!("Passphrase of {}: ", path.display()))?;
-            open(&path, &p, &Source::Env)
+            with_audit_key(config, &path, open(&path, &p, &Source::Env)?, &p)
         }
         (true, None) => bail!(
             "the key file {} needs its passphrase: set STRONGROOM_PASSPHRASE or STRONGROOM_PASSPHRASE_FILE",
@@ -145,6 +145,21 @@ pub fn load(config: &Config) -> anyhow::Result<KeyFile> {
         ),
         (false, None) => create_dev(config, &path),
     }
+}
+
+/// Key files written before privacy-log checkpoints existed get their audit signing key now.
+fn with_audit_key(
+    config: &Config,
+    path: &Path,
+    mut file: KeyFile,
+    passphrase: &SecretString,
+) -> anyhow::Result<KeyFile> {
+    if file.audit_signing.is_none() {
+        file.audit_signing = Some(strongroom_crypto::Key32::generate());
+        save(path, &file, passphrase, work_factor(config))?;
+        tracing::info!(key_file = %path.display(), "added an audit signing key to the key file");
+    }
+    Ok(file)
 }
 
 fn warn_dev(key_file: &Path, passphrase_file: &Path) {

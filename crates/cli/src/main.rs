@@ -236,10 +236,16 @@ async fn audit_verify(config: &Config, tenant: Option<&str>) -> anyhow::Result<(
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
+    // The trusted public key comes from the key file, never from the database.
+    let signing = strongroom::keys::load(config)?
+        .audit_signing
+        .context("the key file has no audit signing key")?;
+    let public_key =
+        strongroom_crypto::sign::public_key(&signing).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut broken = 0;
     let mut out = std::io::stdout();
     for t in &tenants {
-        match strongroom_core::privacy::verify(&*store, t.id)
+        match strongroom_core::privacy::verify(&*store, t.id, Some(&public_key))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?
         {

@@ -30,6 +30,7 @@ fn broken(what: &str) -> CoreError {
 pub struct Keyring {
     roots: HashMap<RootKeyId, Key32>,
     current_root: RootKeyId,
+    audit_signing: Option<Key32>,
     tenants: RwLock<HashMap<TenantId, Arc<TenantKeys>>>,
 }
 
@@ -74,12 +75,19 @@ fn subject_key_aad(tenant: TenantId, subject: Uuid, key_id: Uuid, kek_version: u
 impl Keyring {
     pub fn new(file: KeyFile) -> Self {
         let current_root = file.current;
+        let audit_signing = file.audit_signing;
         let roots = file.roots.into_iter().map(|r| (r.id, r.key)).collect();
         Self {
             roots,
             current_root,
+            audit_signing,
             tenants: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The key that signs privacy-log checkpoints (from the key file).
+    pub fn audit_signing_key(&self) -> Option<&Key32> {
+        self.audit_signing.as_ref()
     }
 
     pub fn current_root_id(&self) -> RootKeyId {

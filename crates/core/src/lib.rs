@@ -47,7 +47,11 @@ impl Services {
         keyring: keyring::Keyring,
     ) -> Result<Self, CoreError> {
         let hasher = hashing::HashPool::new(auth.hash_concurrency)?;
-        let privacy = Arc::new(privacy::PrivacyLog::start(store.clone()));
+        let privacy = Arc::new(privacy::PrivacyLog::start(
+            store.clone(),
+            keyring.audit_signing_key().cloned(),
+            clock.clone(),
+        ));
         Ok(Self {
             privacy,
             store,

@@ -4,16 +4,71 @@
 //! Appends go through one writer task that commits whatever has queued up in one transaction
 //! per tenant (group commit); a request gets its answer only after its entry is committed.
 //! Entries hold ids only; names are resolved when the log is read.
+//!
+//! The chain hash is unkeyed: someone who can write the database could rewrite a chain
+//! consistently, or cut its tail and rewind the head. Signed checkpoints close that gap: the
+//! writer signs `(tenant, seq, hash)` of a chain's head with the audit key from the key file
+//! whenever the chain crosses a multiple of [`CHECKPOINT_EVERY`] entries or its last checkpoint
+//! is older than [`CHECKPOINT_INTERVAL`], and `verify` checks every checkpoint against the
+//! key file's public key.
 
 use crate::CoreError;
 use std::collections::HashMap;
 use std::sync::Arc;
-use strongroom_domain::{TenantId, to_millis};
-use strongroom_store::{PrivacyEntry, Store};
+use std::time::{Duration, Instant};
+use strongroom_crypto::Key32;
+use strongroom_domain::{TenantId, Timestamp, to_millis};
+use strongroom_store::{PrivacyCheckpoint, PrivacyEntry, Store};
 use tokio::sync::{mpsc, oneshot};
 
 /// Entries one commit takes at most.
 const BATCH: usize = 512;
+/// A checkpoint is signed each time a chain crosses a multiple of this many entries…
+pub const CHECKPOINT_EVERY: u64 = 256;
+/// …and when a chain's last checkpoint is older than this.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_mins(1);
+
+/// What a checkpoint's signature covers.
+pub fn checkpoint_message(tenant: TenantId, seq: u64, hash: &[u8; 32], at: Timestamp) -> Vec<u8> {
+    strongroom_crypto::keys::aad(&[
+        b"strongroom-checkpoint-v1",
+        tenant.as_bytes(),
+        &seq.to_be_bytes(),
+        hash,
+        &to_millis(at).to_be_bytes(),
+    ])
+}
+
+/// Signs a checkpoint of the tenant's current head (nothing if the chain is empty).
+pub async fn checkpoint(
+    store: &dyn Store,
+    key: &Key32,
+    tenant: TenantId,
+    now: Timestamp,
+) -> Result<Option<u64>, CoreError> {
+    let Some((seq, hash)) = store
+        .privacy_head(tenant)
+        .await?
+        .filter(|(seq, _)| *seq > 0)
+    else {
+        return Ok(None);
+    };
+    let signature =
+        strongroom_crypto::sign::sign(key, &checkpoint_message(tenant, seq, &hash, now))
+            .map_err(|_| CoreError::Internal)?;
+    store
+        .insert_checkpoint(
+            tenant,
+            &PrivacyCheckpoint {
+                seq,
+                hash,
+                at: now,
+                signature,
+            },
+        )
+        .await?;
+    Ok(Some(seq))
+}
 
 /// The hash before a tenant's first entry: binds the chain to its tenant.
 pub fn genesis(tenant: TenantId) -> [u8; 32] {
@@ -58,10 +113,15 @@ pub struct PrivacyLog {
 }
 
 impl PrivacyLog {
-    /// Starts the writer task (on the current tokio runtime).
-    pub fn start(store: Arc<dyn Store>) -> Self {
+    /// Starts the writer task (on the current tokio runtime). Without a signing key no
+    /// checkpoints are made.
+    pub fn start(
+        store: Arc<dyn Store>,
+        signing: Option<Key32>,
+        clock: Arc<dyn crate::Clock>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(4 * BATCH);
-        tokio::spawn(writer(store, rx));
+        tokio::spawn(writer(store, rx, signing, clock));
         Self { tx }
     }
 
@@ -105,7 +165,13 @@ impl PrivacyLog {
     }
 }
 
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>) {
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Pending>,
+    signing: Option<Key32>,
+    clock: Arc<dyn crate::Clock>,
+) {
+    let mut last_checkpoint: HashMap<TenantId, Instant> = HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -125,8 +191,27 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Pending>) {
                 .await
             {
                 Ok(seqs) => {
+                    let (first, last) = (
+                        seqs.first().copied().unwrap_or(0),
+                        seqs.last().copied().unwrap_or(0),
+                    );
                     for (p, seq) in pending.into_iter().zip(seqs) {
                         let _ = p.done.send(Ok(seq));
+                    }
+                    let crossed =
+                        last / CHECKPOINT_EVERY > first.saturating_sub(1) / CHECKPOINT_EVERY;
+                    let stale = last_checkpoint
+                        .get(&tenant)
+                        .is_none_or(|t| t.elapsed() >= CHECKPOINT_INTERVAL);
+                    if let (Some(key), true) = (&signing, crossed || stale) {
+                        match checkpoint(&*store, key, tenant, clock.now()).await {
+                            Ok(_) => {
+                                last_checkpoint.insert(tenant, Instant::now());
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, tenant = %tenant, "privacy log checkpoint failed");
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -148,11 +233,29 @@ pub struct ChainBreak {
     pub reason: String,
 }
 
-/// Recomputes a tenant's chain from the start. `Ok(entries)` if every link and the head hold.
+/// Recomputes a tenant's chain from the start and checks its checkpoints (signatures against
+/// `public_key`, the key file's; unchecked if `None`). `Ok(entries)` if everything holds.
 pub async fn verify(
     store: &dyn Store,
     tenant: TenantId,
+    public_key: Option<&[u8]>,
 ) -> Result<Result<u64, ChainBreak>, CoreError> {
+    let checkpoints = store.checkpoints(tenant).await?;
+    if let Some(pk) = public_key {
+        for c in &checkpoints {
+            if !strongroom_crypto::sign::verify(
+                pk,
+                &checkpoint_message(tenant, c.seq, &c.hash, c.at),
+                &c.signature,
+            ) {
+                return Ok(Err(ChainBreak {
+                    seq: c.seq,
+                    reason: format!("the checkpoint at entry {} has no valid signature", c.seq),
+                }));
+            }
+        }
+    }
+    let signed: HashMap<u64, [u8; 32]> = checkpoints.iter().map(|c| (c.seq, c.hash)).collect();
     let mut prev = genesis(tenant);
     let mut expected = 1u64;
     loop {
@@ -174,11 +277,28 @@ pub async fn verify(
                     reason: "contents do not match the chain (edited, moved or replaced)".into(),
                 }));
             }
+            if signed.get(&r.seq).is_some_and(|h| *h != hash) {
+                return Ok(Err(ChainBreak {
+                    seq: r.seq,
+                    reason: "the chain was rewritten: it differs from the signed checkpoint here"
+                        .into(),
+                }));
+            }
             prev = hash;
             expected += 1;
         }
     }
     let last = expected - 1;
+    if let Some(c) = checkpoints.iter().rev().find(|c| c.seq > last) {
+        return Ok(Err(ChainBreak {
+            seq: last + 1,
+            reason: format!(
+                "entries {} to at least {} were cut off (a signed checkpoint covers them)",
+                last + 1,
+                c.seq
+            ),
+        }));
+    }
     match store.privacy_head(tenant).await? {
         None if last == 0 => Ok(Ok(0)),
         None => Ok(Err(ChainBreak {

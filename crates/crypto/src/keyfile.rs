@@ -32,6 +32,9 @@ pub struct RootKey {
 pub struct KeyFile {
     pub current: RootKeyId,
     pub roots: Vec<RootKey>,
+    /// Ed25519 seed that signs privacy-log checkpoints (absent in files written before it
+    /// existed; the server adds one).
+    pub audit_signing: Option<Key32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,8 @@ struct Stored {
     version: u32,
     current: String,
     roots: Vec<StoredRoot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audit_signing_key: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,6 +90,7 @@ impl KeyFile {
                 id,
                 key: Key32::generate(),
             }],
+            audit_signing: Some(Key32::generate()),
         }
     }
 
@@ -111,6 +117,10 @@ impl KeyFile {
             format: FORMAT.into(),
             version: VERSION,
             current: hex(&self.current),
+            audit_signing_key: self
+                .audit_signing
+                .as_ref()
+                .map(|k| STANDARD.encode(k.expose())),
             roots: self
                 .roots
                 .iter()
@@ -158,7 +168,25 @@ impl KeyFile {
             });
             drop(Zeroizing::new(r.key));
         }
-        let file = Self { current, roots };
+        let audit_signing = match stored.audit_signing_key {
+            Some(b64) => {
+                let raw = Zeroizing::new(
+                    STANDARD
+                        .decode(b64.as_bytes())
+                        .map_err(|_| KeyFileError::Damaged("bad audit signing key".into()))?,
+                );
+                Some(
+                    Key32::from_slice(&raw)
+                        .map_err(|_| KeyFileError::Damaged("bad audit signing key".into()))?,
+                )
+            }
+            None => None,
+        };
+        let file = Self {
+            current,
+            roots,
+            audit_signing,
+        };
         if file.current_root().is_none() {
             return Err(KeyFileError::Damaged(
                 "the current root key is missing".into(),

@@ -10,6 +10,7 @@ pub mod keyfile;
 pub mod keys;
 pub mod password;
 pub mod random;
+pub mod sign;
 pub mod stream;
 pub mod token;
 

@@ -242,6 +242,10 @@ pub trait PrivacyLogStore {
     /// Entries matching the query, newest first.
     async fn privacy_query(&self, tenant: TenantId, q: &PrivacyQuery)
     -> Result<Vec<PrivacyRecord>>;
+    /// Stores a signed checkpoint (one per sequence number; a second is ignored).
+    async fn insert_checkpoint(&self, tenant: TenantId, c: &PrivacyCheckpoint) -> Result<()>;
+    /// The tenant's checkpoints, oldest first.
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<PrivacyCheckpoint>>;
 }
 
 /// Everything the core services need from persistence.

@@ -225,3 +225,12 @@ pub struct PrivacyQuery {
     pub to: Option<Timestamp>,
     pub limit: u32,
 }
+
+/// A signed statement that a tenant's chain had `hash` at `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrivacyCheckpoint {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub at: Timestamp,
+    pub signature: Vec<u8>,
+}

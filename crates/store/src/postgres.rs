@@ -8,7 +8,9 @@
 use crate::WrappedSubjectKey;
 use crate::raw::{RawGroup, RawLogin, RawPrivacy, RawTenant, RawUser};
 use crate::sqlite::{failure_count, tenant_key_row};
-use crate::{ChainFn, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord};
+use crate::{
+    ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
+};
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
     NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
@@ -1069,6 +1071,38 @@ impl PrivacyLogStore for PgStore {
                 raw_privacy(r)
                     .map_err(backend)
                     .and_then(RawPrivacy::into_model)
+            })
+            .collect()
+    }
+
+    async fn insert_checkpoint(&self, tenant: TenantId, c: &PrivacyCheckpoint) -> Result<()> {
+        sqlx::query(sql::INSERT_CHECKPOINT)
+            .bind(tenant.0)
+            .bind(i64::try_from(c.seq).map_err(backend)?)
+            .bind(&c.hash[..])
+            .bind(to_millis(c.at))
+            .bind(&c.signature)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<PrivacyCheckpoint>> {
+        sqlx::query(sql::CHECKPOINTS)
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                let (seq, hash) = head_of(r)?;
+                Ok(PrivacyCheckpoint {
+                    seq,
+                    hash,
+                    at: strongroom_domain::from_millis(r.try_get(2).map_err(backend)?),
+                    signature: r.try_get(3).map_err(backend)?,
+                })
             })
             .collect()
     }

@@ -103,6 +103,10 @@ pub const PRIVACY_QUERY: &str = concat!(
     " FROM privacy_log WHERE tenant_id = $1 AND ($2 OR subject_id = $3) AND ($4 OR actor_id = $5) AND at >= $6 AND at < $7 ORDER BY seq DESC LIMIT $8"
 );
 
+pub const INSERT_CHECKPOINT: &str = "INSERT INTO privacy_checkpoints (tenant_id, seq, hash, at, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, seq) DO NOTHING";
+pub const CHECKPOINTS: &str =
+    "SELECT seq, hash, at, signature FROM privacy_checkpoints WHERE tenant_id = $1 ORDER BY seq";
+
 pub const INSERT_GROUP: &str =
     "INSERT INTO groups (tenant_id, group_id, name, created_at) VALUES ($1, $2, $3, $4)";
 pub const GROUP_BY_ID: &str = "SELECT tenant_id, group_id, name, created_at FROM groups WHERE tenant_id = $1 AND group_id = $2";

@@ -8,7 +8,9 @@
 
 use crate::WrappedSubjectKey;
 use crate::raw::{RawGroup, RawLogin, RawPrivacy, RawTenant, RawUser};
-use crate::{ChainFn, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord};
+use crate::{
+    ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
+};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
     NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
@@ -34,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_key_hierarchy.sql"),
     include_str!("../migrations/sqlite/0003_sealed_login_ips.sql"),
     include_str!("../migrations/sqlite/0004_privacy_log.sql"),
+    include_str!("../migrations/sqlite/0005_privacy_checkpoints.sql"),
 ];
 
 #[derive(Clone)]
@@ -1173,6 +1176,53 @@ impl PrivacyLogStore for SqliteStore {
                 .map_err(backend)?;
             rows.map(|r| r.map_err(backend).and_then(RawPrivacy::into_model))
                 .collect()
+        })
+        .await
+    }
+
+    async fn insert_checkpoint(&self, tenant: TenantId, c: &PrivacyCheckpoint) -> Result<()> {
+        let c = c.clone();
+        self.write(move |tx| {
+            tx.execute(
+                sql::INSERT_CHECKPOINT,
+                params![
+                    tenant.0,
+                    i64::try_from(c.seq).map_err(backend)?,
+                    &c.hash[..],
+                    to_millis(c.at),
+                    c.signature
+                ],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<PrivacyCheckpoint>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(sql::CHECKPOINTS).map_err(backend)?;
+            let rows = st
+                .query_map([tenant.0], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (seq, hash, at, signature) = r.map_err(backend)?;
+                let (seq, hash) = head_of((seq, hash))?;
+                Ok(PrivacyCheckpoint {
+                    seq,
+                    hash,
+                    at: strongroom_domain::from_millis(at),
+                    signature,
+                })
+            })
+            .collect()
         })
         .await
     }

@@ -6,6 +6,17 @@ use strongroom_core::privacy::verify;
 use strongroom_domain::Slug;
 use strongroom_testkit::{Backend, Client, TestServer, both_backends};
 
+/// The trusted public key: from the server's key file.
+fn public_key(s: &TestServer) -> Vec<u8> {
+    strongroom_crypto::sign::public_key(
+        s.services
+            .keyring
+            .audit_signing_key()
+            .expect("an audit key"),
+    )
+    .unwrap()
+}
+
 async fn tenant_id(s: &TestServer, slug: &str) -> strongroom_domain::TenantId {
     s.services
         .store
@@ -142,10 +153,14 @@ async fn reads_and_changes_are_logged_with_names_resolved_when_read(b: Backend) 
         names.contains(&"Deleted GDPR") && !names.contains(&"Ada Second-Admin"),
         "{names:?}"
     );
-    let n = verify(&*s.services.store, tenant_id(&s, &t).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let n = verify(
+        &*s.services.store,
+        tenant_id(&s, &t).await,
+        Some(&public_key(&s)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(n >= 8, "{n} entries");
 }
 
@@ -168,10 +183,14 @@ async fn two_instances_on_one_database_keep_one_chain(b: Backend) {
         }
     };
     tokio::join!(reads(a1.clone()), reads(a2.clone()), reads(a1), reads(a2));
-    let n = verify(&*s1.services.store, tenant_id(&s1, &t).await)
-        .await
-        .unwrap()
-        .unwrap();
+    let n = verify(
+        &*s1.services.store,
+        tenant_id(&s1, &t).await,
+        Some(&public_key(&s1)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(n, 60, "one entry per read, in one unbroken chain");
 }
 
@@ -191,14 +210,18 @@ async fn logged(b: Backend) -> (TestServer, strongroom_domain::TenantId) {
     assert_eq!(admin.get("/api/v1/users").await.status, 200);
     let tenant = tenant_id(&s, &t).await;
     assert_eq!(
-        verify(&*s.services.store, tenant).await.unwrap().unwrap(),
+        verify(&*s.services.store, tenant, Some(&public_key(&s)))
+            .await
+            .unwrap()
+            .unwrap(),
         7
     );
     (s, tenant)
 }
 
 async fn broken_at(s: &TestServer, tenant: strongroom_domain::TenantId) -> u64 {
-    verify(&*s.services.store, tenant)
+    let key = public_key(s);
+    verify(&*s.services.store, tenant, Some(&key))
         .await
         .unwrap()
         .expect_err("tampering must be detected")
@@ -239,7 +262,96 @@ async fn a_cut_tail_is_detected(b: Backend) {
     assert_eq!(broken_at(&s, t).await, 6);
 }
 
+async fn a_tail_cut_with_the_head_rewound_is_caught_by_a_checkpoint(b: Backend) {
+    let (s, t) = logged(b).await;
+    let key = s.services.keyring.audit_signing_key().unwrap().clone();
+    assert_eq!(
+        strongroom_core::privacy::checkpoint(
+            &*s.services.store,
+            &key,
+            t,
+            time::OffsetDateTime::now_utc()
+        )
+        .await
+        .unwrap(),
+        Some(7)
+    );
+    // A consistent truncation: entries 6 and 7 gone, the head set back to entry 5.
+    s.raw_sql("DELETE FROM privacy_log WHERE seq >= 6").await;
+    s.raw_sql("UPDATE privacy_log_heads SET seq = 5, hash = (SELECT hash FROM privacy_log p WHERE p.tenant_id = privacy_log_heads.tenant_id AND p.seq = 5)").await;
+    let b = verify(&*s.services.store, t, Some(&public_key(&s)))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(b.seq, 6, "{}", b.reason);
+    assert!(b.reason.contains("cut off"), "{}", b.reason);
+}
+
+async fn a_forged_checkpoint_is_caught(b: Backend) {
+    let (s, t) = logged(b).await;
+    let key = s.services.keyring.audit_signing_key().unwrap().clone();
+    strongroom_core::privacy::checkpoint(
+        &*s.services.store,
+        &key,
+        t,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        verify(&*s.services.store, t, Some(&public_key(&s)))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    // Someone re-signs with a key of their own: the key file's public key does not accept it.
+    let other = strongroom_crypto::Key32::generate();
+    let forged = strongroom_crypto::sign::sign(&other, b"anything").unwrap();
+    let hex = forged.iter().fold(String::new(), |mut h, b| {
+        use std::fmt::Write as _;
+        let _ = write!(h, "{b:02x}");
+        h
+    });
+    let literal = if b == Backend::Postgres {
+        format!("'\\x{hex}'::bytea")
+    } else {
+        format!("X'{hex}'")
+    };
+    assert!(
+        s.raw_sql(&format!(
+            "UPDATE privacy_checkpoints SET signature = {literal}"
+        ))
+        .await
+            >= 1
+    );
+    let b = verify(&*s.services.store, t, Some(&public_key(&s)))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(b.reason.contains("no valid signature"), "{}", b.reason);
+}
+
+async fn the_writer_signs_checkpoints_by_itself(b: Backend) {
+    let (s, t) = logged(b).await;
+    let checkpoints = s.services.store.checkpoints(t).await.unwrap();
+    assert!(
+        !checkpoints.is_empty(),
+        "the first commit of a tenant is checkpointed"
+    );
+    let pk = public_key(&s);
+    for c in checkpoints {
+        assert!(strongroom_crypto::sign::verify(
+            &pk,
+            &strongroom_core::privacy::checkpoint_message(t, c.seq, &c.hash, c.at),
+            &c.signature
+        ));
+    }
+}
+
 both_backends!(
+    a_tail_cut_with_the_head_rewound_is_caught_by_a_checkpoint,
+    a_forged_checkpoint_is_caught,
+    the_writer_signs_checkpoints_by_itself,
     reads_and_changes_are_logged_with_names_resolved_when_read,
     two_instances_on_one_database_keep_one_chain,
     an_edited_entry_is_detected,
