@@ -162,6 +162,19 @@ fn with_audit_key(
     Ok(file)
 }
 
+/// Opens the existing key file for operator commands (rotation, export, audit), which must
+/// never create keys: no key file is an error, not a reason for development mode.
+pub fn load_existing(config: &Config) -> anyhow::Result<KeyFile> {
+    let path = config.key_file();
+    if !path.is_file() {
+        bail!(
+            "there is no key file at {}: this command needs the key file the server uses",
+            path.display()
+        );
+    }
+    load(config)
+}
+
 fn warn_dev(key_file: &Path, passphrase_file: &Path) {
     tracing::warn!(
         key_file = %key_file.display(),
@@ -263,7 +276,7 @@ fn progress(label: &'static str) -> impl FnMut(usize, usize) {
 /// `--finish`, once every server runs with the new key file, removes the old root.
 pub async fn rotate_root(config: &Config, finish: bool) -> anyhow::Result<String> {
     let path = config.key_file();
-    let mut file = load(config)?;
+    let mut file = load_existing(config)?;
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
@@ -323,7 +336,7 @@ fn work_factor(config: &Config) -> Option<u8> {
 pub async fn rotate_tenant(config: &Config, slug: &str) -> anyhow::Result<String> {
     let slug = strongroom_domain::Slug::parse(slug)
         .map_err(|e| anyhow::anyhow!("--tenant: {}", e.reason))?;
-    let file = load(config)?;
+    let file = load_existing(config)?;
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
@@ -351,6 +364,8 @@ pub async fn rotate_tenant(config: &Config, slug: &str) -> anyhow::Result<String
 /// `keys export --out FILE`: the key backup (see `strongroom_core::key_backup`), encrypted in
 /// the age format under `STRONGROOM_KEY_BACKUP_PASSPHRASE` (or one typed at the terminal).
 pub async fn export(config: &Config, out: &Path) -> anyhow::Result<String> {
+    // The key file must open: a backup of keys nobody can unwrap would be worthless.
+    load_existing(config)?;
     if out.exists() {
         bail!(
             "{} exists already; choose a new file for each key backup",
@@ -367,8 +382,6 @@ pub async fn export(config: &Config, out: &Path) -> anyhow::Result<String> {
     if passphrase.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
         bail!("the key backup passphrase must have at least {MIN_PASSPHRASE_CHARS} characters");
     }
-    // The key file must open: a backup of keys nobody can unwrap would be worthless.
-    load(config)?;
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;

@@ -217,6 +217,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `audit verify`: every chain (or one tenant's) from its first entry to its head.
 async fn audit_verify(config: &Config, tenant: Option<&str>) -> anyhow::Result<()> {
+    // Keys first (nothing is touched without them); the trusted public key comes from the
+    // key file, never from the database.
+    let signing = strongroom::keys::load_existing(config)?
+        .audit_signing
+        .context("the key file has no audit signing key")?;
+    let public_key =
+        strongroom_crypto::sign::public_key(&signing).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
@@ -236,12 +243,6 @@ async fn audit_verify(config: &Config, tenant: Option<&str>) -> anyhow::Result<(
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    // The trusted public key comes from the key file, never from the database.
-    let signing = strongroom::keys::load(config)?
-        .audit_signing
-        .context("the key file has no audit signing key")?;
-    let public_key =
-        strongroom_crypto::sign::public_key(&signing).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut broken = 0;
     let mut out = std::io::stdout();
     for t in &tenants {

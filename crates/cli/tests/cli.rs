@@ -359,6 +359,21 @@ fn key_file_init_and_clear_errors_at_start() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
+    // Operator commands never create keys: without a key file they refuse.
+    for args in [
+        &["audit", "verify"][..],
+        &["keys", "export", "--out", "/tmp/never-written.age"][..],
+        &["keys", "rotate", "--tenant", "acme"][..],
+    ] {
+        let (ok, _, err) = run(args, None);
+        assert!(
+            !ok && err.contains("there is no key file"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        !dir.path().join("strongroom.key").exists() && !dir.path().join("dev-passphrase").exists()
+    );
     let (ok, _, err) = run(&["init"], Some("short"));
     assert!(!ok && err.contains("at least 12 characters"), "{err}");
     let (ok, _, err) = run(&["init"], None);
