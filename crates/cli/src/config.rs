@@ -19,14 +19,82 @@ pub struct Config {
     /// The key file (root keys, encrypted under the operator's passphrase); default
     /// `<data_dir>/strongroom.key`. Keep a copy in a safe place: without it nothing opens.
     pub key_file: Option<PathBuf>,
-    /// `file://DIR` or `s3://BUCKET`; read and checked now, used once records carry files.
+    /// Where encrypted files go: `file://DIR` or `s3://BUCKET[/PREFIX]`; default
+    /// `file://<data_dir>/blobs`.
     pub blob_url: Option<String>,
+    pub blobs: BlobConfig,
     /// A TLS-terminating reverse proxy fronts the server: allows a non-loopback listen address
     /// and trusts the last `X-Forwarded-For` entry as the client address.
     pub behind_proxy: bool,
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobConfig {
+    /// Largest file one upload may store, in MiB.
+    pub max_file_mib: u64,
+    /// For `s3://`: the server's URL (e.g. `http://127.0.0.1:9000` for a local MinIO or s3s);
+    /// unset means AWS.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    /// Allow plain HTTP to the endpoint (only for a server on loopback or a private network).
+    pub s3_allow_http: bool,
+    /// The access key id (not a secret); default `AWS_ACCESS_KEY_ID`.
+    pub s3_access_key_id: Option<String>,
+    /// A file holding the secret access key; default: the `AWS_SECRET_ACCESS_KEY` variable.
+    /// The secret itself never goes into this configuration.
+    pub s3_secret_access_key_file: Option<PathBuf>,
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        Self {
+            max_file_mib: 2048,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_allow_http: false,
+            s3_access_key_id: None,
+            s3_secret_access_key_file: None,
+        }
+    }
+}
+
+impl Config {
+    /// The blob store URL, with the embedded default.
+    pub fn blob_url(&self) -> String {
+        self.blob_url
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.data_dir.join("blobs").display()))
+    }
+
+    /// S3 settings with credentials from the secret file or the environment.
+    pub fn s3_settings(&self) -> Result<strongroom_store::blobs::S3Settings, String> {
+        let b = &self.blobs;
+        let secret = match &b.s3_secret_access_key_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        format!("blobs.s3_secret_access_key_file {}: {e}", path.display())
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
+        };
+        Ok(strongroom_store::blobs::S3Settings {
+            endpoint: b.s3_endpoint.clone(),
+            region: b.s3_region.clone(),
+            allow_http: b.s3_allow_http,
+            access_key_id: b
+                .s3_access_key_id
+                .clone()
+                .or_else(|| std::env::var("AWS_ACCESS_KEY_ID").ok()),
+            secret_access_key: secret.map(secrecy::SecretString::from),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +134,7 @@ impl Default for Config {
             database_url: None,
             key_file: None,
             blob_url: None,
+            blobs: BlobConfig::default(),
             behind_proxy: false,
             mail: MailConfig::default(),
             auth: AuthConfig::default(),
@@ -180,6 +249,9 @@ impl Config {
             .is_some_and(|b| !(b.starts_with("file://") || b.starts_with("s3://")))
         {
             return Err("blob_url must start with file:// or s3://".into());
+        }
+        if self.blobs.max_file_mib == 0 || self.blobs.max_file_mib > 1024 * 1024 {
+            return Err("blobs.max_file_mib must be between 1 and 1048576".into());
         }
         if self
             .mail

@@ -58,13 +58,14 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         Some(url) => Mailer::smtp(url, &config.mail.from),
         None => Mailer::outbox(config.data_dir.join("outbox"), &config.mail.from),
     }?;
-    Ok(Services::new(
-        store,
-        mailer,
-        clock,
-        config.auth_settings(),
-        keyring,
-    )?)
+    let blobs = strongroom_store::blobs::Blobs::open(
+        &config.blob_url(),
+        &config.s3_settings().map_err(|e| anyhow::anyhow!(e))?,
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the blob store: {e}"))?;
+    let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
+    services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
+    Ok(services)
 }
 
 /// A database URL without its password, for messages.

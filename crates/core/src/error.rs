@@ -35,6 +35,12 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// The upload is larger than the configured limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The requested byte range is outside the file.
+    #[error("{0}")]
+    RangeNotSatisfiable(String),
     #[error("too many attempts from this address; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// Something failed inside; details are logged, never shown.

@@ -466,6 +466,13 @@ impl TenantKeys {
         self.blind.blind_index("user-email", normalised_email)
     }
 
+    /// The search key of a searchable record field's value: HMAC under the blind-index key,
+    /// labelled with the collection and field so equal values elsewhere do not match.
+    pub fn record_index(&self, collection: Uuid, field: &str, canonical_value: &str) -> [u8; 32] {
+        self.blind
+            .blind_index(&format!("record:{collection}:{field}"), canonical_value)
+    }
+
     fn current_kek(&self) -> Result<(u32, &Key32), CoreError> {
         self.keks
             .iter()
@@ -524,6 +531,12 @@ impl TenantKeys {
 }
 
 impl SubjectKey {
+    /// The key of one stored file of this subject (HKDF from the subject key and file id):
+    /// destroying the subject key makes every file of the subject unreadable too.
+    pub fn file_key(&self, file_id: Uuid) -> strongroom_crypto::stream::FileKey {
+        strongroom_crypto::stream::derive_file_key(self.key.expose(), file_id.as_bytes())
+    }
+
     pub fn seal(
         &self,
         tenant: TenantId,

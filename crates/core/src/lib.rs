@@ -4,16 +4,19 @@
 //! rules: level 1 of the access check (every store call names the caller's tenant), role checks,
 //! password policy, lockout, token life cycles. No HTTP types here; no SQL here.
 
+pub mod access;
 pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod hashing;
 pub mod key_backup;
 pub mod keyring;
 pub mod mail;
 pub mod password_policy;
 pub mod privacy;
+pub mod records;
 pub mod tenants;
 pub mod throttle;
 pub mod users;
@@ -36,6 +39,10 @@ pub struct Services {
     pub auth: Arc<AuthSettings>,
     pub keyring: Arc<keyring::Keyring>,
     pub privacy: Arc<privacy::PrivacyLog>,
+    pub access: Arc<access::Access>,
+    pub blobs: strongroom_store::blobs::Blobs,
+    /// Largest file one upload may store.
+    pub max_file_bytes: u64,
 }
 
 impl Services {
@@ -45,6 +52,7 @@ impl Services {
         clock: Arc<dyn Clock>,
         auth: AuthSettings,
         keyring: keyring::Keyring,
+        blobs: strongroom_store::blobs::Blobs,
     ) -> Result<Self, CoreError> {
         let hasher = hashing::HashPool::new(auth.hash_concurrency)?;
         let privacy = Arc::new(privacy::PrivacyLog::start(
@@ -54,6 +62,9 @@ impl Services {
         ));
         Ok(Self {
             privacy,
+            access: Arc::new(access::Access::new()?),
+            blobs,
+            max_file_bytes: 2 * 1024 * 1024 * 1024,
             store,
             hasher: Arc::new(hasher),
             mailer: Arc::new(mailer),

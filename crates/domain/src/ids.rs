@@ -79,3 +79,15 @@ id_type!(
     /// One row of the login history.
     LoginEventId
 );
+id_type!(
+    /// A collection: a named, typed schema for records.
+    CollectionId
+);
+id_type!(
+    /// A record: one subject's data in one collection.
+    RecordId
+);
+id_type!(
+    /// One stored version of a file attached to a record (its encryption key derives from it).
+    FileId
+);

@@ -8,7 +8,9 @@ pub mod parse;
 pub mod role;
 pub mod status;
 
-pub use ids::{FamilyId, GroupId, LoginEventId, SessionId, TenantId, UserId};
+pub use ids::{
+    CollectionId, FamilyId, FileId, GroupId, LoginEventId, RecordId, SessionId, TenantId, UserId,
+};
 pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
 pub use role::{MembershipRole, Role, Roles};
 pub use status::{LoginOutcome, TenantStatus, UserStatus};

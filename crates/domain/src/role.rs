@@ -55,7 +55,7 @@ impl fmt::Display for Role {
 }
 
 /// The set of roles of one user: ordered, without duplicates.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Roles(pub BTreeSet<Role>);
 

@@ -11,6 +11,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         crate::routes::me, crate::routes::change_password, crate::routes::get_tenant, crate::routes::update_tenant, crate::routes::my_logins, crate::routes::privacy_log, crate::routes::my_privacy_log,
         crate::routes::create_user, crate::routes::list_users, crate::routes::get_user, crate::routes::update_user,
         crate::routes::delete_user, crate::routes::create_group, crate::routes::put_member, crate::routes::healthz,
+        crate::routes::create_collection, crate::routes::list_collections, crate::routes::create_record, crate::routes::search_records,
+        crate::routes::get_record, crate::routes::update_record, crate::routes::record_history, crate::routes::put_file, crate::routes::get_file,
+        crate::routes::get_policies, crate::routes::put_policies,
     ),
     modifiers(&Bearer)
 )]

@@ -29,6 +29,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("conflict", 409, "Conflict"),
     ("payload_too_large", 413, "Request body too large"),
     ("unsupported_media_type", 415, "Unsupported media type"),
+    ("range_not_satisfiable", 416, "Range not satisfiable"),
     ("account_blocked", 423, "Account blocked"),
     ("too_many_requests", 429, "Too many requests"),
     ("internal", 500, "Internal error"),
@@ -115,6 +116,8 @@ impl From<CoreError> for Problem {
             CoreError::PasswordChangeRequired => "password_change_required",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
+            CoreError::TooLarge(_) => "payload_too_large",
+            CoreError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             CoreError::Throttled { retry_after_secs } => {
                 return Problem {
                     code: "too_many_requests",
@@ -154,6 +157,8 @@ mod tests {
             CoreError::PasswordChangeRequired,
             CoreError::NotFound("x"),
             CoreError::Conflict(String::new()),
+            CoreError::TooLarge(String::new()),
+            CoreError::RangeNotSatisfiable(String::new()),
             CoreError::Throttled {
                 retry_after_secs: 1,
             },

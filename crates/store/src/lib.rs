@@ -9,6 +9,7 @@
 //! * every multi-statement change is one transaction: a failed call leaves nothing half-written;
 //! * no backend error text reaches a client: [`StoreError::Backend`] is logged, not shown.
 
+pub mod blobs;
 pub mod model;
 pub mod postgres;
 mod raw;
@@ -18,7 +19,9 @@ pub mod sqlite;
 use async_trait::async_trait;
 pub use model::*;
 use std::sync::Arc;
-use strongroom_domain::{FamilyId, GroupId, MembershipRole, Slug, TenantId, Timestamp, UserId};
+use strongroom_domain::{
+    CollectionId, FamilyId, GroupId, MembershipRole, RecordId, Slug, TenantId, Timestamp, UserId,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -248,6 +251,67 @@ pub trait PrivacyLogStore {
     async fn checkpoints(&self, tenant: TenantId) -> Result<Vec<PrivacyCheckpoint>>;
 }
 
+#[async_trait]
+pub trait RecordStore {
+    /// `Conflict("collection")` when the name is taken in this tenant.
+    async fn insert_collection(&self, c: &Collection) -> Result<()>;
+    async fn collection_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Collection>>;
+    async fn list_collections(&self, tenant: TenantId) -> Result<Vec<Collection>>;
+    /// Inserts a record with its index entries and first history entry, in one transaction.
+    /// `NotFound("subject or group")` when the subject or group is not in this tenant.
+    async fn insert_record(&self, w: &RecordWrite) -> Result<()>;
+    async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>>;
+    /// Replaces a record that is still at `expected_version` (its index entries too) and adds
+    /// the history entry, in one transaction; `false` if the record changed meanwhile.
+    async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool>;
+    /// Records of a collection whose searchable `field` has blind index `digest`.
+    async fn search_records(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        field: &str,
+        digest: &[u8; 32],
+        limit: u32,
+    ) -> Result<Vec<RecordView>>;
+    /// A record's changes, oldest first.
+    async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>>;
+    /// Attaches a file (replacing one of the same name) and adds a history entry under the
+    /// record's next version, in one transaction; returns the file it replaced, whose blob the
+    /// caller deletes. `NotFound("record")` if the record is gone.
+    async fn put_file(
+        &self,
+        tenant: TenantId,
+        file: &FileRow,
+        history: &HistoryRow,
+    ) -> Result<Option<FileRow>>;
+    async fn file(&self, tenant: TenantId, record: RecordId, name: &str)
+    -> Result<Option<FileRow>>;
+    async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>>;
+    /// What the access check and the privacy log need about a caller, in one call: the groups
+    /// they belong to (with the role in each) and their live subject key.
+    async fn actor_context(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(Vec<(GroupId, MembershipRole)>, Option<WrappedSubjectKey>)>;
+    /// The groups a user belongs to, with the role in each.
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, MembershipRole)>>;
+    /// The tenant's own access policies, if it replaced the template's.
+    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>>;
+    /// Stores the tenant's policies if they are still at `expected_version` (0: none stored);
+    /// `false` if another change came first.
+    async fn put_policies(
+        &self,
+        tenant: TenantId,
+        row: &PolicyRow,
+        expected_version: u64,
+    ) -> Result<bool>;
+}
+
 /// Everything the core services need from persistence.
 pub trait Store:
     TenantStore
@@ -258,6 +322,7 @@ pub trait Store:
     + LoginHistoryStore
     + SessionStore
     + PasswordResetStore
+    + RecordStore
     + Send
     + Sync
 {
@@ -271,6 +336,7 @@ impl<T> Store for T where
         + LoginHistoryStore
         + SessionStore
         + PasswordResetStore
+        + RecordStore
         + Send
         + Sync
 {

@@ -1,8 +1,9 @@
 //! The rows the store reads and writes, as typed values.
 
 use strongroom_domain::{
-    FamilyId, GroupId, LoginEventId, LoginOutcome, MembershipRole, Region, Roles, SessionId, Slug,
-    TenantId, TenantName, TenantStatus, Timestamp, UserId, UserStatus,
+    CollectionId, FamilyId, FileId, GroupId, LoginEventId, LoginOutcome, MembershipRole, RecordId,
+    Region, Roles, SessionId, Slug, TenantId, TenantName, TenantStatus, Timestamp, UserId,
+    UserStatus,
 };
 use uuid::Uuid;
 
@@ -172,6 +173,8 @@ pub struct SessionPrincipal {
     pub user_id: UserId,
     pub roles: Roles,
     pub must_change_password: bool,
+    /// Version of the tenant's stored policies (0: the template), to notice a change.
+    pub policy_version: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,4 +236,89 @@ pub struct PrivacyCheckpoint {
     pub hash: [u8; 32],
     pub at: Timestamp,
     pub signature: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Collection {
+    pub tenant_id: TenantId,
+    pub id: CollectionId,
+    pub name: String,
+    /// The field definitions as JSON (the core parses and validates them).
+    pub fields: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}
+
+/// A record as stored: `data` is JSON whose personal values are field ciphertexts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    pub tenant_id: TenantId,
+    pub id: RecordId,
+    pub collection_id: CollectionId,
+    pub subject_id: UserId,
+    pub group_id: Option<GroupId>,
+    pub parent_id: Option<RecordId>,
+    pub visibility: String,
+    pub hidden: bool,
+    pub data: String,
+    pub version: u32,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A record with what reading it needs: its collection and its subject's live key.
+#[derive(Clone, Debug)]
+pub struct RecordView {
+    pub record: RecordRow,
+    pub collection: Collection,
+    pub subject_key: Option<WrappedSubjectKey>,
+}
+
+/// One blind-index entry of a searchable field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub field: String,
+    pub digest: [u8; 32],
+}
+
+/// One change of a record: who, when, what (field names), and the stored data before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub record_id: RecordId,
+    pub version: u32,
+    pub at: Timestamp,
+    pub actor_id: UserId,
+    pub action: String,
+    pub fields: Vec<String>,
+    pub data_before: Option<String>,
+}
+
+/// A record write: the new row, its index entries, and the history entry it adds.
+#[derive(Clone, Debug)]
+pub struct RecordWrite {
+    pub record: RecordRow,
+    pub index: Vec<IndexEntry>,
+    pub history: HistoryRow,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRow {
+    pub record_id: RecordId,
+    pub name: String,
+    pub file_id: FileId,
+    pub blob_key: String,
+    pub content_type: String,
+    pub size: u64,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRow {
+    pub template: String,
+    pub policies: String,
+    pub version: u64,
+    pub updated_by: UserId,
+    pub updated_at: Timestamp,
 }

@@ -6,10 +6,17 @@
 //! instances cannot both spend one token or lose a count.
 
 use crate::WrappedSubjectKey;
-use crate::raw::{RawGroup, RawLogin, RawPrivacy, RawTenant, RawUser};
+use crate::raw::{
+    RawCollection, RawFile, RawGroup, RawHistory, RawLogin, RawPolicies, RawPrivacy, RawRecordView,
+    RawTenant, RawUser, fields_json, membership,
+};
 use crate::sqlite::{failure_count, tenant_key_row};
 use crate::{
     ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
+};
+use crate::{
+    Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
+    RecordWrite,
 };
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
@@ -20,7 +27,8 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Executor, Postgres, Row};
 use strongroom_domain::{
-    FamilyId, GroupId, MembershipRole, Roles, Slug, TenantId, Timestamp, UserId, to_millis,
+    CollectionId, FamilyId, GroupId, MembershipRole, RecordId, Roles, Slug, TenantId, Timestamp,
+    UserId, to_millis,
 };
 use uuid::Uuid;
 
@@ -786,6 +794,8 @@ impl SessionStore for PgStore {
                 user_id: r.try_get::<Uuid, _>(2).map_err(backend)?.into(),
                 roles: Roles::from_stored(&roles).map_err(backend)?,
                 must_change_password: r.try_get(4).map_err(backend)?,
+                policy_version: u64::try_from(r.try_get::<i64, _>(5).map_err(backend)?)
+                    .map_err(backend)?,
             })
         })
         .transpose()
@@ -1105,5 +1115,436 @@ impl PrivacyLogStore for PgStore {
                 })
             })
             .collect()
+    }
+}
+
+fn raw_collection(r: &PgRow) -> sqlx::Result<RawCollection> {
+    Ok(RawCollection {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        fields: r.try_get(2)?,
+        created_by: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+    })
+}
+
+fn raw_record_view(r: &PgRow) -> sqlx::Result<RawRecordView> {
+    let key_id: Option<Uuid> = r.try_get(16)?;
+    let key = match key_id {
+        Some(id) => Some((
+            id,
+            i64::from(r.try_get::<i32, _>(17)?),
+            r.try_get::<Vec<u8>, _>(18)?,
+        )),
+        None => None,
+    };
+    Ok(RawRecordView {
+        id: r.try_get(0)?,
+        collection_id: r.try_get(1)?,
+        subject_id: r.try_get(2)?,
+        group_id: r.try_get(3)?,
+        parent_id: r.try_get(4)?,
+        visibility: r.try_get(5)?,
+        hidden: r.try_get(6)?,
+        data: r.try_get(7)?,
+        version: r.try_get(8)?,
+        created_by: r.try_get(9)?,
+        created_at: r.try_get(10)?,
+        updated_at: r.try_get(11)?,
+        collection: RawCollection {
+            id: r.try_get(1)?,
+            name: r.try_get(12)?,
+            fields: r.try_get(13)?,
+            created_by: r.try_get(14)?,
+            created_at: r.try_get(15)?,
+        },
+        key,
+    })
+}
+
+fn raw_file(r: &PgRow) -> sqlx::Result<RawFile> {
+    Ok(RawFile {
+        record_id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        file_id: r.try_get(2)?,
+        blob_key: r.try_get(3)?,
+        content_type: r.try_get(4)?,
+        size: r.try_get(5)?,
+        created_by: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+    })
+}
+
+fn record_views(rows: &[PgRow], tenant: TenantId) -> Result<Vec<RecordView>> {
+    rows.iter()
+        .map(|r| {
+            raw_record_view(r)
+                .map_err(backend)
+                .and_then(|raw| raw.into_model(tenant))
+        })
+        .collect()
+}
+
+async fn insert_history(
+    tx: &mut sqlx::PgConnection,
+    tenant: TenantId,
+    h: &HistoryRow,
+    version: i64,
+) -> Result<()> {
+    sqlx::query(sql::INSERT_HISTORY)
+        .bind(tenant.0)
+        .bind(h.record_id.0)
+        .bind(version)
+        .bind(to_millis(h.at))
+        .bind(h.actor_id.0)
+        .bind(&h.action)
+        .bind(fields_json(&h.fields))
+        .bind(&h.data_before)
+        .execute(&mut *tx)
+        .await
+        .map_err(constraint("history entry"))?;
+    Ok(())
+}
+
+async fn insert_index(
+    tx: &mut sqlx::PgConnection,
+    r: &RecordRow,
+    index: &[IndexEntry],
+) -> Result<()> {
+    for e in index {
+        sqlx::query(sql::INSERT_INDEX)
+            .bind(r.tenant_id.0)
+            .bind(r.collection_id.0)
+            .bind(&e.field)
+            .bind(&e.digest[..])
+            .bind(r.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl RecordStore for PgStore {
+    async fn insert_collection(&self, c: &Collection) -> Result<()> {
+        sqlx::query(sql::INSERT_COLLECTION)
+            .bind(c.tenant_id.0)
+            .bind(c.id.0)
+            .bind(&c.name)
+            .bind(&c.fields)
+            .bind(c.created_by.0)
+            .bind(to_millis(c.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("collection"))?;
+        Ok(())
+    }
+
+    async fn collection_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Collection>> {
+        sqlx::query(sql::COLLECTION_BY_NAME)
+            .bind(tenant.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_collection(&r)
+                    .map_err(backend)
+                    .map(|raw| raw.into_model(tenant))
+            })
+            .transpose()
+    }
+
+    async fn list_collections(&self, tenant: TenantId) -> Result<Vec<Collection>> {
+        sqlx::query(sql::LIST_COLLECTIONS)
+            .bind(tenant.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                raw_collection(r)
+                    .map_err(backend)
+                    .map(|raw| raw.into_model(tenant))
+            })
+            .collect()
+    }
+
+    async fn insert_record(&self, w: &RecordWrite) -> Result<()> {
+        let r = &w.record;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(sql::INSERT_RECORD)
+            .bind(r.tenant_id.0)
+            .bind(r.id.0)
+            .bind(r.collection_id.0)
+            .bind(r.subject_id.0)
+            .bind(r.group_id.map(|g| g.0))
+            .bind(r.parent_id.map(|p| p.0))
+            .bind(&r.visibility)
+            .bind(r.hidden)
+            .bind(&r.data)
+            .bind(i64::from(r.version))
+            .bind(r.created_by.0)
+            .bind(to_millis(r.created_at))
+            .bind(to_millis(r.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("subject or group"))?;
+        insert_index(&mut tx, r, &w.index).await?;
+        insert_history(&mut tx, r.tenant_id, &w.history, i64::from(r.version)).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>> {
+        sqlx::query(sql::RECORD_VIEW)
+            .bind(tenant.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_record_view(&r)
+                    .map_err(backend)
+                    .and_then(|raw| raw.into_model(tenant))
+            })
+            .transpose()
+    }
+
+    async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool> {
+        let r = &w.record;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = sqlx::query(sql::UPDATE_RECORD)
+            .bind(r.group_id.map(|g| g.0))
+            .bind(&r.visibility)
+            .bind(r.hidden)
+            .bind(&r.data)
+            .bind(i64::from(r.version))
+            .bind(to_millis(r.updated_at))
+            .bind(r.tenant_id.0)
+            .bind(r.id.0)
+            .bind(i64::from(expected_version))
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("group"))?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        sqlx::query(sql::DELETE_INDEX)
+            .bind(r.tenant_id.0)
+            .bind(r.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        insert_index(&mut tx, r, &w.index).await?;
+        insert_history(&mut tx, r.tenant_id, &w.history, i64::from(r.version)).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn search_records(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        field: &str,
+        digest: &[u8; 32],
+        limit: u32,
+    ) -> Result<Vec<RecordView>> {
+        let rows = sqlx::query(sql::SEARCH_RECORDS)
+            .bind(tenant.0)
+            .bind(collection.0)
+            .bind(field)
+            .bind(&digest[..])
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        record_views(&rows, tenant)
+    }
+
+    async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>> {
+        sqlx::query(sql::RECORD_HISTORY)
+            .bind(tenant.0)
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                RawHistory {
+                    record_id: r.try_get(0).map_err(backend)?,
+                    version: r.try_get(1).map_err(backend)?,
+                    at: r.try_get(2).map_err(backend)?,
+                    actor_id: r.try_get(3).map_err(backend)?,
+                    action: r.try_get(4).map_err(backend)?,
+                    fields: r.try_get(5).map_err(backend)?,
+                    data_before: r.try_get(6).map_err(backend)?,
+                }
+                .into_model()
+            })
+            .collect()
+    }
+
+    async fn put_file(
+        &self,
+        tenant: TenantId,
+        f: &FileRow,
+        h: &HistoryRow,
+    ) -> Result<Option<FileRow>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let version: i64 = sqlx::query(sql::BUMP_RECORD_VERSION)
+            .bind(to_millis(h.at))
+            .bind(tenant.0)
+            .bind(f.record_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound("record"))?
+            .try_get(0)
+            .map_err(backend)?;
+        insert_history(&mut tx, tenant, h, version).await?;
+        let old = sqlx::query(sql::FILE_BY_NAME)
+            .bind(tenant.0)
+            .bind(f.record_id.0)
+            .bind(&f.name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .map(|r| raw_file(&r).map_err(backend).and_then(RawFile::into_model))
+            .transpose()?;
+        sqlx::query(sql::DELETE_FILE)
+            .bind(tenant.0)
+            .bind(f.record_id.0)
+            .bind(&f.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::INSERT_FILE)
+            .bind(tenant.0)
+            .bind(f.record_id.0)
+            .bind(&f.name)
+            .bind(f.file_id.0)
+            .bind(&f.blob_key)
+            .bind(&f.content_type)
+            .bind(i64::try_from(f.size).map_err(backend)?)
+            .bind(f.created_by.0)
+            .bind(to_millis(f.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(constraint("file"))?;
+        tx.commit().await.map_err(backend)?;
+        Ok(old)
+    }
+
+    async fn file(
+        &self,
+        tenant: TenantId,
+        record: RecordId,
+        name: &str,
+    ) -> Result<Option<FileRow>> {
+        sqlx::query(sql::FILE_BY_NAME)
+            .bind(tenant.0)
+            .bind(record.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| raw_file(&r).map_err(backend).and_then(RawFile::into_model))
+            .transpose()
+    }
+
+    async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>> {
+        sqlx::query(sql::FILES_OF_RECORD)
+            .bind(tenant.0)
+            .bind(record.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| raw_file(r).map_err(backend).and_then(RawFile::into_model))
+            .collect()
+    }
+
+    async fn actor_context(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(Vec<(GroupId, MembershipRole)>, Option<WrappedSubjectKey>)> {
+        let groups = self.memberships(tenant, user).await?;
+        let key = self.subject_key(tenant, user.0).await?;
+        Ok((groups, key))
+    }
+
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, MembershipRole)>> {
+        sqlx::query(sql::MEMBERSHIPS_OF_USER)
+            .bind(tenant.0)
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                let g: Uuid = r.try_get(0).map_err(backend)?;
+                let role: String = r.try_get(1).map_err(backend)?;
+                membership(g, &role)
+            })
+            .collect()
+    }
+
+    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
+        sqlx::query(sql::POLICIES)
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                RawPolicies {
+                    template: r.try_get(0).map_err(backend)?,
+                    policies: r.try_get(1).map_err(backend)?,
+                    version: r.try_get(2).map_err(backend)?,
+                    updated_by: r.try_get(3).map_err(backend)?,
+                    updated_at: r.try_get(4).map_err(backend)?,
+                }
+                .into_model()
+            })
+            .transpose()
+    }
+
+    async fn put_policies(
+        &self,
+        tenant: TenantId,
+        row: &PolicyRow,
+        expected_version: u64,
+    ) -> Result<bool> {
+        let version = i64::try_from(row.version).map_err(backend)?;
+        let q = if expected_version == 0 {
+            sqlx::query(sql::INSERT_POLICIES)
+                .bind(tenant.0)
+                .bind(&row.template)
+                .bind(&row.policies)
+                .bind(version)
+                .bind(row.updated_by.0)
+                .bind(to_millis(row.updated_at))
+        } else {
+            sqlx::query(sql::UPDATE_POLICIES)
+                .bind(&row.template)
+                .bind(&row.policies)
+                .bind(version)
+                .bind(row.updated_by.0)
+                .bind(to_millis(row.updated_at))
+                .bind(tenant.0)
+                .bind(i64::try_from(expected_version).map_err(backend)?)
+        };
+        let n = q
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(n == 1)
     }
 }

@@ -1,9 +1,13 @@
 //! Rows as plain column values, and their checked conversion into typed models.
 //! Shared by both backends so that a row means the same thing whichever store it came from.
 
-use crate::{Group, LoginEvent, Result, StoreError, Tenant, User, WrappedSubjectKey};
+use crate::{
+    Collection, FileRow, Group, HistoryRow, LoginEvent, PolicyRow, RecordRow, RecordView, Result,
+    StoreError, Tenant, User, WrappedSubjectKey,
+};
 use strongroom_domain::{
-    LoginOutcome, Region, Roles, Slug, TenantName, TenantStatus, UserStatus, from_millis,
+    GroupId, LoginOutcome, MembershipRole, Region, Roles, Slug, TenantId, TenantName, TenantStatus,
+    UserStatus, from_millis,
 };
 use uuid::Uuid;
 
@@ -167,4 +171,161 @@ impl RawPrivacy {
             },
         })
     }
+}
+
+/// `collection_id, name, fields, created_by, created_at`.
+pub struct RawCollection {
+    pub id: Uuid,
+    pub name: String,
+    pub fields: String,
+    pub created_by: Uuid,
+    pub created_at: i64,
+}
+
+impl RawCollection {
+    pub fn into_model(self, tenant: TenantId) -> Collection {
+        Collection {
+            tenant_id: tenant,
+            id: self.id.into(),
+            name: self.name,
+            fields: self.fields,
+            created_by: self.created_by.into(),
+            created_at: from_millis(self.created_at),
+        }
+    }
+}
+
+/// The columns of `sql::RECORD_VIEW`, in order.
+pub struct RawRecordView {
+    pub id: Uuid,
+    pub collection_id: Uuid,
+    pub subject_id: Uuid,
+    pub group_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+    pub visibility: String,
+    pub hidden: bool,
+    pub data: String,
+    pub version: i64,
+    pub created_by: Uuid,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub collection: RawCollection,
+    pub key: Option<(Uuid, i64, Vec<u8>)>,
+}
+
+impl RawRecordView {
+    pub fn into_model(self, tenant: TenantId) -> Result<RecordView> {
+        let subject_key = self
+            .key
+            .map(|(key_id, v, wrapped)| {
+                Ok::<_, StoreError>(WrappedSubjectKey {
+                    key_id,
+                    kek_version: u32::try_from(v).map_err(|_| corrupt("kek version"))?,
+                    wrapped,
+                })
+            })
+            .transpose()?;
+        Ok(RecordView {
+            record: RecordRow {
+                tenant_id: tenant,
+                id: self.id.into(),
+                collection_id: self.collection_id.into(),
+                subject_id: self.subject_id.into(),
+                group_id: self.group_id.map(Into::into),
+                parent_id: self.parent_id.map(Into::into),
+                visibility: self.visibility,
+                hidden: self.hidden,
+                data: self.data,
+                version: u32::try_from(self.version).map_err(|_| corrupt("record version"))?,
+                created_by: self.created_by.into(),
+                created_at: from_millis(self.created_at),
+                updated_at: from_millis(self.updated_at),
+            },
+            collection: self.collection.into_model(tenant),
+            subject_key,
+        })
+    }
+}
+
+/// `record_id, version, at, actor_id, action, fields, data_before`.
+pub struct RawHistory {
+    pub record_id: Uuid,
+    pub version: i64,
+    pub at: i64,
+    pub actor_id: Uuid,
+    pub action: String,
+    pub fields: String,
+    pub data_before: Option<String>,
+}
+
+impl RawHistory {
+    pub fn into_model(self) -> Result<HistoryRow> {
+        Ok(HistoryRow {
+            record_id: self.record_id.into(),
+            version: u32::try_from(self.version).map_err(|_| corrupt("history version"))?,
+            at: from_millis(self.at),
+            actor_id: self.actor_id.into(),
+            action: self.action,
+            fields: serde_json::from_str(&self.fields).map_err(|_| corrupt("history fields"))?,
+            data_before: self.data_before,
+        })
+    }
+}
+
+/// `record_id, name, file_id, blob_key, content_type, size, created_by, created_at`.
+pub struct RawFile {
+    pub record_id: Uuid,
+    pub name: String,
+    pub file_id: Uuid,
+    pub blob_key: String,
+    pub content_type: String,
+    pub size: i64,
+    pub created_by: Uuid,
+    pub created_at: i64,
+}
+
+impl RawFile {
+    pub fn into_model(self) -> Result<FileRow> {
+        Ok(FileRow {
+            record_id: self.record_id.into(),
+            name: self.name,
+            file_id: self.file_id.into(),
+            blob_key: self.blob_key,
+            content_type: self.content_type,
+            size: u64::try_from(self.size).map_err(|_| corrupt("file size"))?,
+            created_by: self.created_by.into(),
+            created_at: from_millis(self.created_at),
+        })
+    }
+}
+
+/// `template, policies, version, updated_by, updated_at`.
+pub struct RawPolicies {
+    pub template: String,
+    pub policies: String,
+    pub version: i64,
+    pub updated_by: Uuid,
+    pub updated_at: i64,
+}
+
+impl RawPolicies {
+    pub fn into_model(self) -> Result<PolicyRow> {
+        Ok(PolicyRow {
+            template: self.template,
+            policies: self.policies,
+            version: u64::try_from(self.version).map_err(|_| corrupt("policy version"))?,
+            updated_by: self.updated_by.into(),
+            updated_at: from_millis(self.updated_at),
+        })
+    }
+}
+
+pub fn membership(group: Uuid, role: &str) -> Result<(GroupId, MembershipRole)> {
+    let role = MembershipRole::parse(role).ok_or_else(|| corrupt("membership role"))?;
+    Ok((group.into(), role))
+}
+
+/// Field names as stored (a JSON array).
+pub fn fields_json(fields: &[String]) -> String {
+    serde_json::to_string(fields).unwrap_or_else(|_| "[]".to_owned())
 }

@@ -119,7 +119,7 @@ pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, 
 pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip_sealed, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
 
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
+pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password, COALESCE(p.version, 0) FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
 /// Spends a live refresh token; returns its family and user. Zero rows: not live.
 pub const SPEND_REFRESH: &str = "UPDATE sessions SET refreshed_at = $1, revoked_at = $1 WHERE tenant_id = $2 AND refresh_digest = $3 AND refreshed_at IS NULL AND revoked_at IS NULL AND refresh_expires_at > $1 AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = sessions.tenant_id AND u.user_id = sessions.user_id AND u.status = 'active') RETURNING family_id, user_id";
 /// Whether a refresh token exists and was already spent (reuse), and its family.
@@ -131,6 +131,36 @@ pub const DELETE_OPEN_RESETS: &str =
     "DELETE FROM password_resets WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL";
 pub const INSERT_RESET: &str = "INSERT INTO password_resets (tenant_id, token_digest, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
 pub const SPEND_RESET: &str = "UPDATE password_resets SET used_at = $1 WHERE tenant_id = $2 AND token_digest = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id";
+
+pub const INSERT_COLLECTION: &str = "INSERT INTO collections (tenant_id, collection_id, name, fields, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const COLLECTION_BY_NAME: &str = "SELECT collection_id, name, fields, created_by, created_at FROM collections WHERE tenant_id = $1 AND name = $2";
+pub const LIST_COLLECTIONS: &str = "SELECT collection_id, name, fields, created_by, created_at FROM collections WHERE tenant_id = $1 ORDER BY name";
+
+pub const INSERT_RECORD: &str = "INSERT INTO records (tenant_id, record_id, collection_id, subject_id, group_id, parent_id, visibility, hidden, data, version, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+/// Replaces a record's contents if it is still at version `$9` (optimistic concurrency).
+pub const UPDATE_RECORD: &str = "UPDATE records SET group_id = $1, visibility = $2, hidden = $3, data = $4, version = $5, updated_at = $6 WHERE tenant_id = $7 AND record_id = $8 AND version = $9";
+/// A record with its collection and its subject's live key (absent once the subject is forgotten).
+pub const RECORD_VIEW: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.record_id = $2";
+/// Records of a collection whose searchable field has this blind index, oldest first.
+pub const SEARCH_RECORDS: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.record_id IN (SELECT i.record_id FROM record_index i WHERE i.tenant_id = $1 AND i.collection_id = $2 AND i.field = $3 AND i.digest = $4) ORDER BY r.record_id LIMIT $5";
+pub const INSERT_INDEX: &str = "INSERT INTO record_index (tenant_id, collection_id, field, digest, record_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+pub const DELETE_INDEX: &str = "DELETE FROM record_index WHERE tenant_id = $1 AND record_id = $2";
+pub const INSERT_HISTORY: &str = "INSERT INTO record_history (tenant_id, record_id, version, at, actor_id, action, fields, data_before) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const RECORD_HISTORY: &str = "SELECT record_id, version, at, actor_id, action, fields, data_before FROM record_history WHERE tenant_id = $1 AND record_id = $2 ORDER BY version";
+/// Takes the next version of a record for a change that is not a content update (a file).
+pub const BUMP_RECORD_VERSION: &str = "UPDATE records SET version = version + 1, updated_at = $1 WHERE tenant_id = $2 AND record_id = $3 RETURNING version";
+
+pub const FILE_BY_NAME: &str = "SELECT record_id, name, file_id, blob_key, content_type, size, created_by, created_at FROM record_files WHERE tenant_id = $1 AND record_id = $2 AND name = $3";
+pub const FILES_OF_RECORD: &str = "SELECT record_id, name, file_id, blob_key, content_type, size, created_by, created_at FROM record_files WHERE tenant_id = $1 AND record_id = $2 ORDER BY name";
+pub const DELETE_FILE: &str =
+    "DELETE FROM record_files WHERE tenant_id = $1 AND record_id = $2 AND name = $3";
+pub const INSERT_FILE: &str = "INSERT INTO record_files (tenant_id, record_id, name, file_id, blob_key, content_type, size, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+pub const MEMBERSHIPS_OF_USER: &str = "SELECT group_id, role FROM group_members WHERE tenant_id = $1 AND user_id = $2 ORDER BY group_id";
+
+pub const POLICIES: &str = "SELECT template, policies, version, updated_by, updated_at FROM tenant_policies WHERE tenant_id = $1";
+pub const INSERT_POLICIES: &str = "INSERT INTO tenant_policies (tenant_id, template, policies, version, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id) DO NOTHING";
+pub const UPDATE_POLICIES: &str = "UPDATE tenant_policies SET template = $1, policies = $2, version = $3, updated_by = $4, updated_at = $5 WHERE tenant_id = $6 AND version = $7";
 
 #[cfg(test)]
 mod tests {
@@ -170,6 +200,26 @@ mod tests {
             CLEAR_FAILURES,
             RECORD_UNKNOWN_FAILURE,
             UNKNOWN_FAILURES,
+            INSERT_COLLECTION,
+            COLLECTION_BY_NAME,
+            LIST_COLLECTIONS,
+            INSERT_RECORD,
+            UPDATE_RECORD,
+            RECORD_VIEW,
+            SEARCH_RECORDS,
+            INSERT_INDEX,
+            DELETE_INDEX,
+            INSERT_HISTORY,
+            RECORD_HISTORY,
+            BUMP_RECORD_VERSION,
+            FILE_BY_NAME,
+            FILES_OF_RECORD,
+            DELETE_FILE,
+            INSERT_FILE,
+            MEMBERSHIPS_OF_USER,
+            POLICIES,
+            INSERT_POLICIES,
+            UPDATE_POLICIES,
             FORGET_USER,
             DELETE_USER_MEMBERSHIPS,
             DELETE_USER_RESETS,

@@ -7,9 +7,16 @@
 //! run beside the writer. `synchronous = FULL`: a commit that returned is on disk.
 
 use crate::WrappedSubjectKey;
-use crate::raw::{RawGroup, RawLogin, RawPrivacy, RawTenant, RawUser};
+use crate::raw::{
+    RawCollection, RawFile, RawGroup, RawHistory, RawLogin, RawPolicies, RawPrivacy, RawRecordView,
+    RawTenant, RawUser, fields_json, membership,
+};
 use crate::{
     ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
+};
+use crate::{
+    Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
+    RecordWrite,
 };
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
@@ -22,7 +29,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strongroom_domain::{
-    FamilyId, GroupId, MembershipRole, Roles, Slug, TenantId, Timestamp, UserId, to_millis,
+    CollectionId, FamilyId, GroupId, MembershipRole, RecordId, Roles, Slug, TenantId, Timestamp,
+    UserId, to_millis,
 };
 use uuid::Uuid;
 
@@ -37,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_sealed_login_ips.sql"),
     include_str!("../migrations/sqlite/0004_privacy_log.sql"),
     include_str!("../migrations/sqlite/0005_privacy_checkpoints.sql"),
+    include_str!("../migrations/sqlite/0006_records.sql"),
 ];
 
 #[derive(Clone)]
@@ -896,12 +905,13 @@ impl SessionStore for SqliteStore {
                             r.get::<_, Uuid>(2)?,
                             r.get::<_, String>(3)?,
                             r.get::<_, bool>(4)?,
+                            r.get::<_, i64>(5)?,
                         ))
                     })
                     .optional()
                 })
                 .map_err(backend)?;
-            row.map(|(sid, fid, uid, roles, must_change)| {
+            row.map(|(sid, fid, uid, roles, must_change, policy_version)| {
                 Ok(SessionPrincipal {
                     tenant_id: tenant,
                     session_id: sid.into(),
@@ -909,6 +919,7 @@ impl SessionStore for SqliteStore {
                     user_id: uid.into(),
                     roles: Roles::from_stored(&roles).map_err(backend)?,
                     must_change_password: must_change,
+                    policy_version: u64::try_from(policy_version).map_err(backend)?,
                 })
             })
             .transpose()
@@ -1226,4 +1237,455 @@ impl PrivacyLogStore for SqliteStore {
         })
         .await
     }
+}
+
+fn raw_collection(r: &Row<'_>, first: usize) -> rusqlite::Result<RawCollection> {
+    Ok(RawCollection {
+        id: r.get(first)?,
+        name: r.get(first + 1)?,
+        fields: r.get(first + 2)?,
+        created_by: r.get(first + 3)?,
+        created_at: r.get(first + 4)?,
+    })
+}
+
+fn raw_record_view(r: &Row<'_>) -> rusqlite::Result<RawRecordView> {
+    let key_id: Option<Uuid> = r.get(16)?;
+    let key = match key_id {
+        Some(id) => Some((id, r.get(17)?, r.get(18)?)),
+        None => None,
+    };
+    Ok(RawRecordView {
+        id: r.get(0)?,
+        collection_id: r.get(1)?,
+        subject_id: r.get(2)?,
+        group_id: r.get(3)?,
+        parent_id: r.get(4)?,
+        visibility: r.get(5)?,
+        hidden: r.get(6)?,
+        data: r.get(7)?,
+        version: r.get(8)?,
+        created_by: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        collection: RawCollection {
+            id: r.get(1)?,
+            name: r.get(12)?,
+            fields: r.get(13)?,
+            created_by: r.get(14)?,
+            created_at: r.get(15)?,
+        },
+        key,
+    })
+}
+
+fn raw_file(r: &Row<'_>) -> rusqlite::Result<RawFile> {
+    Ok(RawFile {
+        record_id: r.get(0)?,
+        name: r.get(1)?,
+        file_id: r.get(2)?,
+        blob_key: r.get(3)?,
+        content_type: r.get(4)?,
+        size: r.get(5)?,
+        created_by: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+fn insert_history(tx: &Connection, tenant: TenantId, h: &HistoryRow, version: u32) -> Result<()> {
+    tx.prepare_cached(sql::INSERT_HISTORY)
+        .and_then(|mut s| {
+            s.execute(params![
+                tenant.0,
+                h.record_id.0,
+                version,
+                to_millis(h.at),
+                h.actor_id.0,
+                h.action,
+                fields_json(&h.fields),
+                h.data_before,
+            ])
+        })
+        .map_err(constraint("history entry"))?;
+    Ok(())
+}
+
+fn insert_index(tx: &Connection, r: &RecordRow, index: &[IndexEntry]) -> Result<()> {
+    let mut st = tx.prepare_cached(sql::INSERT_INDEX).map_err(backend)?;
+    for e in index {
+        st.execute(params![
+            r.tenant_id.0,
+            r.collection_id.0,
+            e.field,
+            &e.digest[..],
+            r.id.0
+        ])
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn insert_collection(&self, c: &Collection) -> Result<()> {
+        let c = c.clone();
+        self.write(move |tx| {
+            tx.execute(
+                sql::INSERT_COLLECTION,
+                params![
+                    c.tenant_id.0,
+                    c.id.0,
+                    c.name,
+                    c.fields,
+                    c.created_by.0,
+                    to_millis(c.created_at)
+                ],
+            )
+            .map_err(constraint("collection"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn collection_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Collection>> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            Ok(c.prepare_cached(sql::COLLECTION_BY_NAME)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, name], |r| raw_collection(r, 0))
+                        .optional()
+                })
+                .map_err(backend)?
+                .map(|raw| raw.into_model(tenant)))
+        })
+        .await
+    }
+
+    async fn list_collections(&self, tenant: TenantId) -> Result<Vec<Collection>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::LIST_COLLECTIONS).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0], |r| raw_collection(r, 0))
+                .map_err(backend)?;
+            rows.map(|r| r.map(|raw| raw.into_model(tenant)).map_err(backend))
+                .collect()
+        })
+        .await
+    }
+
+    async fn insert_record(&self, w: &RecordWrite) -> Result<()> {
+        let w = w.clone();
+        self.write(move |tx| {
+            let r = &w.record;
+            tx.prepare_cached(sql::INSERT_RECORD)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        r.tenant_id.0,
+                        r.id.0,
+                        r.collection_id.0,
+                        r.subject_id.0,
+                        r.group_id.map(|g| g.0),
+                        r.parent_id.map(|p| p.0),
+                        r.visibility,
+                        r.hidden,
+                        r.data,
+                        r.version,
+                        r.created_by.0,
+                        to_millis(r.created_at),
+                        to_millis(r.updated_at),
+                    ])
+                })
+                .map_err(constraint("subject or group"))?;
+            insert_index(tx, r, &w.index)?;
+            insert_history(tx, r.tenant_id, &w.history, r.version)
+        })
+        .await
+    }
+
+    async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>> {
+        self.read(move |c| {
+            c.prepare_cached(sql::RECORD_VIEW)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, id.0], raw_record_view)
+                        .optional()
+                })
+                .map_err(backend)?
+                .map(|raw| raw.into_model(tenant))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool> {
+        let w = w.clone();
+        self.write(move |tx| {
+            let r = &w.record;
+            let n = tx
+                .prepare_cached(sql::UPDATE_RECORD)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        r.group_id.map(|g| g.0),
+                        r.visibility,
+                        r.hidden,
+                        r.data,
+                        r.version,
+                        to_millis(r.updated_at),
+                        r.tenant_id.0,
+                        r.id.0,
+                        expected_version,
+                    ])
+                })
+                .map_err(constraint("group"))?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.prepare_cached(sql::DELETE_INDEX)
+                .and_then(|mut s| s.execute(params![r.tenant_id.0, r.id.0]))
+                .map_err(backend)?;
+            insert_index(tx, r, &w.index)?;
+            insert_history(tx, r.tenant_id, &w.history, r.version)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn search_records(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        field: &str,
+        digest: &[u8; 32],
+        limit: u32,
+    ) -> Result<Vec<RecordView>> {
+        let (field, digest) = (field.to_owned(), *digest);
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::SEARCH_RECORDS).map_err(backend)?;
+            let rows = s
+                .query_map(
+                    params![tenant.0, collection.0, field, &digest[..], limit],
+                    raw_record_view,
+                )
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(|raw| raw.into_model(tenant)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::RECORD_HISTORY).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, id.0], |r| {
+                    Ok(RawHistory {
+                        record_id: r.get(0)?,
+                        version: r.get(1)?,
+                        at: r.get(2)?,
+                        actor_id: r.get(3)?,
+                        action: r.get(4)?,
+                        fields: r.get(5)?,
+                        data_before: r.get(6)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawHistory::into_model))
+                .collect()
+        })
+        .await
+    }
+
+    async fn put_file(
+        &self,
+        tenant: TenantId,
+        file: &FileRow,
+        history: &HistoryRow,
+    ) -> Result<Option<FileRow>> {
+        let (f, h) = (file.clone(), history.clone());
+        self.write(move |tx| {
+            let version: Option<i64> = tx
+                .prepare_cached(sql::BUMP_RECORD_VERSION)
+                .and_then(|mut s| {
+                    s.query_row(params![to_millis(h.at), tenant.0, f.record_id.0], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                })
+                .map_err(backend)?;
+            let version = version.ok_or(StoreError::NotFound("record"))?;
+            insert_history(tx, tenant, &h, u32::try_from(version).map_err(backend)?)?;
+            let old = tx
+                .prepare_cached(sql::FILE_BY_NAME)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, f.record_id.0, f.name], raw_file)
+                        .optional()
+                })
+                .map_err(backend)?
+                .map(RawFile::into_model)
+                .transpose()?;
+            tx.prepare_cached(sql::DELETE_FILE)
+                .and_then(|mut s| s.execute(params![tenant.0, f.record_id.0, f.name]))
+                .map_err(backend)?;
+            tx.prepare_cached(sql::INSERT_FILE)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        tenant.0,
+                        f.record_id.0,
+                        f.name,
+                        f.file_id.0,
+                        f.blob_key,
+                        f.content_type,
+                        i64::try_from(f.size).map_err(|_| rusqlite::Error::InvalidQuery)?,
+                        f.created_by.0,
+                        to_millis(f.created_at),
+                    ])
+                })
+                .map_err(constraint("file"))?;
+            Ok(old)
+        })
+        .await
+    }
+
+    async fn file(
+        &self,
+        tenant: TenantId,
+        record: RecordId,
+        name: &str,
+    ) -> Result<Option<FileRow>> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(sql::FILE_BY_NAME)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, record.0, name], raw_file)
+                        .optional()
+                })
+                .map_err(backend)?
+                .map(RawFile::into_model)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::FILES_OF_RECORD).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, record.0], raw_file)
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawFile::into_model))
+                .collect()
+        })
+        .await
+    }
+
+    async fn actor_context(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<(Vec<(GroupId, MembershipRole)>, Option<WrappedSubjectKey>)> {
+        self.read(move |c| {
+            let groups = memberships_on(c, tenant, user)?;
+            let key = c
+                .prepare_cached(sql::SUBJECT_KEY)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, user.0], |r| wrapped_subject_key(r, 0))
+                        .optional()
+                })
+                .map_err(backend)?
+                .map(into_wrapped)
+                .transpose()?;
+            Ok((groups, key))
+        })
+        .await
+    }
+
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, MembershipRole)>> {
+        self.read(move |c| memberships_on(c, tenant, user)).await
+    }
+
+    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
+        self.read(move |c| {
+            c.prepare_cached(sql::POLICIES)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0], |r| {
+                        Ok(RawPolicies {
+                            template: r.get(0)?,
+                            policies: r.get(1)?,
+                            version: r.get(2)?,
+                            updated_by: r.get(3)?,
+                            updated_at: r.get(4)?,
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(backend)?
+                .map(RawPolicies::into_model)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_policies(
+        &self,
+        tenant: TenantId,
+        row: &PolicyRow,
+        expected_version: u64,
+    ) -> Result<bool> {
+        let row = row.clone();
+        self.write(move |tx| {
+            let version = i64::try_from(row.version).map_err(backend)?;
+            let n = if expected_version == 0 {
+                tx.execute(
+                    sql::INSERT_POLICIES,
+                    params![
+                        tenant.0,
+                        row.template,
+                        row.policies,
+                        version,
+                        row.updated_by.0,
+                        to_millis(row.updated_at)
+                    ],
+                )
+            } else {
+                tx.execute(
+                    sql::UPDATE_POLICIES,
+                    params![
+                        row.template,
+                        row.policies,
+                        version,
+                        row.updated_by.0,
+                        to_millis(row.updated_at),
+                        tenant.0,
+                        i64::try_from(expected_version).map_err(backend)?
+                    ],
+                )
+            }
+            .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}
+
+fn memberships_on(
+    c: &Connection,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Vec<(GroupId, MembershipRole)>> {
+    let mut s = c
+        .prepare_cached(sql::MEMBERSHIPS_OF_USER)
+        .map_err(backend)?;
+    let rows = s
+        .query_map(params![tenant.0, user.0], |r| {
+            Ok((r.get::<_, Uuid>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(backend)?;
+    rows.map(|r| {
+        r.map_err(backend)
+            .and_then(|(g, role)| membership(g, &role))
+    })
+    .collect()
 }

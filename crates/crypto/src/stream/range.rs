@@ -87,8 +87,13 @@ impl RangePlan {
         self.len == 0
     }
 
+    /// Plaintext bytes to drop from the start of the first segment.
+    pub fn skip(&self) -> usize {
+        self.skip
+    }
+
     /// Whether segment `index` is the last of the whole stream, and its ciphertext length.
-    pub(super) fn segment(&self, index: u64) -> (bool, usize) {
+    pub fn segment(&self, index: u64) -> (bool, usize) {
         if index == self.final_index {
             (true, self.final_len + TAG_LEN)
         } else {

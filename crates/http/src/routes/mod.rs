@@ -3,6 +3,7 @@
 mod auth;
 mod me;
 mod privacy;
+mod records;
 mod system;
 mod tenant;
 mod users;
@@ -10,6 +11,7 @@ mod users;
 pub(crate) use auth::*;
 pub(crate) use me::*;
 pub(crate) use privacy::*;
+pub(crate) use records::*;
 pub(crate) use system::*;
 pub(crate) use tenant::*;
 pub(crate) use users::*;
@@ -39,6 +41,18 @@ pub fn api() -> Router<AppState> {
         )
         .route("/groups", post(create_group))
         .route("/groups/{id}/members/{user_id}", put(put_member))
+        .route(
+            "/collections",
+            post(create_collection).get(list_collections),
+        )
+        .route(
+            "/collections/{name}/records",
+            post(create_record).get(search_records),
+        )
+        .route("/records/{id}", get(get_record).patch(update_record))
+        .route("/records/{id}/history", get(record_history))
+        .route("/records/{id}/files/{name}", put(put_file).get(get_file))
+        .route("/policies", get(get_policies).put(put_policies))
 }
 
 pub fn system() -> Router<AppState> {

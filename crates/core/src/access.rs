@@ -1,0 +1,589 @@
+//! Levels 2 to 4 of the access check, as Cedar policies.
+//!
+//! Level 1 (tenant) is structural: every store call names the caller's tenant. Level 2 asks
+//! whether the caller may call an operation at all (resource: the tenant), level 3 whether
+//! they have a right on one record, level 4 whether they may open one file. The caller and the
+//! resources become Cedar entities built from the store on every request; nothing is decrypted
+//! before the levels a request needs have all said yes.
+//!
+//! Policies are validated (strict mode) against [`SCHEMA`] before they take effect, both the
+//! shipped templates (at start) and a tenant's replacement (before it is stored).
+//!
+//! Caching, only where invalidation is exact:
+//! * a tenant's parsed policy set is kept under its stored version; the version comes with
+//!   every caller (joined into the token lookup), so a replacement made by any instance is
+//!   seen on the next request;
+//! * level-2 decisions are kept under (tenant, policy version, the caller's complete entity —
+//!   roles and memberships —, action). The tenant entity has no attributes and the context is
+//!   empty, so that key is the decision's whole input: a role or membership change is a new
+//!   key, never a stale hit.
+
+use crate::CoreError;
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
+    PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, RwLock};
+use strongroom_domain::{GroupId, MembershipRole, RecordId, Roles, TenantId, UserId};
+use strongroom_store::{PolicyRow, Store};
+
+/// The Cedar schema every policy is validated against.
+pub const SCHEMA: &str = include_str!("policies/schema.cedarschema");
+
+/// The shipped templates: name and policy text.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("training", include_str!("policies/training.cedar")),
+    ("contracts", include_str!("policies/contracts.cedar")),
+    ("dossier", include_str!("policies/dossier.cedar")),
+];
+
+/// The template a tenant uses until it stores policies of its own.
+pub const DEFAULT_TEMPLATE: &str = "training";
+
+/// Largest policy text a tenant may store.
+pub const MAX_POLICY_BYTES: usize = 64 * 1024;
+
+/// Level-2 decisions kept at most; the cache is emptied when it is full.
+const L2_CACHE_MAX: usize = 16_384;
+
+/// The operations policies speak about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    ManageCollections,
+    ReadCollections,
+    CreateRecord,
+    ReadRecord,
+    UpdateRecord,
+    ReopenRecord,
+    WriteFile,
+    ReadFile,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ManageCollections => "manageCollections",
+            Action::ReadCollections => "readCollections",
+            Action::CreateRecord => "createRecord",
+            Action::ReadRecord => "readRecord",
+            Action::UpdateRecord => "updateRecord",
+            Action::ReopenRecord => "reopenRecord",
+            Action::WriteFile => "writeFile",
+            Action::ReadFile => "readFile",
+        }
+    }
+}
+
+/// The caller as the policies see them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Actor {
+    pub tenant: TenantId,
+    pub user: UserId,
+    pub roles: Roles,
+    pub memberships: Vec<(GroupId, MembershipRole)>,
+    pub policy_version: u64,
+}
+
+/// What level 3 knows about a record (no personal data).
+#[derive(Clone, Debug)]
+pub struct RecordFacts {
+    pub id: RecordId,
+    pub collection: String,
+    pub owner: UserId,
+    pub author: UserId,
+    pub group: Option<GroupId>,
+    pub visibility: String,
+    pub hidden: bool,
+    pub is_reply: bool,
+}
+
+/// A decision, and the role the permitting policy acts in (for the privacy log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow { role: String },
+    Deny,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        matches!(self, Verdict::Allow { .. })
+    }
+}
+
+/// A tenant's policies as stored or as the template, for the policy API.
+#[derive(Clone, Debug)]
+pub struct TenantPolicies {
+    pub template: String,
+    pub policies: String,
+    pub version: u64,
+}
+
+pub struct Access {
+    schema: Schema,
+    validator: Validator,
+    authorizer: Authorizer,
+    templates: HashMap<&'static str, Arc<PolicySet>>,
+    sets: RwLock<HashMap<TenantId, (u64, Arc<PolicySet>)>>,
+    level2: Mutex<HashMap<(Actor, Action), Verdict>>,
+}
+
+fn broken(what: &str) -> CoreError {
+    tracing::error!(what, "access policy machinery failed");
+    CoreError::Internal
+}
+
+fn uid(kind: &str, id: &str) -> Result<EntityUid, CoreError> {
+    let t = EntityTypeName::from_str(kind).map_err(|_| broken("entity type"))?;
+    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+}
+
+fn user_uid(u: UserId) -> Result<EntityUid, CoreError> {
+    uid("User", &u.0.to_string())
+}
+
+fn group_uid(g: GroupId) -> Result<EntityUid, CoreError> {
+    uid("Group", &g.0.to_string())
+}
+
+fn record_uid(r: RecordId) -> Result<EntityUid, CoreError> {
+    uid("Record", &r.0.to_string())
+}
+
+fn action_uid(a: Action) -> Result<EntityUid, CoreError> {
+    uid("Action", a.as_str())
+}
+
+fn tenant_uid(t: TenantId) -> Result<EntityUid, CoreError> {
+    uid("Tenant", &t.0.to_string())
+}
+
+fn string(s: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(s.to_owned())
+}
+
+impl Access {
+    /// Loads the schema and validates every template against it.
+    pub fn new() -> Result<Self, CoreError> {
+        let (schema, _warnings) =
+            Schema::from_cedarschema_str(SCHEMA).map_err(|_| broken("schema does not parse"))?;
+        let validator = Validator::new(schema.clone());
+        let mut access = Self {
+            schema,
+            validator,
+            authorizer: Authorizer::new(),
+            templates: HashMap::new(),
+            sets: RwLock::new(HashMap::new()),
+            level2: Mutex::new(HashMap::new()),
+        };
+        for (name, text) in TEMPLATES {
+            let set = access.parse(text).map_err(|e| {
+                tracing::error!(template = name, error = %e, "template does not validate");
+                CoreError::Internal
+            })?;
+            access.templates.insert(name, Arc::new(set));
+        }
+        Ok(access)
+    }
+
+    /// Parses policy text, gives each policy its `@id`, and validates the set (strict mode).
+    /// The error lists every problem, with policy ids.
+    pub fn parse(&self, text: &str) -> Result<PolicySet, CoreError> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(CoreError::Invalid(format!(
+                "policies: at most {MAX_POLICY_BYTES} bytes"
+            )));
+        }
+        let parsed = PolicySet::from_str(text)
+            .map_err(|e| CoreError::Invalid(format!("policies do not parse: {e}")))?;
+        let mut set = PolicySet::new();
+        let mut seen = HashSet::new();
+        for p in parsed.policies() {
+            let id = p
+                .annotation("id")
+                .map_or_else(|| p.id().to_string(), std::borrow::ToOwned::to_owned);
+            if !seen.insert(id.clone()) {
+                return Err(CoreError::Invalid(format!(
+                    "policies: two policies have the id \"{id}\""
+                )));
+            }
+            let renamed: Policy = p.new_id(PolicyId::new(&id));
+            set.add(renamed)
+                .map_err(|e| CoreError::Invalid(format!("policies: {e}")))?;
+        }
+        if parsed.templates().next().is_some() {
+            return Err(CoreError::Invalid(
+                "policies: Cedar templates (?principal, ?resource) are not supported".into(),
+            ));
+        }
+        let result = self.validator.validate(&set, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let problems: Vec<String> = result
+                .validation_errors()
+                .map(|e| format!("{}: {e}", e.policy_id()))
+                .collect();
+            return Err(CoreError::Invalid(format!(
+                "policies do not validate against the schema: {}",
+                problems.join("; ")
+            )));
+        }
+        Ok(set)
+    }
+
+    /// A template's text, by name.
+    pub fn template(name: &str) -> Option<&'static str> {
+        TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| *text)
+    }
+
+    /// The tenant's policies as they are in force.
+    pub async fn policies_of(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+    ) -> Result<TenantPolicies, CoreError> {
+        Ok(match store.policies(tenant).await? {
+            Some(PolicyRow {
+                template,
+                policies,
+                version,
+                ..
+            }) => TenantPolicies {
+                template,
+                policies,
+                version,
+            },
+            None => TenantPolicies {
+                template: DEFAULT_TEMPLATE.to_owned(),
+                policies: Self::template(DEFAULT_TEMPLATE)
+                    .unwrap_or_default()
+                    .to_owned(),
+                version: 0,
+            },
+        })
+    }
+
+    async fn policy_set(
+        &self,
+        store: &dyn Store,
+        tenant: TenantId,
+        version: u64,
+    ) -> Result<Arc<PolicySet>, CoreError> {
+        if version == 0 {
+            return self
+                .templates
+                .get(DEFAULT_TEMPLATE)
+                .cloned()
+                .ok_or_else(|| broken("default template"));
+        }
+        if let Some((v, set)) = self
+            .sets
+            .read()
+            .map_err(|_| broken("policy cache"))?
+            .get(&tenant)
+            && *v == version
+        {
+            return Ok(set.clone());
+        }
+        let row = store
+            .policies(tenant)
+            .await?
+            .ok_or_else(|| broken("stored policies vanished"))?;
+        let set = Arc::new(self.parse(&row.policies).map_err(|e| {
+            tracing::error!(error = %e, "stored policies no longer validate");
+            CoreError::Internal
+        })?);
+        self.sets
+            .write()
+            .map_err(|_| broken("policy cache"))?
+            .insert(tenant, (row.version, set.clone()));
+        Ok(set)
+    }
+
+    /// The principal entity and its groups.
+    fn actor_entities(actor: &Actor) -> Result<Vec<Entity>, CoreError> {
+        let mut groups = HashSet::new();
+        let mut coach_of = Vec::new();
+        let mut out = Vec::new();
+        for (g, role) in &actor.memberships {
+            let g_uid = group_uid(*g)?;
+            if *role == MembershipRole::Coach {
+                coach_of.push(RestrictedExpression::new_entity_uid(g_uid.clone()));
+            }
+            if groups.insert(g_uid.clone()) {
+                out.push(Entity::new_no_attrs(g_uid, HashSet::new()));
+            }
+        }
+        let attrs = HashMap::from([
+            (
+                "roles".to_owned(),
+                RestrictedExpression::new_set(actor.roles.0.iter().map(|r| string(r.as_str()))),
+            ),
+            (
+                "coach_of".to_owned(),
+                RestrictedExpression::new_set(coach_of),
+            ),
+        ]);
+        out.push(
+            Entity::new(user_uid(actor.user)?, attrs, groups).map_err(|_| broken("user entity"))?,
+        );
+        Ok(out)
+    }
+
+    fn record_entity(r: &RecordFacts) -> Result<Entity, CoreError> {
+        let mut attrs = HashMap::from([
+            ("collection".to_owned(), string(&r.collection)),
+            (
+                "owner".to_owned(),
+                RestrictedExpression::new_entity_uid(user_uid(r.owner)?),
+            ),
+            (
+                "author".to_owned(),
+                RestrictedExpression::new_entity_uid(user_uid(r.author)?),
+            ),
+            ("visibility".to_owned(), string(&r.visibility)),
+            (
+                "hidden".to_owned(),
+                RestrictedExpression::new_bool(r.hidden),
+            ),
+            (
+                "is_reply".to_owned(),
+                RestrictedExpression::new_bool(r.is_reply),
+            ),
+        ]);
+        if let Some(g) = r.group {
+            attrs.insert(
+                "group".to_owned(),
+                RestrictedExpression::new_entity_uid(group_uid(g)?),
+            );
+        }
+        Entity::new(record_uid(r.id)?, attrs, HashSet::new()).map_err(|_| broken("record entity"))
+    }
+
+    fn decide(
+        &self,
+        set: &PolicySet,
+        principal: EntityUid,
+        action: Action,
+        resource: EntityUid,
+        entities: Vec<Entity>,
+    ) -> Result<Verdict, CoreError> {
+        // Entities come from our own code, typed by construction; skipping the schema check
+        // here saves most of the per-request cost. Policies were validated against the schema.
+        let entities = Entities::from_entities(entities, None).map_err(|e| {
+            tracing::error!(error = %e, "entities");
+            CoreError::Internal
+        })?;
+        let request = Request::new(
+            principal,
+            action_uid(action)?,
+            resource,
+            Context::empty(),
+            None,
+        )
+        .map_err(|_| broken("request"))?;
+        let response = self.authorizer.is_authorized(&request, set, &entities);
+        for e in response.diagnostics().errors() {
+            // An evaluation error makes its policy not apply (deny by default); say so.
+            tracing::warn!(error = %e, "policy evaluation error");
+        }
+        Ok(match response.decision() {
+            Decision::Allow => {
+                let role = response
+                    .diagnostics()
+                    .reason()
+                    .filter_map(|id| set.policy(id))
+                    .find_map(|p| p.annotation("role").map(str::to_owned))
+                    .unwrap_or_else(|| "policy".to_owned());
+                Verdict::Allow { role }
+            }
+            Decision::Deny => Verdict::Deny,
+        })
+    }
+
+    /// Level 2: may the caller call this operation at all?
+    pub async fn level2(
+        &self,
+        store: &dyn Store,
+        actor: &Actor,
+        action: Action,
+    ) -> Result<Verdict, CoreError> {
+        let key = (actor.clone(), action);
+        if let Some(v) = self
+            .level2
+            .lock()
+            .map_err(|_| broken("decision cache"))?
+            .get(&key)
+        {
+            return Ok(v.clone());
+        }
+        let set = self
+            .policy_set(store, actor.tenant, actor.policy_version)
+            .await?;
+        let tenant = tenant_uid(actor.tenant)?;
+        let mut entities = Self::actor_entities(actor)?;
+        entities.push(Entity::new_no_attrs(tenant.clone(), HashSet::new()));
+        let verdict = self.decide(&set, user_uid(actor.user)?, action, tenant, entities)?;
+        let mut cache = self.level2.lock().map_err(|_| broken("decision cache"))?;
+        if cache.len() >= L2_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, verdict.clone());
+        Ok(verdict)
+    }
+
+    /// Level 3: may the caller do `action` on this record?
+    pub async fn on_record(
+        &self,
+        store: &dyn Store,
+        actor: &Actor,
+        action: Action,
+        record: &RecordFacts,
+    ) -> Result<Verdict, CoreError> {
+        let set = self
+            .policy_set(store, actor.tenant, actor.policy_version)
+            .await?;
+        let mut entities = Self::actor_entities(actor)?;
+        entities.push(Self::record_entity(record)?);
+        self.decide(
+            &set,
+            user_uid(actor.user)?,
+            action,
+            record_uid(record.id)?,
+            entities,
+        )
+    }
+
+    /// Level 4: may the caller open this very file of this record?
+    pub async fn on_file(
+        &self,
+        store: &dyn Store,
+        actor: &Actor,
+        record: &RecordFacts,
+        name: &str,
+        content_type: &str,
+    ) -> Result<Verdict, CoreError> {
+        let set = self
+            .policy_set(store, actor.tenant, actor.policy_version)
+            .await?;
+        let r_uid = record_uid(record.id)?;
+        let f_uid = uid("File", &format!("{}/{name}", record.id.0))?;
+        let file = Entity::new(
+            f_uid.clone(),
+            HashMap::from([
+                (
+                    "record".to_owned(),
+                    RestrictedExpression::new_entity_uid(r_uid.clone()),
+                ),
+                ("name".to_owned(), string(name)),
+                ("content_type".to_owned(), string(content_type)),
+            ]),
+            HashSet::from([r_uid]),
+        )
+        .map_err(|_| broken("file entity"))?;
+        let mut entities = Self::actor_entities(actor)?;
+        entities.push(Self::record_entity(record)?);
+        entities.push(file);
+        self.decide(
+            &set,
+            user_uid(actor.user)?,
+            Action::ReadFile,
+            f_uid,
+            entities,
+        )
+    }
+
+    /// The schema, for the policy API.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+impl crate::Services {
+    /// The tenant's policies in force (administrators).
+    pub async fn get_policies(&self, p: &crate::Principal) -> Result<TenantPolicies, CoreError> {
+        crate::users::require_settled(p)?;
+        crate::users::require_admin(p)?;
+        self.access.policies_of(&*self.store, p.tenant_id).await
+    }
+
+    /// Replaces the tenant's policies (administrators): a template by name, policy text, or
+    /// both (the text then counts as edited from that template). Validated before stored;
+    /// `expected_version` guards against overwriting a change one has not seen.
+    pub async fn put_policies(
+        &self,
+        p: &crate::Principal,
+        client: Option<std::net::IpAddr>,
+        template: Option<&str>,
+        text: Option<&str>,
+        expected_version: u64,
+    ) -> Result<TenantPolicies, CoreError> {
+        crate::users::require_settled(p)?;
+        crate::users::require_admin(p)?;
+        let current = self.access.policies_of(&*self.store, p.tenant_id).await?;
+        if let Some(t) = template
+            && Access::template(t).is_none()
+        {
+            let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+            return Err(CoreError::Invalid(format!(
+                "template: one of {}",
+                names.join(", ")
+            )));
+        }
+        let policies = match (text, template) {
+            (Some(text), _) => text.to_owned(),
+            (None, Some(t)) => Access::template(t).unwrap_or_default().to_owned(),
+            (None, None) => {
+                return Err(CoreError::Invalid(
+                    "give a template, policies, or both".into(),
+                ));
+            }
+        };
+        // Validation first: nothing invalid is ever stored.
+        self.access.parse(&policies)?;
+        if expected_version != current.version {
+            return Err(CoreError::Conflict(format!(
+                "the policies are at version {}; read them again and retry",
+                current.version
+            )));
+        }
+        let row = PolicyRow {
+            template: template.unwrap_or(&current.template).to_owned(),
+            policies,
+            version: current.version + 1,
+            updated_by: p.user_id,
+            updated_at: self.clock.now(),
+        };
+        if !self
+            .store
+            .put_policies(p.tenant_id, &row, expected_version)
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "the policies changed meanwhile; read them again and retry".into(),
+            ));
+        }
+        let actor = self.actor(p).await?;
+        let entry = self
+            .access_entry(
+                &actor,
+                client,
+                "administrator",
+                None,
+                ("policies", None),
+                "replace",
+                Vec::new(),
+                "allow",
+            )
+            .await?;
+        self.privacy.append(p.tenant_id, entry).await?;
+        Ok(TenantPolicies {
+            template: row.template,
+            policies: row.policies,
+            version: row.version,
+        })
+    }
+}

@@ -1,0 +1,369 @@
+//! `/collections`, `/records` and their files, and `/policies`: the personal data itself,
+//! behind the four-level access check of `strongroom-core`.
+
+use crate::AppState;
+use crate::extract::{ApiJson, ApiPath, Caller, ClientIp};
+use crate::problem::{Problem, ProblemBody};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use strongroom_core::CoreError;
+use strongroom_core::records::{
+    CollectionInfo, FieldDef, FileInfo, HistoryInfo, NewRecord, RecordChanges, RecordInfo,
+    Visibility,
+};
+use strongroom_domain::{GroupId, RecordId, UserId};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCollectionRequest {
+    name: String,
+    fields: Vec<FieldDef>,
+}
+
+/// Define a collection (content developers and administrators, by the template's policies).
+#[utoipa::path(post, path = "/api/v1/collections", tag = "records", security(("bearer" = [])), request_body = CreateCollectionRequest,
+    responses((status = 201, body = CollectionInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn create_collection(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<CreateCollectionRequest>,
+) -> Result<(StatusCode, Json<CollectionInfo>), Problem> {
+    let c = s
+        .services
+        .create_collection(&p, Some(ip), &req.name, req.fields)
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+/// The tenant's collections and their fields.
+#[utoipa::path(get, path = "/api/v1/collections", tag = "records", security(("bearer" = [])),
+    responses((status = 200, body = [CollectionInfo]), (status = 403, body = ProblemBody)))]
+pub async fn list_collections(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+) -> Result<Json<Vec<CollectionInfo>>, Problem> {
+    Ok(Json(s.services.list_collections(&p, Some(ip)).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRecordRequest {
+    subject_id: UserId,
+    group_id: Option<GroupId>,
+    /// The record this one is about (e.g. feedback on a recording).
+    parent_id: Option<RecordId>,
+    visibility: Option<Visibility>,
+    #[schema(value_type = Object)]
+    data: Map<String, Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Created {
+    id: RecordId,
+}
+
+/// Create a record in a collection. Personal fields are encrypted under the subject's key.
+#[utoipa::path(post, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])), request_body = CreateRecordRequest,
+    params(("name" = String, Path)),
+    responses((status = 201, body = Created), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn create_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(req): ApiJson<CreateRecordRequest>,
+) -> Result<(StatusCode, Json<Created>), Problem> {
+    let id = s
+        .services
+        .create_record(
+            &p,
+            Some(ip),
+            &name,
+            NewRecord {
+                subject_id: req.subject_id,
+                group_id: req.group_id,
+                parent_id: req.parent_id,
+                visibility: req.visibility,
+                data: req.data,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Equality search on one searchable field: `?field=value`. Answers only the records the
+/// caller may read; each is logged as read.
+#[utoipa::path(get, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses((status = 200, body = [RecordInfo]), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn search_records(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(name): ApiPath<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<RecordInfo>>, Problem> {
+    let mut pairs = q.into_iter();
+    let (Some((field, value)), None) = (pairs.next(), pairs.next()) else {
+        return Err(Problem::new(
+            "invalid_input",
+            "give exactly one searchable field as the query, e.g. ?title=Interview",
+        ));
+    };
+    Ok(Json(
+        s.services
+            .search_records(&p, Some(ip), &name, &field, &value)
+            .await?,
+    ))
+}
+
+/// Read a record: the four-level check, then decryption, then a durable privacy-log entry.
+#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path)),
+    responses((status = 200, body = RecordInfo), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn get_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+) -> Result<Json<RecordInfo>, Problem> {
+    Ok(Json(s.services.get_record(&p, Some(ip), id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRecordRequest {
+    /// Merged into the record; `null` removes an optional field.
+    #[schema(value_type = Option<Object>)]
+    data: Option<Map<String, Value>>,
+    visibility: Option<Visibility>,
+    /// `false` reopens a record hidden by retention (administrators).
+    hidden: Option<bool>,
+}
+
+/// Change a record; its history keeps who changed what, when, and the values before.
+#[utoipa::path(patch, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])), request_body = UpdateRecordRequest,
+    params(("id" = RecordId, Path)),
+    responses((status = 200, body = RecordInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn update_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+    ApiJson(req): ApiJson<UpdateRecordRequest>,
+) -> Result<Json<RecordInfo>, Problem> {
+    Ok(Json(
+        s.services
+            .update_record(
+                &p,
+                Some(ip),
+                id,
+                RecordChanges {
+                    data: req.data,
+                    visibility: req.visibility,
+                    hidden: req.hidden,
+                },
+            )
+            .await?,
+    ))
+}
+
+/// A record's change history, oldest first.
+#[utoipa::path(get, path = "/api/v1/records/{id}/history", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path)),
+    responses((status = 200, body = [HistoryInfo]), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn record_history(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+) -> Result<Json<Vec<HistoryInfo>>, Problem> {
+    Ok(Json(s.services.record_history(&p, Some(ip), id).await?))
+}
+
+/// Attach a file (raw body, streamed and encrypted on the way in); replaces one of the same name.
+#[utoipa::path(put, path = "/api/v1/records/{id}/files/{name}", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path), ("name" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = FileInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 413, body = ProblemBody)))]
+pub async fn put_file(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath((id, name)): ApiPath<(RecordId, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<FileInfo>), Problem> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream");
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > s.services.max_file_bytes
+    {
+        return Err(CoreError::TooLarge(format!(
+            "files are at most {} bytes",
+            s.services.max_file_bytes
+        ))
+        .into());
+    }
+    let info = s
+        .services
+        .put_file(
+            &p,
+            Some(ip),
+            id,
+            &name,
+            content_type,
+            s.services.max_file_bytes,
+            body.into_data_stream(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+/// `bytes=a-b`, `bytes=a-` or `bytes=-n`, one range only, resolved against the size.
+fn resolve_range(
+    header: Option<&str>,
+    size: u64,
+) -> Result<Option<std::ops::Range<u64>>, CoreError> {
+    let Some(h) = header else {
+        return Ok(None);
+    };
+    let unsatisfiable = || CoreError::RangeNotSatisfiable(format!("the file has {size} bytes"));
+    let parsed = http_range_header::parse_range_header(h)
+        .map_err(|_| CoreError::Invalid("Range: give one range, e.g. bytes=0-1023".into()))?;
+    let ranges = parsed.validate(size).map_err(|_| unsatisfiable())?;
+    match ranges.as_slice() {
+        [r] => Ok(Some(*r.start()..r.end() + 1)),
+        _ => Err(CoreError::Invalid(
+            "Range: only one range per request".into(),
+        )),
+    }
+}
+
+/// Download a file: the bytes, decrypted as they stream; `Range` honoured (206). Level 4 of
+/// the access check decides on this very file; the read is logged before the first byte.
+#[utoipa::path(get, path = "/api/v1/records/{id}/files/{name}", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path), ("name" = String, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 416, body = ProblemBody)))]
+pub async fn get_file(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath((id, name)): ApiPath<(RecordId, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let d = s
+        .services
+        .get_file(&p, Some(ip), id, &name, |size| {
+            resolve_range(range_header.as_deref(), size)
+        })
+        .await?;
+    let status = if d.partial {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let len = d.range.end - d.range.start;
+    let mut resp = (status, Body::from_stream(d.body)).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&d.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if d.partial
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "bytes {}-{}/{}",
+            d.range.start,
+            d.range.end.saturating_sub(1),
+            d.size
+        ))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PoliciesView {
+    /// The template the tenant started from (`training`, `contracts`, `dossier`).
+    template: String,
+    /// 0 while the tenant uses the template as shipped.
+    version: u64,
+    /// Cedar policy text.
+    policies: String,
+    /// The Cedar schema policies are validated against.
+    schema: String,
+}
+
+/// The tenant's access policies (levels 2 to 4), as Cedar text (administrators).
+#[utoipa::path(get, path = "/api/v1/policies", tag = "policies", security(("bearer" = [])),
+    responses((status = 200, body = PoliciesView), (status = 403, body = ProblemBody)))]
+pub async fn get_policies(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<PoliciesView>, Problem> {
+    let t = s.services.get_policies(&p).await?;
+    Ok(Json(PoliciesView {
+        template: t.template,
+        version: t.version,
+        policies: t.policies,
+        schema: strongroom_core::access::SCHEMA.to_owned(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutPoliciesRequest {
+    /// Start from a shipped template; alone, it installs the template as shipped.
+    template: Option<String>,
+    /// Cedar policy text; validated against the schema before it takes effect.
+    policies: Option<String>,
+    /// The version this change is based on (from GET); a stale one answers 409.
+    version: u64,
+}
+
+/// Replace the tenant's policies (administrators). Validated before they take effect; the
+/// next request of every caller is decided by them.
+#[utoipa::path(put, path = "/api/v1/policies", tag = "policies", security(("bearer" = [])), request_body = PutPoliciesRequest,
+    responses((status = 200, body = PoliciesView), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn put_policies(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<PutPoliciesRequest>,
+) -> Result<Json<PoliciesView>, Problem> {
+    let t = s
+        .services
+        .put_policies(
+            &p,
+            Some(ip),
+            req.template.as_deref(),
+            req.policies.as_deref(),
+            req.version,
+        )
+        .await?;
+    Ok(Json(PoliciesView {
+        template: t.template,
+        version: t.version,
+        policies: t.policies,
+        schema: strongroom_core::access::SCHEMA.to_owned(),
+    }))
+}

@@ -1,0 +1,183 @@
+//! Blob storage for encrypted files, through the `object_store` crate: a local folder by
+//! default, or an S3-compatible bucket (`s3://bucket[/prefix]`).
+//!
+//! Blobs hold ciphertext only: the core encrypts before [`BlobWriter::write`] and decrypts
+//! what [`Blobs::read_range`] returns. A blob is written under a fresh key and only then
+//! referenced by a row, so a failed upload never leaves a row pointing at a missing or
+//! partial object (a local multipart write lands in a staging file renamed at the end; an S3
+//! multipart upload is invisible until completed, and aborted on failure).
+
+use crate::{Result, StoreError};
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+use object_store::path::Path;
+use secrecy::ExposeSecret;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// S3 multipart parts are at least 5 MiB (but the last); 8 MiB keeps the part count low.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts of one upload in flight at once: bounds an upload's memory to about three parts.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// How to reach an S3-compatible server. Credentials come from the operator's environment or
+/// secret store, never from a file in the data folder.
+#[derive(Clone, Debug, Default)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub allow_http: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<secrecy::SecretString>,
+}
+
+#[derive(Clone)]
+pub struct Blobs {
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for Blobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Blobs({})", self.inner)
+    }
+}
+
+fn blob_error(e: object_store::Error) -> StoreError {
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::NotFound("blob"),
+        other => StoreError::Backend(format!("blob store: {other}")),
+    }
+}
+
+fn key_path(key: &str) -> Result<Path> {
+    Path::parse(key).map_err(|_| StoreError::Backend("invalid blob key".to_owned()))
+}
+
+impl Blobs {
+    /// A local folder (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Backend(format!("blob folder: {e}")))?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(blob_error)?;
+        Ok(Self {
+            inner: Arc::new(fs),
+        })
+    }
+
+    /// `file:///path` or `s3://bucket[/prefix]`.
+    pub fn open(url: &str, s3: &S3Settings) -> Result<Self> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return Self::local(std::path::Path::new(path));
+        }
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(StoreError::Backend(
+                "blob URL must start with file:// or s3://".to_owned(),
+            ));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(s3.region.clone().unwrap_or_else(|| "us-east-1".to_owned()))
+            .with_allow_http(s3.allow_http);
+        if let Some(e) = &s3.endpoint {
+            b = b.with_endpoint(e);
+        }
+        if let Some(k) = &s3.access_key_id {
+            b = b.with_access_key_id(k);
+        }
+        if let Some(k) = &s3.secret_access_key {
+            b = b.with_secret_access_key(k.expose_secret());
+        }
+        let s3 = b.build().map_err(blob_error)?;
+        let prefix = prefix.trim_matches('/');
+        let inner: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        Ok(Self { inner })
+    }
+
+    /// Starts writing a new blob under `key`; nothing is visible there until `finish`.
+    pub async fn writer(&self, key: &str) -> Result<BlobWriter> {
+        let upload = self
+            .inner
+            .put_multipart(&key_path(key)?)
+            .await
+            .map_err(blob_error)?;
+        Ok(BlobWriter {
+            inner: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+        })
+    }
+
+    /// Bytes `range` of a blob, as a stream of chunks.
+    pub async fn read_range(
+        &self,
+        key: &str,
+        range: Range<u64>,
+    ) -> Result<BoxStream<'static, Result<Bytes>>> {
+        if range.is_empty() {
+            return Ok(futures_util::stream::empty().boxed());
+        }
+        let got = self
+            .inner
+            .get_opts(
+                &key_path(key)?,
+                GetOptions {
+                    range: Some(GetRange::Bounded(range)),
+                    ..GetOptions::default()
+                },
+            )
+            .await
+            .map_err(blob_error)?;
+        Ok(got.into_stream().map_err(blob_error).boxed())
+    }
+
+    /// Deletes a blob; one that is already gone is not an error.
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        match self.inner.delete(&key_path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(blob_error(e)),
+        }
+    }
+
+    /// Every blob key under `prefix` (for tests and operator checks).
+    pub async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let prefix = key_path(prefix)?;
+        self.inner
+            .list(Some(&prefix))
+            .map_ok(|m| m.location.to_string())
+            .map_err(blob_error)
+            .try_collect()
+            .await
+    }
+}
+
+/// A blob being written; dropped without `finish`, it is aborted.
+pub struct BlobWriter {
+    inner: WriteMultipart,
+}
+
+impl BlobWriter {
+    /// Queues `buf`, waiting while too many parts are in flight.
+    pub async fn write(&mut self, buf: &[u8]) -> Result<()> {
+        self.inner
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(blob_error)?;
+        self.inner.write(buf);
+        Ok(())
+    }
+
+    /// Completes the upload: only now does the blob exist.
+    pub async fn finish(self) -> Result<()> {
+        self.inner.finish().await.map_err(blob_error)?;
+        Ok(())
+    }
+
+    /// Abandons the upload and removes its parts.
+    pub async fn abort(self) -> Result<()> {
+        self.inner.abort().await.map_err(blob_error)
+    }
+}
