@@ -255,7 +255,10 @@ impl Services {
 
     /// `GET /records/{id}/files/{name}`: the four levels, the log entry, then a stream of
     /// the plaintext of `range` (resolved against the file's size by `range`).
-    #[allow(clippy::too_many_lines, reason = "one linear sequence of checked steps")]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one linear sequence of checked steps"
+    )]
     pub async fn get_file(
         &self,
         p: &Principal,

@@ -636,7 +636,10 @@ impl Services {
         Ok((out, personal))
     }
 
-    #[allow(clippy::too_many_lines, reason = "one linear sequence of checked steps")]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one linear sequence of checked steps"
+    )]
     pub async fn create_record(
         &self,
         p: &Principal,
@@ -972,7 +975,10 @@ impl Services {
     }
 
     /// Changes a record: merged data, visibility, or (administrators) hidden.
-    #[allow(clippy::too_many_lines, reason = "one linear sequence of checked steps")]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one linear sequence of checked steps"
+    )]
     pub async fn update_record(
         &self,
         p: &Principal,
@@ -981,10 +987,17 @@ impl Services {
         changes: RecordChanges,
     ) -> Result<RecordInfo, CoreError> {
         let actor = self.actor(p).await?;
-        let (view, facts, role) = self
-            .checked_record(&actor, client, Action::UpdateRecord, id)
-            .await?;
-        if changes.hidden.is_some() {
+        // Hiding and reopening is its own right (administrators in the templates); changing
+        // contents or visibility needs `updateRecord`, and both when a request does both.
+        let only_hidden =
+            changes.data.is_none() && changes.visibility.is_none() && changes.hidden.is_some();
+        let first = if only_hidden {
+            Action::ReopenRecord
+        } else {
+            Action::UpdateRecord
+        };
+        let (view, facts, role) = self.checked_record(&actor, client, first, id).await?;
+        if changes.hidden.is_some() && !only_hidden {
             self.level2(
                 &actor,
                 client,

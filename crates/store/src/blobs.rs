@@ -11,8 +11,8 @@ use crate::{Result, StoreError};
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
-use secrecy::ExposeSecret;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use secrecy::ExposeSecret;
 use std::ops::Range;
 use std::sync::Arc;
 

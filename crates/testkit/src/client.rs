@@ -103,6 +103,42 @@ impl Client {
         self.send(self.http.patch(self.url(path)).json(body)).await
     }
 
+    /// Uploads raw bytes (a file) with a content type.
+    pub async fn put_bytes(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Resp {
+        self.send(
+            self.http
+                .put(self.url(path))
+                .header("content-type", content_type)
+                .body(bytes),
+        )
+        .await
+    }
+
+    /// Downloads raw bytes, optionally a `Range`; (status, headers, body). A body that breaks
+    /// off (a stream ended with an error) is an `Err` with what arrived.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        range: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, Result<Vec<u8>, String>) {
+        let mut req = self.http.get(self.url(path));
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("request sent");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let body = r
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| e.to_string());
+        (status, headers, body)
+    }
+
     pub async fn login(&self, tenant: &str, email: &str, password: &str) -> Resp {
         self.post(
             "/api/v1/auth/login",

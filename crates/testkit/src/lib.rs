@@ -124,6 +124,63 @@ impl TestServer {
         (slug.to_owned(), email, new)
     }
 
+    /// Creates a user through the administrator's API and settles their initial password;
+    /// returns (id, a client logged in as them, their password).
+    pub async fn settled_user(
+        &self,
+        admin: &Client,
+        tenant: &str,
+        email: &str,
+        roles: serde_json::Value,
+    ) -> (String, Client, String) {
+        let r = admin
+            .post(
+                "/api/v1/users",
+                &serde_json::json!({"email": email, "name": format!("Name of {email}"), "roles": roles}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.json["id"].as_str().unwrap().to_owned();
+        let initial = r.json["initial_password"].as_str().unwrap().to_owned();
+        let (c, _) = self.client().logged_in(tenant, email, &initial).await;
+        let pw = "a-settled-password-77x";
+        let r = c
+            .put(
+                "/api/v1/me/password",
+                &serde_json::json!({"current_password": initial, "new_password": pw}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        (
+            id,
+            c.with_token(r.json["access_token"].as_str().unwrap()),
+            pw.to_owned(),
+        )
+    }
+
+    /// Verifies a tenant's privacy-log chain and checkpoints against the key file's audit
+    /// key; the number of entries, or where it breaks.
+    pub async fn verify_privacy_chain(&self, slug: &str) -> Result<u64, String> {
+        let tenant = self
+            .services
+            .store
+            .tenant_by_slug(&strongroom_domain::Slug::parse(slug).unwrap())
+            .await
+            .unwrap()
+            .expect("tenant exists");
+        let key = strongroom_crypto::sign::public_key(
+            self.services
+                .keyring
+                .audit_signing_key()
+                .expect("an audit key"),
+        )
+        .unwrap();
+        strongroom_core::privacy::verify(&*self.services.store, tenant.id, Some(&key))
+            .await
+            .unwrap()
+            .map_err(|b| format!("{b:?}"))
+    }
+
     /// Waits until the server has sent its next mail (through any transport).
     pub async fn next_sent(&mut self) -> Sent {
         tokio::time::timeout(std::time::Duration::from_secs(10), self.mail.recv())

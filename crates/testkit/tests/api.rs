@@ -25,31 +25,6 @@ async fn create_user(admin: &Client, email: &str, roles: Value) -> (String, Stri
     )
 }
 
-/// A user who has set their own password and can act.
-async fn settled_user(
-    s: &TestServer,
-    admin: &Client,
-    tenant: &str,
-    email: &str,
-    roles: Value,
-) -> (String, Client, String) {
-    let (id, initial) = create_user(admin, email, roles).await;
-    let (c, _) = s.client().logged_in(tenant, email, &initial).await;
-    let pw = "a-settled-password-77x";
-    let r = c
-        .put(
-            "/api/v1/me/password",
-            &json!({"current_password": initial, "new_password": pw}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    (
-        id,
-        c.with_token(r.json["access_token"].as_str().unwrap()),
-        pw.to_owned(),
-    )
-}
-
 async fn login_ok_and_me(b: Backend) {
     let s = TestServer::start(b).await;
     let (t, email, pw) = s.tenant("acme").await;
@@ -82,7 +57,9 @@ async fn three_wrong_passwords_block_even_the_right_one(b: Backend) {
     let mut s = TestServer::start(b).await;
     let (t, admin_email, admin_pw) = s.tenant("acme").await;
     let (admin, _) = s.client().logged_in(&t, &admin_email, &admin_pw).await;
-    let (_, _, pw) = settled_user(&s, &admin, &t, "ann@example.com", json!(["participant"])).await;
+    let (_, _, pw) = s
+        .settled_user(&admin, &t, "ann@example.com", json!(["participant"]))
+        .await;
     let c = s.client();
     c.login(&t, "ann@example.com", "wrong-1")
         .await
@@ -159,8 +136,9 @@ async fn the_tenant_chooses_its_lockout_threshold(b: Backend) {
         "{}",
         r.body
     );
-    let (_, participant, ppw) =
-        settled_user(&s, &admin, &t, "pia@example.com", json!(["participant"])).await;
+    let (_, participant, ppw) = s
+        .settled_user(&admin, &t, "pia@example.com", json!(["participant"]))
+        .await;
     participant
         .patch("/api/v1/tenant", &json!({"lockout_threshold": 50}))
         .await
@@ -481,8 +459,9 @@ async fn only_administrators_manage_users(b: Backend) {
     let s = TestServer::start(b).await;
     let (t, email, pw) = s.tenant("acme").await;
     let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
-    let (coach_id, coach, _) =
-        settled_user(&s, &admin, &t, "coach@example.com", json!(["coach"])).await;
+    let (coach_id, coach, _) = s
+        .settled_user(&admin, &t, "coach@example.com", json!(["coach"]))
+        .await;
     coach
         .get("/api/v1/users")
         .await

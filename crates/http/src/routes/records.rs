@@ -206,31 +206,42 @@ pub async fn put_file(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream");
-    if let Some(len) = headers
+    let max = s.services.max_file_bytes;
+    let mut stream = body.into_data_stream();
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > s.services.max_file_bytes
-    {
-        return Err(CoreError::TooLarge(format!(
-            "files are at most {} bytes",
-            s.services.max_file_bytes
-        ))
-        .into());
+        .and_then(|v| v.parse::<u64>().ok());
+    let result = if declared.is_some_and(|len| len > max) {
+        Err(CoreError::TooLarge(format!(
+            "files are at most {max} bytes"
+        )))
+    } else {
+        s.services
+            .put_file(&p, Some(ip), id, &name, content_type, max, &mut stream)
+            .await
+    };
+    match result {
+        Ok(info) => Ok((StatusCode::CREATED, Json(info))),
+        Err(e) => {
+            drain(&mut stream).await;
+            Err(e.into())
+        }
     }
-    let info = s
-        .services
-        .put_file(
-            &p,
-            Some(ip),
-            id,
-            &name,
-            content_type,
-            s.services.max_file_bytes,
-            body.into_data_stream(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(info)))
+}
+
+/// Reads and drops what is left of a refused upload (up to a bound), so that the client,
+/// still sending, receives the problem rather than a reset connection.
+async fn drain(stream: &mut axum::body::BodyDataStream) {
+    use futures_util::StreamExt;
+    const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
 }
 
 /// `bytes=a-b`, `bytes=a-` or `bytes=-n`, one range only, resolved against the size.
