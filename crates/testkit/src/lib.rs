@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod pg;
+pub mod s3;
 pub mod smtp;
 
 pub use client::{Client, Resp};

@@ -131,7 +131,28 @@ async fn log_has(
 }
 
 async fn seed_000_training_scenario(b: Backend) {
-    let t = training(b).await;
+    scenario(training(b).await).await;
+}
+
+/// The same scenario with files in a real S3-compatible server (s3s-fs on loopback).
+async fn seed_000_with_files_on_s3(b: Backend) {
+    let s3 = strongroom_testkit::s3::S3Server::start().await;
+    let t = training_with(TestServer::start_with(b, |c| s3.configure(c)).await).await;
+    let video = scenario(t).await;
+    let objects = s3.objects();
+    assert_eq!(objects.len(), 1, "one video object in the bucket");
+    let (path, bytes) = &objects[0];
+    assert!(
+        path.to_string_lossy().contains("blobs/tenants/"),
+        "{}",
+        path.display()
+    );
+    assert!(bytes.len() > video.len());
+    assert!(!bytes.windows(32).any(|w| w == &video[1000..1032]));
+}
+
+/// Seed 000 on the training template; returns the video P1 uploaded.
+async fn scenario(t: Training) -> Vec<u8> {
     let (p1, c1) = &t.p1;
     let (p2, c2) = &t.p2;
     let (coach, cc) = &t.coach;
@@ -314,6 +335,7 @@ async fn seed_000_training_scenario(b: Backend) {
     // The chain of all this verifies.
     let n = t.s.verify_privacy_chain("train").await.unwrap();
     assert!(n > 30, "{n} entries");
+    video
 }
 
 async fn records_validate_their_input(b: Backend) {
@@ -717,6 +739,7 @@ async fn tenant_policies_are_validated_and_take_effect_at_once(b: Backend) {
 
 both_backends!(
     seed_000_training_scenario,
+    seed_000_with_files_on_s3,
     records_validate_their_input,
     personal_fields_and_files_are_stored_encrypted,
     files_have_limits_ranges_and_replacements,
