@@ -567,19 +567,17 @@ impl crate::Services {
             ));
         }
         let actor = self.actor(p).await?;
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                "administrator",
-                None,
-                ("policies", None),
-                "replace",
-                Vec::new(),
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            "administrator",
+            None,
+            ("policies", None),
+            "replace",
+            Vec::new(),
+            "allow",
+        )
+        .await?;
         Ok(TenantPolicies {
             template: row.template,
             policies: row.policies,

@@ -127,15 +127,10 @@ impl Services {
                 "Content-Type: give the file's media type, e.g. video/mp4".into(),
             ));
         }
-        let w = view
-            .subject_key
-            .as_ref()
+        let subject_key = self
+            .subject_key_of(&view)
+            .await?
             .ok_or_else(|| CoreError::Conflict("the record's subject was forgotten".into()))?;
-        let keys = self
-            .keyring
-            .tenant_with_kek(&*self.store, p.tenant_id, w.kek_version, self.clock.now())
-            .await?;
-        let subject_key = keys.open_subject_key(view.record.subject_id.0, w)?;
         let file_id = FileId::new();
         let key = blob_key(p.tenant_id, file_id);
         let mut enc = Encryptor::new(
@@ -193,19 +188,17 @@ impl Services {
         {
             tracing::warn!(error = %e, "removing a replaced file's blob");
         }
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                &role,
-                Some(view.record.subject_id),
-                (FILE_OBJECT, Some(id.0)),
-                "write",
-                vec![format!("files/{name}")],
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (FILE_OBJECT, Some(id.0)),
+            "write",
+            vec![format!("files/{name}")],
+            "allow",
+        )
+        .await?;
         Ok(FileInfo {
             name: row.name,
             content_type: row.content_type,
@@ -294,19 +287,17 @@ impl Services {
             .on_file(&*self.store, &actor.0, &facts, name, &file.content_type)
             .await?;
         let Verdict::Allow { role } = verdict else {
-            let entry = self
-                .access_entry(
-                    &actor,
-                    client,
-                    &actor.0.roles.to_stored(),
-                    Some(view.record.subject_id),
-                    (FILE_OBJECT, Some(id.0)),
-                    "read",
-                    vec![format!("files/{name}")],
-                    "deny",
-                )
-                .await?;
-            self.privacy.append(p.tenant_id, entry).await?;
+            self.log_access(
+                &actor,
+                client,
+                &actor.0.roles.to_stored(),
+                Some(view.record.subject_id),
+                (FILE_OBJECT, Some(id.0)),
+                "read",
+                vec![format!("files/{name}")],
+                "deny",
+            )
+            .await?;
             return Err(CoreError::Forbidden(
                 "the policies do not let you open this file".into(),
             ));
@@ -315,15 +306,11 @@ impl Services {
             Some(r) => (r, true),
             None => (0..file.size, false),
         };
-        let w = view
-            .subject_key
-            .as_ref()
+        // A forgotten subject's files are gone with their key.
+        let subject_key = self
+            .subject_key_of(&view)
+            .await?
             .ok_or(CoreError::NotFound("file"))?;
-        let keys = self
-            .keyring
-            .tenant_with_kek(&*self.store, p.tenant_id, w.kek_version, self.clock.now())
-            .await?;
-        let subject_key = keys.open_subject_key(view.record.subject_id.0, w)?;
         let file_key = subject_key.file_key(file.file_id.0);
         drop(subject_key);
         let header = read_all(&self.blobs, &file.blob_key, 0..HEADER_LEN as u64).await?;
@@ -347,19 +334,17 @@ impl Services {
             .blobs
             .read_range(&file.blob_key, plan.ciphertext())
             .await?;
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                &role,
-                Some(view.record.subject_id),
-                (FILE_OBJECT, Some(id.0)),
-                "read",
-                vec![format!("files/{name}")],
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (FILE_OBJECT, Some(id.0)),
+            "read",
+            vec![format!("files/{name}")],
+            "allow",
+        )
+        .await?;
         Ok(FileDownload {
             content_type: file.content_type,
             size: file.size,

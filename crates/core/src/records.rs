@@ -322,6 +322,28 @@ impl Services {
         })
     }
 
+    /// Builds an access entry (see [`Self::access_entry`]) and appends it durably.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn log_access(
+        &self,
+        actor: &(Actor, Option<strongroom_store::WrappedSubjectKey>),
+        client: Option<IpAddr>,
+        via: &str,
+        subject: Option<UserId>,
+        object: (&str, Option<uuid::Uuid>),
+        action: &str,
+        fields: Vec<String>,
+        decision: &str,
+    ) -> Result<(), CoreError> {
+        let entry = self
+            .access_entry(
+                actor, client, via, subject, object, action, fields, decision,
+            )
+            .await?;
+        self.privacy.append(actor.0.tenant, entry).await?;
+        Ok(())
+    }
+
     /// Level 2, with a refusal logged and answered 403.
     pub(crate) async fn level2(
         &self,
@@ -338,19 +360,17 @@ impl Services {
         {
             return Ok(());
         }
-        let entry = self
-            .access_entry(
-                actor,
-                client,
-                &actor.0.roles.to_stored(),
-                None,
-                object,
-                action.as_str(),
-                Vec::new(),
-                "deny",
-            )
-            .await?;
-        self.privacy.append(actor.0.tenant, entry).await?;
+        self.log_access(
+            actor,
+            client,
+            &actor.0.roles.to_stored(),
+            None,
+            object,
+            action.as_str(),
+            Vec::new(),
+            "deny",
+        )
+        .await?;
         Err(CoreError::Forbidden(format!(
             "your roles do not allow {}",
             action.as_str()
@@ -396,19 +416,17 @@ impl Services {
         if let Verdict::Allow { role } = verdict {
             return Ok(role);
         }
-        let entry = self
-            .access_entry(
-                actor,
-                client,
-                &actor.0.roles.to_stored(),
-                Some(facts.owner),
-                object,
-                action.as_str(),
-                Vec::new(),
-                "deny",
-            )
-            .await?;
-        self.privacy.append(actor.0.tenant, entry).await?;
+        self.log_access(
+            actor,
+            client,
+            &actor.0.roles.to_stored(),
+            Some(facts.owner),
+            object,
+            action.as_str(),
+            Vec::new(),
+            "deny",
+        )
+        .await?;
         if facts.hidden {
             let unhidden = RecordFacts {
                 hidden: false,
@@ -428,7 +446,10 @@ impl Services {
         Err(CoreError::NotFound("record"))
     }
 
-    async fn subject_key_of(&self, view: &RecordView) -> Result<Option<SubjectKey>, CoreError> {
+    pub(crate) async fn subject_key_of(
+        &self,
+        view: &RecordView,
+    ) -> Result<Option<SubjectKey>, CoreError> {
         let Some(w) = &view.subject_key else {
             return Ok(None);
         };
@@ -785,19 +806,17 @@ impl Services {
                 },
             })
             .await?;
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                &role,
-                Some(subject),
-                (RECORD_OBJECT, Some(id.0)),
-                "create",
-                personal,
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(subject),
+            (RECORD_OBJECT, Some(id.0)),
+            "create",
+            personal,
+            "allow",
+        )
+        .await?;
         Ok(id)
     }
 
@@ -875,19 +894,17 @@ impl Services {
                 created_at: f.created_at,
             })
             .collect();
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                &role,
-                Some(view.record.subject_id),
-                (RECORD_OBJECT, Some(id.0)),
-                "read",
-                personal,
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (RECORD_OBJECT, Some(id.0)),
+            "read",
+            personal,
+            "allow",
+        )
+        .await?;
         Ok(Self::info(&view, data, files))
     }
 
@@ -1121,19 +1138,17 @@ impl Services {
             .filter(|f| f.personal && touched.contains(&f.name))
             .map(|f| f.name.clone())
             .collect();
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                &role,
-                Some(view.record.subject_id),
-                (RECORD_OBJECT, Some(id.0)),
-                "update",
-                personal,
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (RECORD_OBJECT, Some(id.0)),
+            "update",
+            personal,
+            "allow",
+        )
+        .await?;
         let view = RecordView { record, ..view };
         Ok(Self::info(&view, next, Vec::new()))
     }
@@ -1185,23 +1200,21 @@ impl Services {
                 before,
             });
         }
-        let entry = self
-            .access_entry(
-                &actor,
-                client,
-                &role,
-                Some(view.record.subject_id),
-                (RECORD_OBJECT, Some(id.0)),
-                "read_history",
-                fields
-                    .iter()
-                    .filter(|f| f.personal)
-                    .map(|f| f.name.clone())
-                    .collect(),
-                "allow",
-            )
-            .await?;
-        self.privacy.append(p.tenant_id, entry).await?;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (RECORD_OBJECT, Some(id.0)),
+            "read_history",
+            fields
+                .iter()
+                .filter(|f| f.personal)
+                .map(|f| f.name.clone())
+                .collect(),
+            "allow",
+        )
+        .await?;
         Ok(out)
     }
 

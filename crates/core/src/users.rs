@@ -445,6 +445,14 @@ impl Services {
     }
 
     /// `GET /me`: the caller's own profile. Allowed with an initial password.
+    /// The groups the caller belongs to, with their role in each.
+    pub async fn my_groups(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(GroupId, MembershipRole)>, CoreError> {
+        Ok(self.store.memberships(p.tenant_id, p.user_id).await?)
+    }
+
     pub async fn me(&self, p: &Principal) -> Result<(Tenant, UserInfo), CoreError> {
         let tenant = self
             .store

@@ -735,7 +735,215 @@ async fn tenant_keys_accumulate_wrappings_and_never_overwrite(b: Backend) {
     );
 }
 
+fn record_write(t: &Tenant, c: &Collection, subject: UserId, data: &str) -> RecordWrite {
+    let id = RecordId::new();
+    RecordWrite {
+        record: RecordRow {
+            tenant_id: t.id,
+            id,
+            collection_id: c.id,
+            subject_id: subject,
+            group_id: None,
+            parent_id: None,
+            visibility: "private".into(),
+            hidden: false,
+            data: data.into(),
+            version: 1,
+            created_by: subject,
+            created_at: now(),
+            updated_at: now(),
+        },
+        index: vec![IndexEntry {
+            field: "title".into(),
+            digest: [7; 32],
+        }],
+        history: HistoryRow {
+            record_id: id,
+            version: 1,
+            at: now(),
+            actor_id: subject,
+            action: "create".into(),
+            fields: vec!["title".into()],
+            data_before: None,
+        },
+    }
+}
+
+async fn records_are_versioned_indexed_and_scoped(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let (other, _) = with_tenant(&f, "other").await;
+    let c = Collection {
+        tenant_id: t.id,
+        id: CollectionId::new(),
+        name: "notes".into(),
+        fields: "[]".into(),
+        created_by: admin.id,
+        created_at: now(),
+    };
+    f.store.insert_collection(&c).await.unwrap();
+    assert!(matches!(
+        f.store
+            .insert_collection(&Collection {
+                id: CollectionId::new(),
+                ..c.clone()
+            })
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let w = record_write(&t, &c, admin.id, r#"{"title":"a"}"#);
+    f.store.insert_record(&w).await.unwrap();
+    // A subject from another tenant is refused by the foreign key, nothing half-written.
+    let mut foreign = record_write(&t, &c, UserId::new(), "{}");
+    foreign.record.subject_id = UserId::new();
+    assert!(matches!(
+        f.store.insert_record(&foreign).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        f.store
+            .record(t.id, foreign.record.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.store
+            .record_history(t.id, foreign.record.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let got = f.store.record(t.id, w.record.id).await.unwrap().unwrap();
+    assert_eq!(got.record, w.record);
+    assert_eq!(got.collection, c);
+    assert_eq!(got.subject_key.as_ref(), Some(&admin.subject_key));
+    assert!(
+        f.store
+            .record(other.id, w.record.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let hits = f
+        .store
+        .search_records(t.id, c.id, "title", &[7; 32], 10)
+        .await
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(
+        f.store
+            .search_records(other.id, c.id, "title", &[7; 32], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Optimistic update: the right version wins once, a stale one changes nothing.
+    let mut next = w.clone();
+    next.record.data = r#"{"title":"b"}"#.into();
+    next.record.version = 2;
+    next.index = vec![IndexEntry {
+        field: "title".into(),
+        digest: [8; 32],
+    }];
+    next.history = HistoryRow {
+        version: 2,
+        action: "update".into(),
+        data_before: Some(w.record.data.clone()),
+        ..w.history.clone()
+    };
+    assert!(f.store.update_record(&next, 1).await.unwrap());
+    assert!(!f.store.update_record(&next, 1).await.unwrap());
+    assert!(
+        f.store
+            .search_records(t.id, c.id, "title", &[7; 32], 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.store
+            .search_records(t.id, c.id, "title", &[8; 32], 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let h = f.store.record_history(t.id, w.record.id).await.unwrap();
+    assert_eq!(h.iter().map(|e| e.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(h[1].data_before.as_deref(), Some(r#"{"title":"a"}"#));
+
+    // Files: a replacement returns the old row (its blob is the caller's to delete), and bumps
+    // the record's version with a history entry.
+    let file = |name: &str| FileRow {
+        record_id: w.record.id,
+        name: name.into(),
+        file_id: FileId::new(),
+        blob_key: format!("k/{}", uuid::Uuid::now_v7()),
+        content_type: "video/mp4".into(),
+        size: 10,
+        created_by: admin.id,
+        created_at: now(),
+    };
+    let h = HistoryRow {
+        action: "put_file".into(),
+        ..w.history.clone()
+    };
+    let first = file("v.mp4");
+    assert_eq!(f.store.put_file(t.id, &first, &h).await.unwrap(), None);
+    let second = file("v.mp4");
+    assert_eq!(
+        f.store.put_file(t.id, &second, &h).await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        f.store.files(t.id, w.record.id).await.unwrap(),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        f.store.file(t.id, w.record.id, "v.mp4").await.unwrap(),
+        Some(second.clone())
+    );
+    assert!(
+        f.store
+            .file(other.id, w.record.id, "v.mp4")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        f.store.put_file(other.id, &second, &h).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let got = f.store.record(t.id, w.record.id).await.unwrap().unwrap();
+    assert_eq!(got.record.version, 4);
+}
+
+async fn policies_are_stored_under_a_version_guard(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    assert!(f.store.policies(t.id).await.unwrap().is_none());
+    let row = |v: u64, text: &str| PolicyRow {
+        template: "training".into(),
+        policies: text.into(),
+        version: v,
+        updated_by: admin.id,
+        updated_at: now(),
+    };
+    assert!(f.store.put_policies(t.id, &row(1, "a"), 0).await.unwrap());
+    assert!(!f.store.put_policies(t.id, &row(1, "b"), 0).await.unwrap());
+    assert!(!f.store.put_policies(t.id, &row(2, "c"), 5).await.unwrap());
+    assert!(f.store.put_policies(t.id, &row(2, "d"), 1).await.unwrap());
+    let got = f.store.policies(t.id).await.unwrap().unwrap();
+    assert_eq!((got.version, got.policies.as_str()), (2, "d"));
+}
+
 both_backends!(
+    records_are_versioned_indexed_and_scoped,
+    policies_are_stored_under_a_version_guard,
     tenant_keys_accumulate_wrappings_and_never_overwrite,
     tenants_round_trip_and_slugs_are_unique,
     users_are_scoped_to_their_tenant,

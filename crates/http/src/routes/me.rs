@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use strongroom_domain::{LoginOutcome, Role, Timestamp, UserId};
+use strongroom_domain::{GroupId, LoginOutcome, MembershipRole, Role, Timestamp, UserId};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MeResponse {
@@ -20,6 +20,14 @@ pub struct MeResponse {
     roles: Vec<Role>,
     /// True while the account still has its initial password.
     must_change_password: bool,
+    /// The groups I belong to, and my role in each.
+    groups: Vec<MyGroup>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyGroup {
+    id: GroupId,
+    role: MembershipRole,
 }
 
 /// Who am I.
@@ -27,6 +35,13 @@ pub struct MeResponse {
     responses((status = 200, body = MeResponse), (status = 401, body = ProblemBody)))]
 pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<MeResponse>, Problem> {
     let (tenant, user) = s.services.me(&p).await?;
+    let groups = s
+        .services
+        .my_groups(&p)
+        .await?
+        .into_iter()
+        .map(|(id, role)| MyGroup { id, role })
+        .collect();
     Ok(Json(MeResponse {
         id: user.id,
         tenant: tenant.slug.as_str().to_owned(),
@@ -34,6 +49,7 @@ pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<MeR
         name: user.name.map(|n| n.as_str().to_owned()),
         roles: user.roles.0.into_iter().collect(),
         must_change_password: user.must_change_password,
+        groups,
     }))
 }
 

@@ -1,6 +1,8 @@
 //! Route table: which handler answers which method and path.
 
 mod auth;
+#[cfg(feature = "bench-endpoints")]
+mod bench;
 mod me;
 mod privacy;
 mod records;
@@ -53,6 +55,17 @@ pub fn api() -> Router<AppState> {
         .route("/records/{id}/history", get(record_history))
         .route("/records/{id}/files/{name}", put(put_file).get(get_file))
         .route("/policies", get(get_policies).put(put_policies))
+        .merge(bench_routes())
+}
+
+#[cfg(feature = "bench-endpoints")]
+fn bench_routes() -> Router<AppState> {
+    Router::new().route("/bench/raw-records/{tenant}/{id}", get(bench::raw_record))
+}
+
+#[cfg(not(feature = "bench-endpoints"))]
+fn bench_routes() -> Router<AppState> {
+    Router::new()
 }
 
 pub fn system() -> Router<AppState> {

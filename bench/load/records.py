@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Load benchmark: authorised + decrypted + logged `GET /api/v1/records/{id}` against the
+unprotected primary-key read `GET /api/v1/bench/raw-records/{tenant}/{id}` (cargo feature
+`bench-endpoints`), in the same run, on the embedded SQLite store, with wrk.
+
+    python3 bench/load/records.py [--duration 20] [--connections 64] [--threads 2] [--rounds 2]
+
+Builds the release binary with the feature, starts `strongroom serve --demo` in a fresh data
+folder on a free loopback port, creates a collection and one record (two personal fields)
+as the demo participant, and reads it as the demo coach (the training template's coach
+policy decides; every answer waits for its privacy-log entry). Rounds alternate baseline and
+protected so that machine noise hits both alike. Prints one Markdown table row per run and
+the ratio of the medians.
+
+Needs: cargo, wrk (Debian package `wrk`). Standard library only otherwise.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+def call(base, method, path, body=None, token=None):
+    req = urllib.request.Request(base + path, method=method)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, data) as r:
+            text = r.read().decode()
+            return r.status, (json.loads(text) if text else None)
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {path}: {e.code} {e.read().decode()}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url, token, args):
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+           "--latency", url]
+    if token:
+        cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{url}: {errors.group(1)} non-2xx answers\n{out}")
+    return rps, float(p99.group(1)) * scale
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--features", "bench-endpoints",
+                    "--bin", "strongroom"], cwd=ROOT, check=True)
+    binary = os.path.join(TARGET, "release", "strongroom")
+    data = tempfile.mkdtemp(prefix="strongroom-load-")
+    port = free_port()
+    env = dict(os.environ, STRONGROOM_LOG__LEVEL="warn")
+    server = subprocess.Popen([binary, "serve", "--demo", "--data-dir", data,
+                               "--listen", f"127.0.0.1:{port}"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in server.stdout:
+            if "listening on" in line:
+                break
+        base = f"http://127.0.0.1:{port}"
+        with open(os.path.join(data, "demo-credentials.json")) as f:
+            creds = json.load(f)
+        demo = next(t for t in creds["tenants"] if t["slug"] == "demo")
+        users = {u["email"].split("@")[0]: u for u in demo["users"]}
+
+        def login(who):
+            u = users[who]
+            _, r = call(base, "POST", "/api/v1/auth/login",
+                        {"tenant": "demo", "email": u["email"], "password": u["password"]})
+            return r["access_token"]
+
+        admin, coach, part = login("admin"), login("coach"), login("participant1")
+        _, me = call(base, "GET", "/api/v1/me", token=part)
+        call(base, "POST", "/api/v1/collections", {"name": "recordings", "fields": [
+            {"name": "title", "type": "string", "searchable": True},
+            {"name": "notes", "type": "string", "personal": True},
+            {"name": "day", "type": "date", "personal": True}]}, token=admin)
+        # The participant's group: the coach reads through it.
+        group = me["groups"][0]["id"]
+        _, rec = call(base, "POST", "/api/v1/collections/recordings/records", {
+            "subject_id": me["id"], "group_id": group,
+            "data": {"title": "Interview practice", "notes": "nervous at the start",
+                     "day": "2026-11-02"}}, token=part)
+        rid = rec["id"]
+        _, check = call(base, "GET", f"/api/v1/records/{rid}", token=coach)
+        assert check["data"]["notes"] == "nervous at the start", check
+        # The bench endpoint names the tenant explicitly (it has no token to take it from).
+        _, t = call(base, "GET", "/api/v1/tenant", token=admin)
+        tenant = t["id"]
+        _, raw = call(base, "GET", f"/api/v1/bench/raw-records/{tenant}/{rid}")
+        assert raw["id"] == rid, raw
+
+        protected = f"{base}/api/v1/records/{rid}"
+        baseline = f"{base}/api/v1/bench/raw-records/{tenant}/{rid}"
+        wrk(protected, coach, argparse.Namespace(threads=1, connections=8, duration=2))  # warm-up
+        results = {"baseline": [], "protected": []}
+        print(f"| run | endpoint | req/s | p99 (ms) |")
+        print(f"|---|---|---|---|")
+        for i in range(args.rounds):
+            for name, url, token in [("baseline", baseline, None), ("protected", protected, coach)]:
+                rps, p99 = wrk(url, token, args)
+                results[name].append((rps, p99))
+                print(f"| {i + 1} | {name} | {rps:,.0f} | {p99:.2f} |", flush=True)
+        b = statistics.median(r for r, _ in results["baseline"])
+        p = statistics.median(r for r, _ in results["protected"])
+        p99 = statistics.median(l for _, l in results["protected"])
+        print(f"\nmedian protected {p:,.0f} req/s, p99 {p99:.2f} ms; baseline {b:,.0f} req/s; "
+              f"ratio {p / b:.2f}")
+        _, log = call(base, "GET", f"/api/v1/privacy-log?subject_id={me['id']}&limit=1", token=admin)
+        print(f"privacy log: newest entry seq {log[0]['seq']} ({log[0]['action']} by {log[0]['via']})")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
