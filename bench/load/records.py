@@ -76,6 +76,8 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--hold", action="store_true",
+                    help="after set-up, print the URLs and token and keep serving (for profiling)")
     args = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--features", "bench-endpoints",
@@ -126,6 +128,11 @@ def main():
 
         protected = f"{base}/api/v1/records/{rid}"
         baseline = f"{base}/api/v1/bench/raw-records/{tenant}/{rid}"
+        if args.hold:
+            print(f"PID={server.pid}\nTOKEN={coach}\nPROTECTED={protected}\nBASELINE={baseline}",
+                  flush=True)
+            server.wait()
+            return
         wrk(protected, coach, argparse.Namespace(threads=1, connections=8, duration=2))  # warm-up
         results = {"baseline": [], "protected": []}
         print(f"| run | endpoint | req/s | p99 (ms) |")

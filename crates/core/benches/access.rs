@@ -11,6 +11,9 @@
     clippy::unwrap_used,
     clippy::print_stdout,
     clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::indexing_slicing,
     reason = "a benchmark harness: a failed set-up should stop it loudly, and it prints its figures"
 )]
 

@@ -112,7 +112,7 @@ impl Services {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         let (view, _, role) = self
             .checked_record(&actor, client, Action::WriteFile, id)
             .await?;
@@ -260,7 +260,7 @@ impl Services {
         name: &str,
         range: impl FnOnce(u64) -> Result<Option<Range<u64>>, CoreError>,
     ) -> Result<FileDownload, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         self.level2(&actor, client, Action::ReadFile, (FILE_OBJECT, Some(id.0)))
             .await?;
         let view = self

@@ -254,21 +254,19 @@ fn canonical(v: &Value) -> String {
 impl Services {
     /// The caller as the access policies see them, with their subject key (for sealing the
     /// client address of their privacy-log entries).
-    pub(crate) async fn actor(
-        &self,
+    pub(crate) fn actor(
         p: &Principal,
     ) -> Result<(Actor, Option<strongroom_store::WrappedSubjectKey>), CoreError> {
         require_settled(p)?;
-        let (memberships, key) = self.store.actor_context(p.tenant_id, p.user_id).await?;
         Ok((
             Actor {
                 tenant: p.tenant_id,
                 user: p.user_id,
                 roles: p.roles.clone(),
-                memberships,
+                memberships: p.memberships.clone(),
                 policy_version: p.policy_version,
             },
-            key,
+            p.subject_key.clone(),
         ))
     }
 
@@ -474,7 +472,7 @@ impl Services {
         name: &str,
         fields: Vec<FieldDef>,
     ) -> Result<CollectionInfo, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         self.level2(
             &actor,
             client,
@@ -535,7 +533,7 @@ impl Services {
         p: &Principal,
         client: Option<IpAddr>,
     ) -> Result<Vec<CollectionInfo>, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         self.level2(
             &actor,
             client,
@@ -668,7 +666,7 @@ impl Services {
         collection: &str,
         new: NewRecord,
     ) -> Result<RecordId, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         self.level2(&actor, client, Action::CreateRecord, (RECORD_OBJECT, None))
             .await?;
         let c = self.collection(p, collection).await?;
@@ -868,9 +866,28 @@ impl Services {
         client: Option<IpAddr>,
         id: RecordId,
     ) -> Result<RecordInfo, CoreError> {
-        let actor = self.actor(p).await?;
-        let (view, _, role) = self
-            .checked_record(&actor, client, Action::ReadRecord, id)
+        let actor = Self::actor(p)?;
+        self.level2(
+            &actor,
+            client,
+            Action::ReadRecord,
+            (RECORD_OBJECT, Some(id.0)),
+        )
+        .await?;
+        let (view, files) = self
+            .store
+            .record_with_files(p.tenant_id, id)
+            .await?
+            .ok_or(CoreError::NotFound("record"))?;
+        let facts = self.facts(&view).await?;
+        let role = self
+            .level3(
+                &actor,
+                client,
+                Action::ReadRecord,
+                &facts,
+                (RECORD_OBJECT, Some(id.0)),
+            )
             .await?;
         let fields = parse_fields(&view.collection.fields)?;
         let key = self.subject_key_of(&view).await?;
@@ -882,10 +899,7 @@ impl Services {
             key.as_ref(),
             &view.record.data,
         )?;
-        let files = self
-            .store
-            .files(p.tenant_id, id)
-            .await?
+        let files = files
             .into_iter()
             .map(|f| FileInfo {
                 name: f.name,
@@ -918,7 +932,7 @@ impl Services {
         field: &str,
         value: &str,
     ) -> Result<Vec<RecordInfo>, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         self.level2(&actor, client, Action::ReadRecord, (RECORD_OBJECT, None))
             .await?;
         let c = self.collection(p, collection).await?;
@@ -1003,7 +1017,7 @@ impl Services {
         id: RecordId,
         changes: RecordChanges,
     ) -> Result<RecordInfo, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         // Hiding and reopening is its own right (administrators in the templates); changing
         // contents or visibility needs `updateRecord`, and both when a request does both.
         let only_hidden =
@@ -1160,7 +1174,7 @@ impl Services {
         client: Option<IpAddr>,
         id: RecordId,
     ) -> Result<Vec<HistoryInfo>, CoreError> {
-        let actor = self.actor(p).await?;
+        let actor = Self::actor(p)?;
         let (view, _, role) = self
             .checked_record(&actor, client, Action::ReadRecord, id)
             .await?;

@@ -261,6 +261,12 @@ pub trait RecordStore {
     /// `NotFound("subject or group")` when the subject or group is not in this tenant.
     async fn insert_record(&self, w: &RecordWrite) -> Result<()>;
     async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>>;
+    /// A record and its files, read at one snapshot.
+    async fn record_with_files(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+    ) -> Result<Option<(RecordView, Vec<FileRow>)>>;
     /// Replaces a record that is still at `expected_version` (its index entries too) and adds
     /// the history entry, in one transaction; `false` if the record changed meanwhile.
     async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool>;
@@ -287,13 +293,6 @@ pub trait RecordStore {
     async fn file(&self, tenant: TenantId, record: RecordId, name: &str)
     -> Result<Option<FileRow>>;
     async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>>;
-    /// What the access check and the privacy log need about a caller, in one call: the groups
-    /// they belong to (with the role in each) and their live subject key.
-    async fn actor_context(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<(Vec<(GroupId, MembershipRole)>, Option<WrappedSubjectKey>)>;
     /// The groups a user belongs to, with the role in each.
     async fn memberships(
         &self,

@@ -175,6 +175,10 @@ pub struct SessionPrincipal {
     pub must_change_password: bool,
     /// Version of the tenant's stored policies (0: the template), to notice a change.
     pub policy_version: u64,
+    /// The groups the user belongs to, with the role in each (for the access policies).
+    pub memberships: Vec<(GroupId, MembershipRole)>,
+    /// The user's live subject key (seals their client address in the privacy log).
+    pub subject_key: Option<WrappedSubjectKey>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -785,20 +785,29 @@ impl SessionStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.map(|r| {
-            let roles: String = r.try_get(3).map_err(backend)?;
-            Ok(SessionPrincipal {
-                tenant_id: tenant,
-                session_id: r.try_get::<Uuid, _>(0).map_err(backend)?.into(),
-                family_id: r.try_get::<Uuid, _>(1).map_err(backend)?.into(),
-                user_id: r.try_get::<Uuid, _>(2).map_err(backend)?.into(),
-                roles: Roles::from_stored(&roles).map_err(backend)?,
-                must_change_password: r.try_get(4).map_err(backend)?,
-                policy_version: u64::try_from(r.try_get::<i64, _>(5).map_err(backend)?)
-                    .map_err(backend)?,
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let user: Uuid = r.try_get(2).map_err(backend)?;
+        let memberships = self.memberships(tenant, user.into()).await?;
+        let subject_key = self.subject_key(tenant, user).await?;
+        Some(r)
+            .map(|r| {
+                let roles: String = r.try_get(3).map_err(backend)?;
+                Ok(SessionPrincipal {
+                    memberships,
+                    subject_key,
+                    tenant_id: tenant,
+                    session_id: r.try_get::<Uuid, _>(0).map_err(backend)?.into(),
+                    family_id: r.try_get::<Uuid, _>(1).map_err(backend)?.into(),
+                    user_id: r.try_get::<Uuid, _>(2).map_err(backend)?.into(),
+                    roles: Roles::from_stored(&roles).map_err(backend)?,
+                    must_change_password: r.try_get(4).map_err(backend)?,
+                    policy_version: u64::try_from(r.try_get::<i64, _>(5).map_err(backend)?)
+                        .map_err(backend)?,
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     async fn rotate_refresh(
@@ -1311,6 +1320,18 @@ impl RecordStore for PgStore {
             .transpose()
     }
 
+    async fn record_with_files(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+    ) -> Result<Option<(RecordView, Vec<FileRow>)>> {
+        let Some(view) = self.record(tenant, id).await? else {
+            return Ok(None);
+        };
+        let files = self.files(tenant, id).await?;
+        Ok(Some((view, files)))
+    }
+
     async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool> {
         let r = &w.record;
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -1464,16 +1485,6 @@ impl RecordStore for PgStore {
             .iter()
             .map(|r| raw_file(r).map_err(backend).and_then(RawFile::into_model))
             .collect()
-    }
-
-    async fn actor_context(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<(Vec<(GroupId, MembershipRole)>, Option<WrappedSubjectKey>)> {
-        let groups = self.memberships(tenant, user).await?;
-        let key = self.subject_key(tenant, user.0).await?;
-        Ok((groups, key))
     }
 
     async fn memberships(

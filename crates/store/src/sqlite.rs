@@ -156,6 +156,37 @@ impl SqliteStore {
         .map_err(backend)?
     }
 
+    /// A point read by primary key or unique index, run on the calling thread.
+    ///
+    /// The hot path of every request (token, caller, record) is a handful of such reads, each
+    /// a few microseconds on a warm page cache; handing each to the blocking pool cost more in
+    /// thread hand-offs than the read itself (measured: BENCHMARKS.md, records load). WAL
+    /// readers never wait for the writer, and a free reader connection is taken if there is
+    /// one, so this blocks only for the read. Scans and writes still go to the blocking pool.
+    #[allow(
+        clippy::unused_async,
+        reason = "same shape as `read`, so call sites can switch"
+    )]
+    async fn read_now<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let readers = &self.inner.readers;
+        let n = readers.len();
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for k in 0..n {
+            if let Some(Ok(conn)) = readers.get((start + k) % n).map(Mutex::try_lock) {
+                return f(&conn);
+            }
+        }
+        let conn = readers
+            .get(start % n)
+            .ok_or_else(|| backend("no reader"))?
+            .lock()
+            .map_err(backend)?;
+        f(&conn)
+    }
+
     /// Runs `f` inside one write transaction; an error rolls everything back.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
@@ -328,7 +359,7 @@ impl TenantStore for SqliteStore {
 
     async fn tenant_by_slug(&self, slug: &Slug) -> Result<Option<Tenant>> {
         let slug = slug.as_str().to_owned();
-        self.read(move |c| {
+        self.read_now(move |c| {
             c.prepare_cached(sql::TENANT_BY_SLUG)
                 .and_then(|mut s| s.query_row([slug], raw_tenant).optional())
                 .map_err(backend)?
@@ -349,7 +380,7 @@ impl TenantStore for SqliteStore {
     }
 
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>> {
-        self.read(move |c| {
+        self.read_now(move |c| {
             c.prepare_cached(sql::TENANT_BY_ID)
                 .and_then(|mut s| s.query_row([id.0], raw_tenant).optional())
                 .map_err(backend)?
@@ -404,7 +435,7 @@ impl KeyStore for SqliteStore {
         tenant: TenantId,
         subject: Uuid,
     ) -> Result<Option<WrappedSubjectKey>> {
-        self.read(move |c| {
+        self.read_now(move |c| {
             c.query_row(sql::SUBJECT_KEY, params![tenant.0, subject], |r| {
                 wrapped_subject_key(r, 0)
             })
@@ -558,7 +589,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
-        self.read(move |c| one_user(c, sql::USER_BY_ID, params![tenant.0, id.0]))
+        self.read_now(move |c| one_user(c, sql::USER_BY_ID, params![tenant.0, id.0]))
             .await
     }
 
@@ -894,7 +925,9 @@ impl SessionStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<SessionPrincipal>> {
         let digest = *digest;
-        self.read(move |c| {
+        self.read_now(move |conn| {
+            // One read transaction: the session, the caller's groups and key at one snapshot.
+            let c = &conn.unchecked_transaction().map_err(backend)?;
             let row = c
                 .prepare_cached(sql::PRINCIPAL_BY_ACCESS)
                 .and_then(|mut s| {
@@ -920,6 +953,16 @@ impl SessionStore for SqliteStore {
                     roles: Roles::from_stored(&roles).map_err(backend)?,
                     must_change_password: must_change,
                     policy_version: u64::try_from(policy_version).map_err(backend)?,
+                    memberships: memberships_on(c, tenant, uid.into())?,
+                    subject_key: c
+                        .prepare_cached(sql::SUBJECT_KEY)
+                        .and_then(|mut s| {
+                            s.query_row(params![tenant.0, uid], |r| wrapped_subject_key(r, 0))
+                                .optional()
+                        })
+                        .map_err(backend)?
+                        .map(into_wrapped)
+                        .transpose()?,
                 })
             })
             .transpose()
@@ -1349,7 +1392,7 @@ impl RecordStore for SqliteStore {
 
     async fn collection_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Collection>> {
         let name = name.to_owned();
-        self.read(move |c| {
+        self.read_now(move |c| {
             Ok(c.prepare_cached(sql::COLLECTION_BY_NAME)
                 .and_then(|mut s| {
                     s.query_row(params![tenant.0, name], |r| raw_collection(r, 0))
@@ -1403,7 +1446,7 @@ impl RecordStore for SqliteStore {
     }
 
     async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>> {
-        self.read(move |c| {
+        self.read_now(move |c| {
             c.prepare_cached(sql::RECORD_VIEW)
                 .and_then(|mut s| {
                     s.query_row(params![tenant.0, id.0], raw_record_view)
@@ -1412,6 +1455,36 @@ impl RecordStore for SqliteStore {
                 .map_err(backend)?
                 .map(|raw| raw.into_model(tenant))
                 .transpose()
+        })
+        .await
+    }
+
+    async fn record_with_files(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+    ) -> Result<Option<(RecordView, Vec<FileRow>)>> {
+        self.read_now(move |conn| {
+            let c = &conn.unchecked_transaction().map_err(backend)?;
+            let Some(view) = c
+                .prepare_cached(sql::RECORD_VIEW)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, id.0], raw_record_view)
+                        .optional()
+                })
+                .map_err(backend)?
+                .map(|raw| raw.into_model(tenant))
+                .transpose()?
+            else {
+                return Ok(None);
+            };
+            let mut s = c.prepare_cached(sql::FILES_OF_RECORD).map_err(backend)?;
+            let files = s
+                .query_map(params![tenant.0, id.0], raw_file)
+                .map_err(backend)?
+                .map(|r| r.map_err(backend).and_then(RawFile::into_model))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Some((view, files)))
         })
         .await
     }
@@ -1552,7 +1625,7 @@ impl RecordStore for SqliteStore {
         name: &str,
     ) -> Result<Option<FileRow>> {
         let name = name.to_owned();
-        self.read(move |c| {
+        self.read_now(move |c| {
             c.prepare_cached(sql::FILE_BY_NAME)
                 .and_then(|mut s| {
                     s.query_row(params![tenant.0, record.0, name], raw_file)
@@ -1566,7 +1639,7 @@ impl RecordStore for SqliteStore {
     }
 
     async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>> {
-        self.read(move |c| {
+        self.read_now(move |c| {
             let mut s = c.prepare_cached(sql::FILES_OF_RECORD).map_err(backend)?;
             let rows = s
                 .query_map(params![tenant.0, record.0], raw_file)
@@ -1577,37 +1650,17 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn actor_context(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-    ) -> Result<(Vec<(GroupId, MembershipRole)>, Option<WrappedSubjectKey>)> {
-        self.read(move |c| {
-            let groups = memberships_on(c, tenant, user)?;
-            let key = c
-                .prepare_cached(sql::SUBJECT_KEY)
-                .and_then(|mut s| {
-                    s.query_row(params![tenant.0, user.0], |r| wrapped_subject_key(r, 0))
-                        .optional()
-                })
-                .map_err(backend)?
-                .map(into_wrapped)
-                .transpose()?;
-            Ok((groups, key))
-        })
-        .await
-    }
-
     async fn memberships(
         &self,
         tenant: TenantId,
         user: UserId,
     ) -> Result<Vec<(GroupId, MembershipRole)>> {
-        self.read(move |c| memberships_on(c, tenant, user)).await
+        self.read_now(move |c| memberships_on(c, tenant, user))
+            .await
     }
 
     async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
-        self.read(move |c| {
+        self.read_now(move |c| {
             c.prepare_cached(sql::POLICIES)
                 .and_then(|mut s| {
                     s.query_row(params![tenant.0], |r| {

@@ -160,7 +160,10 @@ impl TestServer {
     }
 
     /// Verifies a tenant's privacy-log chain and checkpoints against the key file's audit
-    /// key; the number of entries, or where it breaks.
+    /// key; the number of entries.
+    ///
+    /// # Errors
+    /// Where the chain breaks, described.
     pub async fn verify_privacy_chain(&self, slug: &str) -> Result<u64, String> {
         let tenant = self
             .services

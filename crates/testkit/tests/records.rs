@@ -281,9 +281,25 @@ async fn scenario(t: Training) -> Vec<u8> {
     assert!(log_has(admin, p1, p2, &file_obj, "participant", "allow").await);
     assert!(log_has(admin, p1, p2, &rec_obj, "participant", "deny").await);
     assert!(log_has(admin, p1, q, &rec_obj, "participant", "deny").await);
-    // P1 sees who viewed their data.
+    // The client address is kept (sealed under the actor's key) for administrators.
+    let r = admin
+        .get(&format!(
+            "/api/v1/privacy-log?subject_id={p1}&actor_id={coach}"
+        ))
+        .await;
+    assert!(
+        r.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["client"] == "127.0.0.1"),
+        "{}",
+        r.body
+    );
+    // P1 sees who viewed their data (but not the viewers' addresses).
     let r = c1.get("/api/v1/me/privacy-log").await;
     assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("127.0.0.1"), "{}", r.body);
     assert!(
         r.json
             .as_array()
@@ -592,9 +608,9 @@ async fn files_have_limits_ranges_and_replacements(b: Backend) {
         assert_eq!(body.unwrap(), data, "len {len}");
         if len > 10 {
             for (range, want) in [
-                (format!("bytes=0-0"), 0..1),
+                ("bytes=0-0".to_owned(), 0..1),
                 (format!("bytes={}-", len - 3), len - 3..len),
-                (format!("bytes=-4"), len - 4..len),
+                ("bytes=-4".to_owned(), len - 4..len),
                 (format!("bytes=1-{}", len - 2), 1..len - 1),
             ] {
                 let (status, h, body) = c1.get_bytes(&url("f.bin"), Some(&range)).await;

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use strongroom_domain::{RecordId, TenantId, UserId};
-use strongroom_store::RecordStore;
 
 #[derive(Serialize)]
 pub struct RawRecord {

@@ -28,6 +28,9 @@ pub struct PrivacyEntryView {
     fields: Vec<String>,
     /// `allow` or `deny`.
     decision: String,
+    /// The actor's client address (administrators' view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<String>,
 }
 
 impl From<PrivacyView> for PrivacyEntryView {
@@ -43,6 +46,7 @@ impl From<PrivacyView> for PrivacyEntryView {
             action: v.action,
             fields: v.fields,
             decision: v.decision,
+            client: v.client,
         }
     }
 }
