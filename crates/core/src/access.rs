@@ -21,7 +21,8 @@
 use crate::CoreError;
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
-    PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+    PolicyId, PolicySet, Request, ResourceConstraint, RestrictedExpression, Schema, ValidationMode,
+    Validator,
 };
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -120,12 +121,66 @@ pub struct TenantPolicies {
     pub version: u64,
 }
 
+/// A validated policy set split by the resource type its policies can apply to.
+///
+/// Cedar evaluates every policy of a set for every request (its scope too); a policy whose
+/// scope says `resource is Tenant` (or `== Tenant::"…"`) can never apply to a record, so each
+/// level evaluates only the policies that can apply to its resource type. Exact: a policy
+/// with an open scope (`resource`, `resource in …`) is in every part.
+struct ByResource {
+    tenant: PolicySet,
+    record: PolicySet,
+    file: PolicySet,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Tenant,
+    Record,
+    File,
+}
+
+impl ByResource {
+    fn split(set: &PolicySet) -> Result<Self, CoreError> {
+        let mut parts = Self {
+            tenant: PolicySet::new(),
+            record: PolicySet::new(),
+            file: PolicySet::new(),
+        };
+        for p in set.policies() {
+            let only = match p.resource_constraint() {
+                ResourceConstraint::Is(t) | ResourceConstraint::IsIn(t, _) => Some(t),
+                ResourceConstraint::Eq(uid) => Some(uid.type_name().clone()),
+                ResourceConstraint::Any | ResourceConstraint::In(_) => None,
+            };
+            for (kind, part) in [
+                ("Tenant", &mut parts.tenant),
+                ("Record", &mut parts.record),
+                ("File", &mut parts.file),
+            ] {
+                if only.as_ref().is_none_or(|t| t.to_string() == kind) {
+                    part.add(p.clone()).map_err(|_| broken("policy split"))?;
+                }
+            }
+        }
+        Ok(parts)
+    }
+
+    fn for_kind(&self, kind: Kind) -> &PolicySet {
+        match kind {
+            Kind::Tenant => &self.tenant,
+            Kind::Record => &self.record,
+            Kind::File => &self.file,
+        }
+    }
+}
+
 pub struct Access {
     schema: Schema,
     validator: Validator,
     authorizer: Authorizer,
-    templates: HashMap<&'static str, Arc<PolicySet>>,
-    sets: RwLock<HashMap<TenantId, (u64, Arc<PolicySet>)>>,
+    templates: HashMap<&'static str, Arc<ByResource>>,
+    sets: RwLock<HashMap<TenantId, (u64, Arc<ByResource>)>>,
     level2: Mutex<HashMap<(Actor, Action), Verdict>>,
 }
 
@@ -194,7 +249,9 @@ impl Access {
                 tracing::error!(template = name, error = %e, "template does not validate");
                 CoreError::Internal
             })?;
-            access.templates.insert(name, Arc::new(set));
+            access
+                .templates
+                .insert(name, Arc::new(ByResource::split(&set)?));
         }
         Ok(access)
     }
@@ -283,7 +340,7 @@ impl Access {
         store: &dyn Store,
         tenant: TenantId,
         version: u64,
-    ) -> Result<Arc<PolicySet>, CoreError> {
+    ) -> Result<Arc<ByResource>, CoreError> {
         if version == 0 {
             return self
                 .templates
@@ -304,10 +361,12 @@ impl Access {
             .policies(tenant)
             .await?
             .ok_or_else(|| broken("stored policies vanished"))?;
-        let set = Arc::new(self.parse(&row.policies).map_err(|e| {
-            tracing::error!(error = %e, "stored policies no longer validate");
-            CoreError::Internal
-        })?);
+        let set = Arc::new(ByResource::split(&self.parse(&row.policies).map_err(
+            |e| {
+                tracing::error!(error = %e, "stored policies no longer validate");
+                CoreError::Internal
+            },
+        )?)?);
         self.sets
             .write()
             .map_err(|_| broken("policy cache"))?
@@ -438,7 +497,13 @@ impl Access {
         let tenant = tenant_uid(actor.tenant)?;
         let mut entities = Self::actor_entities(actor)?;
         entities.push(Entity::new_no_attrs(tenant.clone(), HashSet::new()));
-        let verdict = self.decide(&set, user_uid(actor.user)?, action, tenant, entities)?;
+        let verdict = self.decide(
+            set.for_kind(Kind::Tenant),
+            user_uid(actor.user)?,
+            action,
+            tenant,
+            entities,
+        )?;
         let mut cache = self.level2.lock().map_err(|_| broken("decision cache"))?;
         if cache.len() >= L2_CACHE_MAX {
             cache.clear();
@@ -461,7 +526,7 @@ impl Access {
         let mut entities = Self::actor_entities(actor)?;
         entities.push(Self::record_entity(record)?);
         self.decide(
-            &set,
+            set.for_kind(Kind::Record),
             user_uid(actor.user)?,
             action,
             record_uid(record.id)?,
@@ -500,7 +565,7 @@ impl Access {
         entities.push(Self::record_entity(record)?);
         entities.push(file);
         self.decide(
-            &set,
+            set.for_kind(Kind::File),
             user_uid(actor.user)?,
             Action::ReadFile,
             f_uid,

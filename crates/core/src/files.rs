@@ -345,12 +345,23 @@ impl Services {
             "allow",
         )
         .await?;
+        // The first segment is opened before the answer starts: a damaged or swapped blob is
+        // then a clean error, not a 200 that breaks off (later segments can only break off).
+        let mut body = decrypt_stream(source, dec, plan);
+        let first = match body.next().await {
+            Some(Ok(chunk)) => Some(chunk),
+            Some(Err(_)) => return Err(CoreError::Internal),
+            None => None,
+        };
+        let body = futures_util::stream::iter(first.map(Ok))
+            .chain(body)
+            .boxed();
         Ok(FileDownload {
             content_type: file.content_type,
             size: file.size,
             range,
             partial,
-            body: decrypt_stream(source, dec, plan),
+            body,
         })
     }
 }

@@ -536,13 +536,18 @@ async fn personal_fields_and_files_are_stored_encrypted(b: Backend) {
     let blob = std::fs::read(blob_dir.join(&keys[0])).unwrap();
     assert!(blob.len() > file.len());
     assert!(!blob.windows(16).any(|w| w == &b"plaintext-marker"[..]));
-    // A flipped bit in the blob: the download breaks off rather than serve forged bytes.
+    // A flipped bit in the first segment: a clean 500, no byte of it served.
     let mut tampered = blob.clone();
     tampered[100] ^= 1;
     std::fs::write(blob_dir.join(&keys[0]), &tampered).unwrap();
-    let (status, _, body) = c1
-        .get_bytes(&format!("/api/v1/records/{rec}/files/doc.txt"), None)
-        .await;
+    let url = format!("/api/v1/records/{rec}/files/doc.txt");
+    let (status, _, _) = c1.get_bytes(&url, None).await;
+    assert_eq!(status, 500);
+    // A flipped bit in a later segment: the download breaks off rather than serve forged bytes.
+    let mut tampered = blob.clone();
+    tampered[100_000] ^= 1;
+    std::fs::write(blob_dir.join(&keys[0]), &tampered).unwrap();
+    let (status, _, body) = c1.get_bytes(&url, None).await;
     assert_eq!(status, 200);
     match body {
         Err(_) => {}
