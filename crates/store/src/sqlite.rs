@@ -187,6 +187,28 @@ impl SqliteStore {
         f(&conn)
     }
 
+    /// A point read of several statements at one snapshot (one read transaction): `read_now`
+    /// with `BEGIN`/`COMMIT` from the statement cache (not re-parsed each time, as
+    /// `Connection::transaction` would). The transaction always ends, even on error, so a
+    /// reader connection never keeps an old snapshot.
+    async fn read_tx_now<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        self.read_now(|c| {
+            c.prepare_cached("BEGIN")
+                .and_then(|mut s| s.execute([]))
+                .map_err(backend)?;
+            let out = f(c);
+            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            c.prepare_cached(end)
+                .and_then(|mut s| s.execute([]))
+                .map_err(backend)?;
+            out
+        })
+        .await
+    }
+
     /// Runs `f` inside one write transaction; an error rolls everything back.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
@@ -925,9 +947,8 @@ impl SessionStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<SessionPrincipal>> {
         let digest = *digest;
-        self.read_now(move |conn| {
-            // One read transaction: the session, the caller's groups and key at one snapshot.
-            let c = &conn.unchecked_transaction().map_err(backend)?;
+        // One read transaction: the session, the caller's groups and key at one snapshot.
+        self.read_tx_now(move |c| {
             let row = c
                 .prepare_cached(sql::PRINCIPAL_BY_ACCESS)
                 .and_then(|mut s| {
@@ -1464,8 +1485,7 @@ impl RecordStore for SqliteStore {
         tenant: TenantId,
         id: RecordId,
     ) -> Result<Option<(RecordView, Vec<FileRow>)>> {
-        self.read_now(move |conn| {
-            let c = &conn.unchecked_transaction().map_err(backend)?;
+        self.read_tx_now(move |c| {
             let Some(view) = c
                 .prepare_cached(sql::RECORD_VIEW)
                 .and_then(|mut s| {

@@ -128,7 +128,11 @@ impl Client {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let r = req.send().await.expect("request sent");
+        // A response that breaks off before its head is complete counts as status 0.
+        let r = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (0, reqwest::header::HeaderMap::new(), Err(e.to_string())),
+        };
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let body = r

@@ -547,8 +547,9 @@ async fn personal_fields_and_files_are_stored_encrypted(b: Backend) {
     let mut tampered = blob.clone();
     tampered[100_000] ^= 1;
     std::fs::write(blob_dir.join(&keys[0]), &tampered).unwrap();
+    // (The head may or may not have left before the stream broke: 200 or no answer at all.)
     let (status, _, body) = c1.get_bytes(&url, None).await;
-    assert_eq!(status, 200);
+    assert!(status == 200 || status == 0, "{status}");
     match body {
         Err(_) => {}
         Ok(bytes) => assert!(bytes.len() < file.len(), "a tampered file was served whole"),
