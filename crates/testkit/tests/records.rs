@@ -746,6 +746,43 @@ async fn tenant_policies_are_validated_and_take_effect_at_once(b: Backend) {
         .get(&format!("/api/v1/records/{contract}"))
         .await;
     r.assert_problem(404, "not_found");
+    // The dossier template: case workers (coaches of the group) write; the person reads their
+    // own dossier but does not write it; group peers see nothing.
+    let r = admin
+        .put(
+            "/api/v1/policies",
+            &json!({"template": "dossier", "version": 3}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (_, cc) = &t.coach;
+    c1.post(
+        "/api/v1/collections/recordings/records",
+        &json!({"subject_id": p1, "group_id": t.group, "data": {"title": "self"}}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    let r = cc
+        .post(
+            "/api/v1/collections/recordings/records",
+            &json!({"subject_id": p1, "group_id": t.group, "data": {"title": "intake"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let entry = r.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        c1.get(&format!("/api/v1/records/{entry}")).await.status,
+        200
+    );
+    c1.patch(
+        &format!("/api/v1/records/{entry}"),
+        &json!({"data": {"title": "changed"}}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    c2.get(&format!("/api/v1/records/{entry}"))
+        .await
+        .assert_problem(404, "not_found");
     // A role change takes effect on the next request too (level-2 cache keyed by roles).
     let r = admin
         .patch(
