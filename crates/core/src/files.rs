@@ -311,29 +311,10 @@ impl Services {
             .subject_key_of(&view)
             .await?
             .ok_or(CoreError::NotFound("file"))?;
-        let file_key = subject_key.file_key(file.file_id.0);
-        drop(subject_key);
-        let header = read_all(&self.blobs, &file.blob_key, 0..HEADER_LEN as u64).await?;
-        let header: [u8; HEADER_LEN] = header
-            .as_ref()
-            .try_into()
-            .map_err(|_| CoreError::Internal)?;
-        let dec = Decryptor::new(
-            &file_key,
-            &header,
-            &file_aad(p.tenant_id, id, name, file.file_id),
-        )
-        .map_err(|_| {
-            tracing::error!("a stored file's header does not parse");
-            CoreError::Internal
-        })?;
-        let plan = RangePlan::new(file.size, range.clone()).map_err(|_| {
-            CoreError::RangeNotSatisfiable(format!("the file has {} bytes", file.size))
-        })?;
-        let source = self
-            .blobs
-            .read_range(&file.blob_key, plan.ciphertext())
+        let body = self
+            .open_file_stream(p.tenant_id, &subject_key, &file, range.clone())
             .await?;
+        drop(subject_key);
         self.log_access(
             &actor,
             client,
@@ -345,17 +326,6 @@ impl Services {
             "allow",
         )
         .await?;
-        // The first segment is opened before the answer starts: a damaged or swapped blob is
-        // then a clean error, not a 200 that breaks off (later segments can only break off).
-        let mut body = decrypt_stream(source, dec, plan);
-        let first = match body.next().await {
-            Some(Ok(chunk)) => Some(chunk),
-            Some(Err(_)) => return Err(CoreError::Internal),
-            None => None,
-        };
-        let body = futures_util::stream::iter(first.map(Ok))
-            .chain(body)
-            .boxed();
         Ok(FileDownload {
             content_type: file.content_type,
             size: file.size,
@@ -363,6 +333,51 @@ impl Services {
             partial,
             body,
         })
+    }
+}
+
+impl Services {
+    /// The plaintext of `range` of a stored file, as a stream. The first segment is opened
+    /// before this returns: a damaged or swapped blob is then a clean error rather than an
+    /// answer that breaks off (later segments can only break off). Callers check access first.
+    pub(crate) async fn open_file_stream(
+        &self,
+        tenant: TenantId,
+        subject_key: &crate::keyring::SubjectKey,
+        file: &FileRow,
+        range: Range<u64>,
+    ) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, CoreError> {
+        let file_key = subject_key.file_key(file.file_id.0);
+        let header = read_all(&self.blobs, &file.blob_key, 0..HEADER_LEN as u64).await?;
+        let header: [u8; HEADER_LEN] = header
+            .as_ref()
+            .try_into()
+            .map_err(|_| CoreError::Internal)?;
+        let dec = Decryptor::new(
+            &file_key,
+            &header,
+            &file_aad(tenant, file.record_id, &file.name, file.file_id),
+        )
+        .map_err(|_| {
+            tracing::error!("a stored file's header does not parse");
+            CoreError::Internal
+        })?;
+        let plan = RangePlan::new(file.size, range).map_err(|_| {
+            CoreError::RangeNotSatisfiable(format!("the file has {} bytes", file.size))
+        })?;
+        let source = self
+            .blobs
+            .read_range(&file.blob_key, plan.ciphertext())
+            .await?;
+        let mut body = decrypt_stream(source, dec, plan);
+        let first = match body.next().await {
+            Some(Ok(chunk)) => Some(chunk),
+            Some(Err(_)) => return Err(CoreError::Internal),
+            None => None,
+        };
+        Ok(futures_util::stream::iter(first.map(Ok))
+            .chain(body)
+            .boxed())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod hashing;
 pub mod key_backup;

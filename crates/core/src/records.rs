@@ -179,7 +179,7 @@ fn valid_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn parse_fields(json: &str) -> Result<Vec<FieldDef>, CoreError> {
+pub(crate) fn parse_fields(json: &str) -> Result<Vec<FieldDef>, CoreError> {
     serde_json::from_str(json).map_err(|_| {
         tracing::error!("stored collection fields do not parse");
         CoreError::Internal
@@ -618,7 +618,7 @@ impl Services {
 
     /// Opens stored data: personal values under the subject key (absent once the subject is
     /// forgotten), the rest as stored.
-    fn open_data(
+    pub(crate) fn open_data(
         tenant: strongroom_domain::TenantId,
         c: &Collection,
         fields: &[FieldDef],
@@ -840,7 +840,11 @@ impl Services {
         Ok((view, facts, role))
     }
 
-    fn info(view: &RecordView, data: Map<String, Value>, files: Vec<FileInfo>) -> RecordInfo {
+    pub(crate) fn info(
+        view: &RecordView,
+        data: Map<String, Value>,
+        files: Vec<FileInfo>,
+    ) -> RecordInfo {
         let r = &view.record;
         RecordInfo {
             id: r.id,

@@ -473,17 +473,25 @@ impl Services {
 
     /// The caller's own login history, newest first, addresses opened.
     pub async fn my_logins(&self, p: &Principal) -> Result<Vec<LoginInfo>, CoreError> {
-        let events = self
-            .store
-            .login_history(p.tenant_id, p.user_id, LOGIN_HISTORY_LIMIT)
-            .await?;
+        self.logins_of(p.tenant_id, p.user_id, LOGIN_HISTORY_LIMIT)
+            .await
+    }
+
+    /// A user's login attempts, newest first, with the addresses opened.
+    pub(crate) async fn logins_of(
+        &self,
+        tenant: strongroom_domain::TenantId,
+        user_id: UserId,
+        limit: u32,
+    ) -> Result<Vec<LoginInfo>, CoreError> {
+        let events = self.store.login_history(tenant, user_id, limit).await?;
         let user = self
             .store
-            .user_by_id(p.tenant_id, p.user_id)
+            .user_by_id(tenant, user_id)
             .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let own = self.ip_key(p.tenant_id, Some(&user)).await?;
-        let system = self.system_subject_key(p.tenant_id).await?;
+            .ok_or(CoreError::NotFound("user"))?;
+        let own = self.ip_key(tenant, Some(&user)).await?;
+        let system = self.system_subject_key(tenant).await?;
         Ok(events
             .into_iter()
             .map(|e| {
@@ -493,7 +501,7 @@ impl Services {
                         .into_iter()
                         .find(|k| k.id.as_bytes() == &key_id)?;
                     match key.open(
-                        p.tenant_id,
+                        tenant,
                         crate::auth::LOGIN_HISTORY_TABLE,
                         e.id.0,
                         "ip",
@@ -576,7 +584,7 @@ impl Services {
         self.privacy_views(p.tenant_id, &q, false).await
     }
 
-    async fn privacy_views(
+    pub(crate) async fn privacy_views(
         &self,
         tenant: strongroom_domain::TenantId,
         q: &PrivacyQuery,

@@ -279,6 +279,16 @@ pub trait RecordStore {
         digest: &[u8; 32],
         limit: u32,
     ) -> Result<Vec<RecordView>>;
+    /// Every record about `subject`, oldest first.
+    async fn records_of_subject(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+    ) -> Result<Vec<RecordView>>;
+    /// Every record `author` created, oldest first.
+    async fn records_by_author(&self, tenant: TenantId, author: UserId) -> Result<Vec<RecordView>>;
+    /// Every change `actor` made to any record, oldest first.
+    async fn history_by_actor(&self, tenant: TenantId, actor: UserId) -> Result<Vec<HistoryRow>>;
     /// A record's changes, oldest first.
     async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>>;
     /// Attaches a file (replacing one of the same name) and adds a history entry under the

@@ -1384,27 +1384,36 @@ impl RecordStore for PgStore {
         record_views(&rows, tenant)
     }
 
-    async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>> {
-        sqlx::query(sql::RECORD_HISTORY)
+    async fn records_of_subject(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+    ) -> Result<Vec<RecordView>> {
+        let rows = sqlx::query(sql::RECORDS_OF_SUBJECT)
             .bind(tenant.0)
-            .bind(id.0)
+            .bind(subject.0)
             .fetch_all(&self.pool)
             .await
-            .map_err(backend)?
-            .iter()
-            .map(|r| {
-                RawHistory {
-                    record_id: r.try_get(0).map_err(backend)?,
-                    version: r.try_get(1).map_err(backend)?,
-                    at: r.try_get(2).map_err(backend)?,
-                    actor_id: r.try_get(3).map_err(backend)?,
-                    action: r.try_get(4).map_err(backend)?,
-                    fields: r.try_get(5).map_err(backend)?,
-                    data_before: r.try_get(6).map_err(backend)?,
-                }
-                .into_model()
-            })
-            .collect()
+            .map_err(backend)?;
+        record_views(&rows, tenant)
+    }
+
+    async fn records_by_author(&self, tenant: TenantId, author: UserId) -> Result<Vec<RecordView>> {
+        let rows = sqlx::query(sql::RECORDS_BY_AUTHOR)
+            .bind(tenant.0)
+            .bind(author.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        record_views(&rows, tenant)
+    }
+
+    async fn history_by_actor(&self, tenant: TenantId, actor: UserId) -> Result<Vec<HistoryRow>> {
+        self.history(sql::HISTORY_BY_ACTOR, tenant, actor.0).await
+    }
+
+    async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>> {
+        self.history(sql::RECORD_HISTORY, tenant, id.0).await
     }
 
     async fn put_file(
@@ -1557,5 +1566,36 @@ impl RecordStore for PgStore {
             .map_err(backend)?
             .rows_affected();
         Ok(n == 1)
+    }
+}
+
+impl PgStore {
+    /// History rows by a (tenant, id) query over `sql::RECORD_HISTORY`'s columns.
+    async fn history(
+        &self,
+        statement: &'static str,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Vec<HistoryRow>> {
+        sqlx::query(statement)
+            .bind(tenant.0)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                RawHistory {
+                    record_id: r.try_get(0).map_err(backend)?,
+                    version: r.try_get(1).map_err(backend)?,
+                    at: r.try_get(2).map_err(backend)?,
+                    actor_id: r.try_get(3).map_err(backend)?,
+                    action: r.try_get(4).map_err(backend)?,
+                    fields: r.try_get(5).map_err(backend)?,
+                    data_before: r.try_get(6).map_err(backend)?,
+                }
+                .into_model()
+            })
+            .collect()
     }
 }

@@ -162,6 +162,13 @@ pub const POLICIES: &str = "SELECT template, policies, version, updated_by, upda
 pub const INSERT_POLICIES: &str = "INSERT INTO tenant_policies (tenant_id, template, policies, version, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id) DO NOTHING";
 pub const UPDATE_POLICIES: &str = "UPDATE tenant_policies SET template = $1, policies = $2, version = $3, updated_by = $4, updated_at = $5 WHERE tenant_id = $6 AND version = $7";
 
+/// Every record about a subject (for the export), oldest first.
+pub const RECORDS_OF_SUBJECT: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.subject_id = $2 ORDER BY r.record_id";
+/// Every record a user created (the objects they own), oldest first.
+pub const RECORDS_BY_AUTHOR: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.created_by = $2 ORDER BY r.record_id";
+/// Every change a user made to any record, oldest first.
+pub const HISTORY_BY_ACTOR: &str = "SELECT record_id, version, at, actor_id, action, fields, data_before FROM record_history WHERE tenant_id = $1 AND actor_id = $2 ORDER BY at, record_id, version";
+
 #[cfg(test)]
 mod tests {
     /// Every `$n` must first appear after `$1..$(n-1)`, or SQLite would bind it to the wrong value.
@@ -220,6 +227,9 @@ mod tests {
             POLICIES,
             INSERT_POLICIES,
             UPDATE_POLICIES,
+            RECORDS_OF_SUBJECT,
+            RECORDS_BY_AUTHOR,
+            HISTORY_BY_ACTOR,
             FORGET_USER,
             DELETE_USER_MEMBERSHIPS,
             DELETE_USER_RESETS,

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_privacy_log.sql"),
     include_str!("../migrations/sqlite/0005_privacy_checkpoints.sql"),
     include_str!("../migrations/sqlite/0006_records.sql"),
+    include_str!("../migrations/sqlite/0007_export_indexes.sql"),
 ];
 
 #[derive(Clone)]
@@ -1565,26 +1566,26 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn records_of_subject(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+    ) -> Result<Vec<RecordView>> {
+        self.record_views(sql::RECORDS_OF_SUBJECT, tenant, subject.0)
+            .await
+    }
+
+    async fn records_by_author(&self, tenant: TenantId, author: UserId) -> Result<Vec<RecordView>> {
+        self.record_views(sql::RECORDS_BY_AUTHOR, tenant, author.0)
+            .await
+    }
+
+    async fn history_by_actor(&self, tenant: TenantId, actor: UserId) -> Result<Vec<HistoryRow>> {
+        self.history(sql::HISTORY_BY_ACTOR, tenant, actor.0).await
+    }
+
     async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>> {
-        self.read(move |c| {
-            let mut s = c.prepare_cached(sql::RECORD_HISTORY).map_err(backend)?;
-            let rows = s
-                .query_map(params![tenant.0, id.0], |r| {
-                    Ok(RawHistory {
-                        record_id: r.get(0)?,
-                        version: r.get(1)?,
-                        at: r.get(2)?,
-                        actor_id: r.get(3)?,
-                        action: r.get(4)?,
-                        fields: r.get(5)?,
-                        data_before: r.get(6)?,
-                    })
-                })
-                .map_err(backend)?;
-            rows.map(|r| r.map_err(backend).and_then(RawHistory::into_model))
-                .collect()
-        })
-        .await
+        self.history(sql::RECORD_HISTORY, tenant, id.0).await
     }
 
     async fn put_file(
@@ -1761,4 +1762,52 @@ fn memberships_on(
             .and_then(|(g, role)| membership(g, &role))
     })
     .collect()
+}
+
+impl SqliteStore {
+    /// Record views by a (tenant, id) query over `sql::RECORD_VIEW`'s columns.
+    async fn record_views(
+        &self,
+        statement: &'static str,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Vec<RecordView>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(statement).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, id], raw_record_view)
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(|raw| raw.into_model(tenant)))
+                .collect()
+        })
+        .await
+    }
+
+    /// History rows by a (tenant, id) query over `sql::RECORD_HISTORY`'s columns.
+    async fn history(
+        &self,
+        statement: &'static str,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<Vec<HistoryRow>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(statement).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, id], |r| {
+                    Ok(RawHistory {
+                        record_id: r.get(0)?,
+                        version: r.get(1)?,
+                        at: r.get(2)?,
+                        actor_id: r.get(3)?,
+                        action: r.get(4)?,
+                        fields: r.get(5)?,
+                        data_before: r.get(6)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawHistory::into_model))
+                .collect()
+        })
+        .await
+    }
 }

@@ -3,6 +3,7 @@
 mod auth;
 #[cfg(feature = "bench-endpoints")]
 mod bench;
+mod export;
 mod me;
 mod privacy;
 mod records;
@@ -11,6 +12,7 @@ mod tenant;
 mod users;
 
 pub(crate) use auth::*;
+pub(crate) use export::*;
 pub(crate) use me::*;
 pub(crate) use privacy::*;
 pub(crate) use records::*;
@@ -34,6 +36,8 @@ pub fn api() -> Router<AppState> {
         .route("/me/password", put(change_password))
         .route("/me/logins", get(my_logins))
         .route("/me/privacy-log", get(my_privacy_log))
+        .route("/me/export", get(my_export))
+        .route("/users/{id}/export", get(user_export))
         .route("/privacy-log", get(privacy_log))
         .route("/tenant", get(get_tenant).patch(update_tenant))
         .route("/users", post(create_user).get(list_users))
