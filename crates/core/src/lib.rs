@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod files;
+pub mod forget;
 pub mod hashing;
 pub mod key_backup;
 pub mod keyring;

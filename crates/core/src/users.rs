@@ -87,7 +87,7 @@ impl Services {
 
     /// Level 2 for user administration: administrators only. A refusal is logged as a denial
     /// (naming the person it concerned, if any) before it is answered.
-    async fn admin_or_deny(
+    pub(crate) async fn admin_or_deny(
         &self,
         p: &Principal,
         subject: Option<UserId>,
@@ -373,37 +373,6 @@ impl Services {
 
     /// `DELETE /users/{id}`: destroys the person's subject key (their sealed fields become
     /// unreadable everywhere at once), removes credentials, ends sessions and memberships.
-    pub async fn forget_user(&self, p: &Principal, id: UserId) -> Result<(), CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, Some(id), "delete").await?;
-        if id == p.user_id {
-            return Err(CoreError::Invalid(
-                "administrators cannot delete their own account here; use DELETE /api/v1/me".into(),
-            ));
-        }
-        if !self
-            .store
-            .forget_user(p.tenant_id, id, self.clock.now())
-            .await?
-        {
-            return Err(CoreError::NotFound("user"));
-        }
-        self.privacy
-            .append(
-                p.tenant_id,
-                self.user_entry(
-                    p,
-                    Some(id),
-                    "delete",
-                    &["email", "name", "credentials"],
-                    "allow",
-                ),
-            )
-            .await?;
-        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id, "user forgotten");
-        Ok(())
-    }
-
     pub async fn create_group(
         &self,
         p: &Principal,

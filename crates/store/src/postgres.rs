@@ -1496,6 +1496,64 @@ impl RecordStore for PgStore {
             .collect()
     }
 
+    async fn files_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<FileRow>> {
+        sqlx::query(sql::FILES_OF_SUBJECT)
+            .bind(tenant.0)
+            .bind(subject.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| raw_file(r).map_err(backend).and_then(RawFile::into_model))
+            .collect()
+    }
+
+    async fn delete_file_version(&self, tenant: TenantId, f: &FileRow) -> Result<bool> {
+        let n = sqlx::query(sql::DELETE_FILE_VERSION)
+            .bind(tenant.0)
+            .bind(f.record_id.0)
+            .bind(&f.name)
+            .bind(f.file_id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn scrub_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        data: &str,
+        unindex: &[String],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for field in unindex {
+            sqlx::query(sql::DELETE_INDEX_FIELD)
+                .bind(tenant.0)
+                .bind(id.0)
+                .bind(field)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        sqlx::query(sql::SCRUB_RECORD)
+            .bind(data)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::SCRUB_HISTORY)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
     async fn memberships(
         &self,
         tenant: TenantId,

@@ -169,6 +169,17 @@ pub const RECORDS_BY_AUTHOR: &str = "SELECT r.record_id, r.collection_id, r.subj
 /// Every change a user made to any record, oldest first.
 pub const HISTORY_BY_ACTOR: &str = "SELECT record_id, version, at, actor_id, action, fields, data_before FROM record_history WHERE tenant_id = $1 AND actor_id = $2 ORDER BY at, record_id, version";
 
+/// Every file of every record about a subject (what forgetting them deletes).
+pub const FILES_OF_SUBJECT: &str = "SELECT f.record_id, f.name, f.file_id, f.blob_key, f.content_type, f.size, f.created_by, f.created_at FROM record_files f JOIN records r ON r.tenant_id = f.tenant_id AND r.record_id = f.record_id WHERE f.tenant_id = $1 AND r.subject_id = $2 ORDER BY f.record_id, f.name";
+/// Removes one stored version of a file (not a newer one that replaced it meanwhile).
+pub const DELETE_FILE_VERSION: &str = "DELETE FROM record_files WHERE tenant_id = $1 AND record_id = $2 AND name = $3 AND file_id = $4";
+pub const SCRUB_RECORD: &str =
+    "UPDATE records SET data = $1 WHERE tenant_id = $2 AND record_id = $3";
+pub const DELETE_INDEX_FIELD: &str =
+    "DELETE FROM record_index WHERE tenant_id = $1 AND record_id = $2 AND field = $3";
+pub const SCRUB_HISTORY: &str =
+    "UPDATE record_history SET data_before = NULL WHERE tenant_id = $1 AND record_id = $2";
+
 #[cfg(test)]
 mod tests {
     /// Every `$n` must first appear after `$1..$(n-1)`, or SQLite would bind it to the wrong value.
@@ -230,6 +241,11 @@ mod tests {
             RECORDS_OF_SUBJECT,
             RECORDS_BY_AUTHOR,
             HISTORY_BY_ACTOR,
+            FILES_OF_SUBJECT,
+            DELETE_FILE_VERSION,
+            SCRUB_RECORD,
+            SCRUB_HISTORY,
+            DELETE_INDEX_FIELD,
             FORGET_USER,
             DELETE_USER_MEMBERSHIPS,
             DELETE_USER_RESETS,

@@ -1671,6 +1671,54 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn files_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<FileRow>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::FILES_OF_SUBJECT).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, subject.0], raw_file)
+                .map_err(backend)?;
+            rows.map(|r| r.map_err(backend).and_then(RawFile::into_model))
+                .collect()
+        })
+        .await
+    }
+
+    async fn delete_file_version(&self, tenant: TenantId, file: &FileRow) -> Result<bool> {
+        let f = file.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::DELETE_FILE_VERSION,
+                    params![tenant.0, f.record_id.0, f.name, f.file_id.0],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn scrub_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        data: &str,
+        unindex: &[String],
+    ) -> Result<()> {
+        let (data, unindex) = (data.to_owned(), unindex.to_vec());
+        self.write(move |tx| {
+            tx.execute(sql::SCRUB_RECORD, params![data, tenant.0, id.0])
+                .map_err(backend)?;
+            for field in &unindex {
+                tx.execute(sql::DELETE_INDEX_FIELD, params![tenant.0, id.0, field])
+                    .map_err(backend)?;
+            }
+            tx.execute(sql::SCRUB_HISTORY, params![tenant.0, id.0])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn memberships(
         &self,
         tenant: TenantId,

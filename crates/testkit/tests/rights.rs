@@ -26,7 +26,24 @@ async fn export(c: &Client, path: &str) -> (u16, String, Vec<u8>) {
     (status, ct, body.expect("a whole body"))
 }
 
-async fn export_holds_exactly_what_was_put_in(b: Backend) {
+/// Tenant "acme": Pia (participant) and Cas (coach of her group G). Pia keeps a recording
+/// with personal notes and a personal, searchable day, two files, and one change; Cas gives
+/// feedback on it and reads it.
+struct Pia {
+    s: TestServer,
+    admin: Client,
+    p1: String,
+    c1: Client,
+    coach: String,
+    cc: Client,
+    group: String,
+    rec: String,
+    fb: String,
+    video: Vec<u8>,
+    notes: Vec<u8>,
+}
+
+async fn pia(b: Backend) -> Pia {
     let s = TestServer::start(b).await;
     let (t, email, pw) = s.tenant("acme").await;
     let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
@@ -49,7 +66,7 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
     for (name, fields) in [
         (
             "recordings",
-            json!([{"name": "title", "type": "string"}, {"name": "notes", "type": "string", "personal": true}]),
+            json!([{"name": "title", "type": "string"}, {"name": "notes", "type": "string", "personal": true}, {"name": "day", "type": "date", "personal": true, "searchable": true}]),
         ),
         (
             "feedback",
@@ -67,7 +84,7 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
     let r = c1
         .post(
             "/api/v1/collections/recordings/records",
-            &json!({"subject_id": p1, "group_id": g, "data": {"title": "Pitch", "notes": "first try"}}),
+            &json!({"subject_id": p1, "group_id": g, "data": {"title": "Pitch", "notes": "first try", "day": "2026-10-09"}}),
         )
         .await;
     let rec = r.json["id"].as_str().unwrap().to_owned();
@@ -103,7 +120,35 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
         .await;
     let fb = r.json["id"].as_str().unwrap().to_owned();
     assert_eq!(cc.get(&format!("/api/v1/records/{rec}")).await.status, 200);
+    Pia {
+        s,
+        admin,
+        p1,
+        c1,
+        coach,
+        cc,
+        group: g,
+        rec,
+        fb,
+        video,
+        notes,
+    }
+}
 
+async fn export_holds_exactly_what_was_put_in(b: Backend) {
+    let Pia {
+        s,
+        admin,
+        p1,
+        c1,
+        coach,
+        cc,
+        group: g,
+        rec,
+        fb,
+        video,
+        notes,
+    } = pia(b).await;
     let (status, ct, zip) = export(&c1, "/api/v1/me/export").await;
     assert_eq!(status, 200);
     assert_eq!(ct, "application/zip");
@@ -137,7 +182,7 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
     let mine = records.iter().find(|r| r["id"] == rec.as_str()).unwrap();
     assert_eq!(
         mine["data"],
-        json!({"title": "Pitch", "notes": "second try"})
+        json!({"title": "Pitch", "notes": "second try", "day": "2026-10-09"})
     );
     assert_eq!(mine["files"].as_array().unwrap().len(), 2);
     assert_eq!(mine["files"][1]["path"], format!("files/{rec}/video.mp4"));
@@ -193,4 +238,105 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
     assert!(s.verify_privacy_chain("acme").await.unwrap() > 0);
 }
 
-both_backends!(export_holds_exactly_what_was_put_in);
+async fn forgetting_leaves_nothing_readable_and_the_log_verifies(b: Backend) {
+    let Pia {
+        s,
+        admin,
+        p1,
+        c1,
+        coach,
+        cc,
+        rec,
+        fb,
+        ..
+    } = pia(b).await;
+    let search = "/api/v1/collections/recordings/records?day=2026-10-09";
+    assert_eq!(cc.get(search).await.json.as_array().unwrap().len(), 1);
+    assert_eq!(s.services.blobs.keys("tenants").await.unwrap().len(), 2);
+
+    // A crash right after the key was destroyed: the repeat finishes the rest.
+    let tenant = s
+        .services
+        .store
+        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let p1_id = strongroom_domain::UserId::from(uuid::Uuid::parse_str(&p1).unwrap());
+    assert!(
+        s.services
+            .store
+            .forget_user(tenant.id, p1_id, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        c1.get("/api/v1/me").await.status,
+        401,
+        "sessions end at once"
+    );
+    let r = admin.delete(&format!("/api/v1/users/{p1}")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // And once more: harmless.
+    assert_eq!(
+        admin.delete(&format!("/api/v1/users/{p1}")).await.status,
+        204
+    );
+
+    // No blob left, no personal value stored, no search entry, nothing readable.
+    assert!(s.services.blobs.keys("tenants").await.unwrap().is_empty());
+    assert!(cc.get(search).await.json.as_array().unwrap().is_empty());
+    let db = s.database_bytes();
+    for needle in [
+        "pia@acme.example",
+        "Name of pia",
+        "second try",
+        "first try",
+        "good pace",
+        "2026-10-09",
+    ] {
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} is still stored"
+        );
+    }
+    // What is not personal stays, pseudonymised; the files are gone.
+    let r = cc.get(&format!("/api/v1/records/{rec}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["data"], json!({"title": "Pitch"}));
+    assert_eq!(r.json["files"], json!([]));
+    let r = cc.get(&format!("/api/v1/records/{fb}")).await;
+    assert_eq!(r.json["data"], json!({}), "{}", r.body);
+    let r = cc.get(&format!("/api/v1/records/{rec}/history")).await;
+    let h = r.json.as_array().unwrap();
+    assert!(h.iter().all(|e| e["before"].is_null()), "{}", r.body);
+    assert_eq!(h[0]["actor"], "Deleted GDPR");
+    // Every log view names her "Deleted GDPR"; the chain verifies.
+    let r = admin
+        .get(&format!("/api/v1/privacy-log?actor_id={p1}&limit=1000"))
+        .await;
+    let entries = r.json.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(
+        entries.iter().all(|e| e["actor"] == "Deleted GDPR"),
+        "{}",
+        r.body
+    );
+    assert!(s.verify_privacy_chain("acme").await.unwrap() > 0);
+
+    // DELETE /me: the coach goes; their token dies with them. The last administrator may not.
+    let r = cc.delete("/api/v1/me").await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(cc.get("/api/v1/me").await.status, 401);
+    let r = admin.get(&format!("/api/v1/users/{coach}")).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    admin
+        .delete("/api/v1/me")
+        .await
+        .assert_problem(409, "conflict");
+}
+
+both_backends!(
+    export_holds_exactly_what_was_put_in,
+    forgetting_leaves_nothing_readable_and_the_log_verifies,
+);

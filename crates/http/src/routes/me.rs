@@ -106,3 +106,16 @@ pub async fn my_logins(
             .collect(),
     ))
 }
+
+/// Forget me: my data key is destroyed (everything sealed under it becomes unreadable), my
+/// files are deleted, personal fields are removed from records about me, and every history and
+/// log view shows "Deleted GDPR" for me. My sessions end. Repeating it is harmless.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 202), (status = 401, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub async fn forget_me(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<axum::http::StatusCode, Problem> {
+    s.services.forget_me(&p).await?;
+    Ok(axum::http::StatusCode::ACCEPTED)
+}

@@ -32,7 +32,7 @@ pub fn api() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/auth/forgot", post(forgot))
         .route("/auth/reset", post(reset))
-        .route("/me", get(me))
+        .route("/me", get(me).delete(forget_me))
         .route("/me/password", put(change_password))
         .route("/me/logins", get(my_logins))
         .route("/me/privacy-log", get(my_privacy_log))

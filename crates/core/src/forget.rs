@@ -1,0 +1,132 @@
+//! The right to be forgotten: `DELETE /me` and `DELETE /users/{id}`.
+//!
+//! In this order, so that a crash at any point leaves a state a repeat finishes:
+//! 1. one transaction destroys the person's subject key (crypto-shredding: every field, file
+//!    and client address sealed under it is unreadable from now on, on every instance and in
+//!    every copy), removes their sealed e-mail and name and credentials, ends their sessions
+//!    and memberships, and marks them deleted;
+//! 2. each file of each record about them: the blob is deleted, then its row (a crash between
+//!    the two leaves a row whose blob is gone, which the repeat removes; never a blob no row
+//!    names);
+//! 3. each record about them: personal values, the stored values before each change and the
+//!    search entries of personal fields are removed; what is not personal stays, with the
+//!    person as a pseudonymous id that every view shows as "Deleted GDPR".
+//!
+//! Repeating it on a forgotten person is not an error: it redoes steps 2 and 3 (idempotent).
+//! The privacy log keeps its entries (ids only), so its chain still verifies.
+
+use crate::records::parse_fields;
+use crate::users::require_settled;
+use crate::{CoreError, Principal, Services};
+use serde_json::{Map, Value};
+use strongroom_domain::{Role, TenantId, UserId, UserStatus};
+
+/// What one run of forgetting did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ForgetReport {
+    /// Whether this run destroyed the key (false: the person was already forgotten).
+    pub key_destroyed: bool,
+    pub files_deleted: u32,
+    pub records_scrubbed: u32,
+}
+
+impl Services {
+    /// `DELETE /users/{id}` (administrators; not themselves).
+    pub async fn forget_user(&self, p: &Principal, id: UserId) -> Result<ForgetReport, CoreError> {
+        require_settled(p)?;
+        self.admin_or_deny(p, Some(id), "delete").await?;
+        if id == p.user_id {
+            return Err(CoreError::Invalid(
+                "administrators cannot delete their own account here; use DELETE /api/v1/me".into(),
+            ));
+        }
+        self.forget_logged(p, id).await
+    }
+
+    /// `DELETE /me`: anyone may have themselves forgotten, except a tenant's last
+    /// administrator (who would leave the tenant without one).
+    pub async fn forget_me(&self, p: &Principal) -> Result<ForgetReport, CoreError> {
+        require_settled(p)?;
+        if p.roles.contains(Role::Administrator) {
+            let admins = self
+                .store
+                .list_users(p.tenant_id)
+                .await?
+                .into_iter()
+                .filter(|u| u.status == UserStatus::Active && u.roles.contains(Role::Administrator))
+                .count();
+            if admins <= 1 {
+                return Err(CoreError::Conflict(
+                    "you are the tenant's last administrator: appoint another one first".into(),
+                ));
+            }
+        }
+        self.forget_logged(p, p.user_id).await
+    }
+
+    async fn forget_logged(&self, p: &Principal, id: UserId) -> Result<ForgetReport, CoreError> {
+        let report = self.forget(p.tenant_id, id).await?;
+        let actor = Self::actor(p)?;
+        self.log_access(
+            &actor,
+            None,
+            if id == p.user_id {
+                "subject"
+            } else {
+                "administrator"
+            },
+            Some(id),
+            ("users", Some(id.0)),
+            "delete",
+            vec![
+                "email".into(),
+                "name".into(),
+                "credentials".into(),
+                "records".into(),
+                "files".into(),
+            ],
+            "allow",
+        )
+        .await?;
+        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id,
+            files = report.files_deleted, records = report.records_scrubbed, "user forgotten");
+        Ok(report)
+    }
+
+    /// Forgets a person (steps in the module documentation). `NotFound` only for an id that
+    /// never was a user of this tenant.
+    pub async fn forget(&self, tenant: TenantId, id: UserId) -> Result<ForgetReport, CoreError> {
+        let mut report = ForgetReport {
+            key_destroyed: self.store.forget_user(tenant, id, self.clock.now()).await?,
+            ..ForgetReport::default()
+        };
+        if !report.key_destroyed && self.store.user_by_id(tenant, id).await?.is_none() {
+            return Err(CoreError::NotFound("user"));
+        }
+        for f in self.store.files_of_subject(tenant, id).await? {
+            self.blobs.delete(&f.blob_key).await?;
+            if self.store.delete_file_version(tenant, &f).await? {
+                report.files_deleted += 1;
+            }
+        }
+        for view in self.store.records_of_subject(tenant, id).await? {
+            let fields = parse_fields(&view.collection.fields)?;
+            let mut data: Map<String, Value> =
+                serde_json::from_str(&view.record.data).map_err(|_| CoreError::Internal)?;
+            let personal: Vec<String> = fields
+                .iter()
+                .filter(|f| f.personal)
+                .map(|f| f.name.clone())
+                .collect();
+            for name in &personal {
+                data.remove(name);
+            }
+            let data = serde_json::to_string(&data).map_err(|_| CoreError::Internal)?;
+            self.store
+                .scrub_record(tenant, view.record.id, &data, &personal)
+                .await?;
+            report.records_scrubbed += 1;
+        }
+        Ok(report)
+    }
+}
