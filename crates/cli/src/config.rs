@@ -28,6 +28,7 @@ pub struct Config {
     pub behind_proxy: bool,
     pub mail: MailConfig,
     pub auth: AuthConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
 }
 
@@ -99,6 +100,20 @@ impl Config {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// How often `serve` runs the retention engine; 0 turns it off (then run
+    /// `strongroom retention run` from a scheduler instead).
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { interval_secs: 60 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     /// `smtp://host:port`, `smtp://user:pass@host:587?tls=required` or `smtps://host:465`.
     /// Unset: mail is written to `<data_dir>/outbox` as `.eml` files.
@@ -138,6 +153,7 @@ impl Default for Config {
             behind_proxy: false,
             mail: MailConfig::default(),
             auth: AuthConfig::default(),
+            retention: RetentionConfig::default(),
             log: LogConfig::default(),
         }
     }

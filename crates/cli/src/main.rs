@@ -54,6 +54,24 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The retention engine (licence expiry: hide, notice, delete recordings).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Plan and run what is due (once); prints one JSON line per step.
+    Run {
+        /// Act as if it were this time (RFC 3339), e.g. to catch up or to rehearse.
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+        /// Print what is due and what has run, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -137,9 +155,11 @@ fn init_logging(config: &Config) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen, .. } => *listen,
-        Command::Tenant { .. } | Command::Init | Command::Keys { .. } | Command::Audit { .. } => {
-            None
-        }
+        Command::Tenant { .. }
+        | Command::Init
+        | Command::Keys { .. }
+        | Command::Audit { .. }
+        | Command::Retention { .. } => None,
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
@@ -176,6 +196,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify { tenant },
         } => audit_verify(&config, tenant.as_deref()).await,
+        Command::Retention {
+            command: RetentionCommand::Run { now, dry_run },
+        } => retention_run(&config, now.as_deref(), dry_run).await,
         Command::Keys {
             command: KeysCommand::Export { out },
         } => {
@@ -270,8 +293,59 @@ async fn audit_verify(config: &Config, tenant: Option<&str>) -> anyhow::Result<(
     Ok(())
 }
 
+/// `strongroom retention run`: with `--now`, the services run on a clock fixed at that time.
+async fn retention_run(config: &Config, now: Option<&str>, dry_run: bool) -> anyhow::Result<()> {
+    let now = match now {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| {
+            anyhow::anyhow!("--now: give an RFC 3339 time such as 2026-12-01T00:00:00Z ({e})")
+        })?,
+        None => time::OffsetDateTime::now_utc(),
+    };
+    strongroom::keys::load_existing(config)?;
+    let clock = Arc::new(strongroom_core::ManualClock::new(now));
+    let services = startup::services(config, clock).await?;
+    let mut out = std::io::stdout();
+    if dry_run {
+        for (step, state) in services.retention_preview(now).await? {
+            let mut line = serde_json::to_value(&step)?;
+            if let Some(m) = line.as_object_mut() {
+                m.insert("state".into(), serde_json::Value::String(state));
+            }
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        for ran in services.run_retention(now).await? {
+            writeln!(out, "{}", serde_json::to_string(&ran)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the retention engine every `interval` on the server's clock, until the process ends.
+fn spawn_retention(services: strongroom_core::Services, interval: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match services.run_retention(services.clock.now()).await {
+                Ok(ran) if !ran.is_empty() => tracing::info!(jobs = ran.len(), "retention ran"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention run failed"),
+            }
+        }
+    });
+}
+
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let app = startup::build(config).await?;
+    if config.retention.interval_secs > 0 {
+        spawn_retention(
+            app.services.clone(),
+            std::time::Duration::from_secs(config.retention.interval_secs),
+        );
+    }
     if demo {
         let file = config.data_dir.join("demo-credentials.json");
         let creds = app

@@ -23,6 +23,11 @@ impl ManualClock {
     pub fn new(start: Timestamp) -> Self {
         Self(Mutex::new(start))
     }
+    pub fn set(&self, to: Timestamp) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = to;
+        }
+    }
     pub fn advance(&self, by: time::Duration) {
         if let Ok(mut t) = self.0.lock() {
             *t += by;

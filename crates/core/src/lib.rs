@@ -19,6 +19,7 @@ pub mod mail;
 pub mod password_policy;
 pub mod privacy;
 pub mod records;
+pub mod retention;
 pub mod tenants;
 pub mod throttle;
 pub mod users;

@@ -13,7 +13,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         crate::routes::delete_user, crate::routes::create_group, crate::routes::put_member, crate::routes::healthz,
         crate::routes::create_collection, crate::routes::list_collections, crate::routes::create_record, crate::routes::search_records,
         crate::routes::get_record, crate::routes::update_record, crate::routes::record_history, crate::routes::put_file, crate::routes::get_file,
-        crate::routes::get_policies, crate::routes::put_policies, crate::routes::my_export, crate::routes::user_export, crate::routes::forget_me,
+        crate::routes::get_policies, crate::routes::put_policies, crate::routes::my_export, crate::routes::user_export, crate::routes::forget_me, crate::routes::my_deletion_notices, crate::routes::keep_deletion,
     ),
     modifiers(&Bearer)
 )]

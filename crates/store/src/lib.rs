@@ -22,6 +22,7 @@ use std::sync::Arc;
 use strongroom_domain::{
     CollectionId, FamilyId, GroupId, MembershipRole, RecordId, Slug, TenantId, Timestamp, UserId,
 };
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -334,6 +335,60 @@ pub trait RecordStore {
     ) -> Result<bool>;
 }
 
+#[async_trait]
+pub trait JobStore {
+    /// Schedules a job unless one with its dedupe key exists; whether it was added.
+    async fn enqueue(&self, job: &NewJob) -> Result<bool>;
+    /// Claims up to `limit` due jobs (pending, or running with an expired lease) until
+    /// `lease_until`. Two instances never claim the same job (PostgreSQL: `FOR UPDATE SKIP
+    /// LOCKED`; SQLite: one writer).
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+    /// Marks a claimed job done, with what it did.
+    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()>;
+    /// A failed attempt: pending again at `run_at`, or failed after `max_attempts`.
+    async fn retry_job(
+        &self,
+        id: Uuid,
+        max_attempts: u32,
+        run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The jobs concerning one user, by due time.
+    async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
+    /// Adds a notice unless one for the same (user, what, expiry) exists; whether it was added.
+    async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool>;
+    async fn notice_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        what: &str,
+        expiry_at: Timestamp,
+    ) -> Result<Option<DeletionNotice>>;
+    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>>;
+    /// The user's veto; `false` if there is no such open notice of theirs.
+    async fn keep_notice(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Result<bool>;
+    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()>;
+    /// Hides (or shows again) every record about a subject; how many changed.
+    async fn set_subject_hidden(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        hidden: bool,
+    ) -> Result<u64>;
+}
+
 /// Everything the core services need from persistence.
 pub trait Store:
     TenantStore
@@ -345,6 +400,7 @@ pub trait Store:
     + SessionStore
     + PasswordResetStore
     + RecordStore
+    + JobStore
     + Send
     + Sync
 {
@@ -359,6 +415,7 @@ impl<T> Store for T where
         + SessionStore
         + PasswordResetStore
         + RecordStore
+        + JobStore
         + Send
         + Sync
 {

@@ -326,3 +326,50 @@ pub struct PolicyRow {
     pub updated_by: UserId,
     pub updated_at: Timestamp,
 }
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub kind: String,
+    pub subject_id: Option<UserId>,
+    /// Scheduling the same key twice is a no-op.
+    pub dedupe_key: String,
+    /// The job's one parameter (e.g. the licence expiry it follows from, in milliseconds).
+    pub param: i64,
+    pub run_at: Timestamp,
+    pub now: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: Uuid,
+    pub tenant_id: TenantId,
+    pub kind: String,
+    pub subject_id: Option<UserId>,
+    pub param: i64,
+    pub run_at: Timestamp,
+    pub attempts: u32,
+}
+
+/// A job with its state, for inspection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobState {
+    pub job: Job,
+    pub status: String,
+    pub outcome: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletionNotice {
+    pub tenant_id: TenantId,
+    pub id: Uuid,
+    pub user_id: UserId,
+    /// What will be deleted, e.g. `recordings`.
+    pub what: String,
+    pub expiry_at: Timestamp,
+    pub due_at: Timestamp,
+    pub created_at: Timestamp,
+    pub kept_at: Option<Timestamp>,
+    pub done_at: Option<Timestamp>,
+}

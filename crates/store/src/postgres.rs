@@ -10,6 +10,7 @@ use crate::raw::{
     RawCollection, RawFile, RawGroup, RawHistory, RawLogin, RawPolicies, RawPrivacy, RawRecordView,
     RawTenant, RawUser, fields_json, membership,
 };
+use crate::raw::{RawJob, RawNotice};
 use crate::sqlite::{failure_count, tenant_key_row};
 use crate::{
     ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
@@ -18,6 +19,7 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
+use crate::{DeletionNotice, Job, JobState, JobStore, NewJob};
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
     NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
@@ -1655,5 +1657,220 @@ impl PgStore {
                 .into_model()
             })
             .collect()
+    }
+}
+
+fn raw_job(r: &PgRow) -> sqlx::Result<RawJob> {
+    Ok(RawJob {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        subject_id: r.try_get(3)?,
+        param: r.try_get(4)?,
+        run_at: r.try_get(5)?,
+        attempts: r.try_get(6)?,
+    })
+}
+
+fn raw_notice(r: &PgRow) -> sqlx::Result<RawNotice> {
+    Ok(RawNotice {
+        id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        what: r.try_get(2)?,
+        expiry_at: r.try_get(3)?,
+        due_at: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        kept_at: r.try_get(6)?,
+        done_at: r.try_get(7)?,
+    })
+}
+
+#[async_trait]
+impl JobStore for PgStore {
+    async fn enqueue(&self, j: &NewJob) -> Result<bool> {
+        let n = sqlx::query(sql::ENQUEUE_JOB)
+            .bind(j.id)
+            .bind(j.tenant_id.0)
+            .bind(&j.kind)
+            .bind(j.subject_id.map(|s| s.0))
+            .bind(&j.dedupe_key)
+            .bind(j.param)
+            .bind(to_millis(j.run_at))
+            .bind(to_millis(j.now))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        let mut jobs = sqlx::query(sql::CLAIM_JOBS_PG)
+            .bind(to_millis(lease_until))
+            .bind(to_millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| raw_job(r).map_err(backend).and_then(RawJob::into_model))
+            .collect::<Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| (j.run_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()> {
+        sqlx::query(sql::FINISH_JOB)
+            .bind(outcome)
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn retry_job(
+        &self,
+        id: Uuid,
+        max_attempts: u32,
+        run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::RETRY_JOB)
+            .bind(i64::from(max_attempts))
+            .bind(to_millis(run_at))
+            .bind(error)
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>> {
+        sqlx::query(sql::JOBS_OF_SUBJECT)
+            .bind(tenant.0)
+            .bind(subject.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                Ok(JobState {
+                    job: raw_job(r).map_err(backend)?.into_model()?,
+                    status: r.try_get(7).map_err(backend)?,
+                    outcome: r.try_get(8).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool> {
+        let inserted = sqlx::query(sql::INSERT_NOTICE)
+            .bind(n.tenant_id.0)
+            .bind(n.id)
+            .bind(n.user_id.0)
+            .bind(&n.what)
+            .bind(to_millis(n.expiry_at))
+            .bind(to_millis(n.due_at))
+            .bind(to_millis(n.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    async fn notice_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        what: &str,
+        expiry_at: Timestamp,
+    ) -> Result<Option<DeletionNotice>> {
+        sqlx::query(sql::NOTICE_FOR)
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(what)
+            .bind(to_millis(expiry_at))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_notice(&r)
+                    .map_err(backend)
+                    .map(|raw| raw.into_model(tenant))
+            })
+            .transpose()
+    }
+
+    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>> {
+        sqlx::query(sql::NOTICES_OF_USER)
+            .bind(tenant.0)
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                raw_notice(r)
+                    .map_err(backend)
+                    .map(|raw| raw.into_model(tenant))
+            })
+            .collect()
+    }
+
+    async fn keep_notice(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let n = sqlx::query(sql::KEEP_NOTICE)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
+        sqlx::query(sql::FINISH_NOTICE)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn set_subject_hidden(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        hidden: bool,
+    ) -> Result<u64> {
+        Ok(sqlx::query(sql::SET_SUBJECT_HIDDEN)
+            .bind(hidden)
+            .bind(tenant.0)
+            .bind(subject.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected())
     }
 }

@@ -2,8 +2,8 @@
 //! Shared by both backends so that a row means the same thing whichever store it came from.
 
 use crate::{
-    Collection, FileRow, Group, HistoryRow, LoginEvent, PolicyRow, RecordRow, RecordView, Result,
-    StoreError, Tenant, User, WrappedSubjectKey,
+    Collection, DeletionNotice, FileRow, Group, HistoryRow, Job, LoginEvent, PolicyRow, RecordRow,
+    RecordView, Result, StoreError, Tenant, User, WrappedSubjectKey,
 };
 use strongroom_domain::{
     GroupId, LoginOutcome, MembershipRole, Region, Roles, Slug, TenantId, TenantName, TenantStatus,
@@ -328,4 +328,57 @@ pub fn membership(group: Uuid, role: &str) -> Result<(GroupId, MembershipRole)> 
 /// Field names as stored (a JSON array).
 pub fn fields_json(fields: &[String]) -> String {
     serde_json::to_string(fields).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// `job_id, tenant_id, kind, subject_id, param, run_at, attempts`.
+pub struct RawJob {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub kind: String,
+    pub subject_id: Option<Uuid>,
+    pub param: i64,
+    pub run_at: i64,
+    pub attempts: i64,
+}
+
+impl RawJob {
+    pub fn into_model(self) -> Result<Job> {
+        Ok(Job {
+            id: self.id,
+            tenant_id: self.tenant_id.into(),
+            kind: self.kind,
+            subject_id: self.subject_id.map(Into::into),
+            param: self.param,
+            run_at: from_millis(self.run_at),
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("job attempts"))?,
+        })
+    }
+}
+
+/// `notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at`.
+pub struct RawNotice {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub what: String,
+    pub expiry_at: i64,
+    pub due_at: i64,
+    pub created_at: i64,
+    pub kept_at: Option<i64>,
+    pub done_at: Option<i64>,
+}
+
+impl RawNotice {
+    pub fn into_model(self, tenant: TenantId) -> DeletionNotice {
+        DeletionNotice {
+            tenant_id: tenant,
+            id: self.id,
+            user_id: self.user_id.into(),
+            what: self.what,
+            expiry_at: from_millis(self.expiry_at),
+            due_at: from_millis(self.due_at),
+            created_at: from_millis(self.created_at),
+            kept_at: self.kept_at.map(from_millis),
+            done_at: self.done_at.map(from_millis),
+        }
+    }
 }

@@ -180,6 +180,33 @@ pub const DELETE_INDEX_FIELD: &str =
 pub const SCRUB_HISTORY: &str =
     "UPDATE record_history SET data_before = NULL WHERE tenant_id = $1 AND record_id = $2";
 
+// ── Jobs (the one cross-tenant table: claimed by due time, across tenants) ─────────────────
+pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (job_id, tenant_id, kind, subject_id, dedupe_key, param, run_at, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) ON CONFLICT (dedupe_key) DO NOTHING";
+/// SQLite has one writer at a time: the claim is atomic as it is.
+pub const CLAIM_JOBS_SQLITE: &str = concat!(
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 ORDER BY run_at, job_id LIMIT $3",
+    ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts"
+);
+/// PostgreSQL: rows another instance is claiming are skipped, never waited for or run twice.
+pub const CLAIM_JOBS_PG: &str = concat!(
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 ORDER BY run_at, job_id LIMIT $3",
+    " FOR UPDATE SKIP LOCKED",
+    ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts"
+);
+pub const FINISH_JOB: &str = "UPDATE jobs SET status = 'done', outcome = $1, locked_until = NULL, updated_at = $2 WHERE job_id = $3 AND status = 'running'";
+/// A failed attempt: again at `$1`, or given up after `$4` attempts.
+pub const RETRY_JOB: &str = "UPDATE jobs SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, run_at = $2, outcome = $3, locked_until = NULL, updated_at = $4 WHERE job_id = $5 AND status = 'running'";
+pub const JOBS_OF_SUBJECT: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, status, outcome FROM jobs WHERE tenant_id = $1 AND subject_id = $2 ORDER BY run_at, job_id";
+
+pub const INSERT_NOTICE: &str = "INSERT INTO deletion_notices (tenant_id, notice_id, user_id, what, expiry_at, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, user_id, what, expiry_at) DO NOTHING";
+pub const NOTICE_FOR: &str = "SELECT notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at FROM deletion_notices WHERE tenant_id = $1 AND user_id = $2 AND what = $3 AND expiry_at = $4";
+pub const NOTICES_OF_USER: &str = "SELECT notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at FROM deletion_notices WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, notice_id";
+pub const KEEP_NOTICE: &str = "UPDATE deletion_notices SET kept_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND notice_id = $4 AND done_at IS NULL";
+pub const FINISH_NOTICE: &str =
+    "UPDATE deletion_notices SET done_at = $1 WHERE tenant_id = $2 AND notice_id = $3";
+pub const SET_SUBJECT_HIDDEN: &str =
+    "UPDATE records SET hidden = $1 WHERE tenant_id = $2 AND subject_id = $3 AND hidden <> $1";
+
 #[cfg(test)]
 mod tests {
     /// Every `$n` must first appear after `$1..$(n-1)`, or SQLite would bind it to the wrong value.
@@ -246,6 +273,13 @@ mod tests {
             SCRUB_RECORD,
             SCRUB_HISTORY,
             DELETE_INDEX_FIELD,
+            JOBS_OF_SUBJECT,
+            INSERT_NOTICE,
+            NOTICE_FOR,
+            NOTICES_OF_USER,
+            KEEP_NOTICE,
+            FINISH_NOTICE,
+            SET_SUBJECT_HIDDEN,
             FORGET_USER,
             DELETE_USER_MEMBERSHIPS,
             DELETE_USER_RESETS,
@@ -275,5 +309,15 @@ mod tests {
             );
         }
         assert!(!placeholders_ascend("SELECT $2, $1"));
+        // The job queue is claimed across tenants (documented exception): order only.
+        for sql in [
+            ENQUEUE_JOB,
+            CLAIM_JOBS_SQLITE,
+            CLAIM_JOBS_PG,
+            FINISH_JOB,
+            RETRY_JOB,
+        ] {
+            assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
+        }
     }
 }

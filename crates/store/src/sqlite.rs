@@ -11,6 +11,7 @@ use crate::raw::{
     RawCollection, RawFile, RawGroup, RawHistory, RawLogin, RawPolicies, RawPrivacy, RawRecordView,
     RawTenant, RawUser, fields_json, membership,
 };
+use crate::raw::{RawJob, RawNotice};
 use crate::{
     ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
 };
@@ -18,6 +19,7 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
+use crate::{DeletionNotice, Job, JobState, JobStore, NewJob};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
     NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
@@ -47,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0005_privacy_checkpoints.sql"),
     include_str!("../migrations/sqlite/0006_records.sql"),
     include_str!("../migrations/sqlite/0007_export_indexes.sql"),
+    include_str!("../migrations/sqlite/0008_jobs.sql"),
 ];
 
 #[derive(Clone)]
@@ -1855,6 +1858,238 @@ impl SqliteStore {
                 .map_err(backend)?;
             rows.map(|r| r.map_err(backend).and_then(RawHistory::into_model))
                 .collect()
+        })
+        .await
+    }
+}
+
+fn raw_job(r: &Row<'_>) -> rusqlite::Result<RawJob> {
+    Ok(RawJob {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        kind: r.get(2)?,
+        subject_id: r.get(3)?,
+        param: r.get(4)?,
+        run_at: r.get(5)?,
+        attempts: r.get(6)?,
+    })
+}
+
+fn raw_notice(r: &Row<'_>) -> rusqlite::Result<RawNotice> {
+    Ok(RawNotice {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        what: r.get(2)?,
+        expiry_at: r.get(3)?,
+        due_at: r.get(4)?,
+        created_at: r.get(5)?,
+        kept_at: r.get(6)?,
+        done_at: r.get(7)?,
+    })
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn enqueue(&self, job: &NewJob) -> Result<bool> {
+        let j = job.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::ENQUEUE_JOB,
+                    params![
+                        j.id,
+                        j.tenant_id.0,
+                        j.kind,
+                        j.subject_id.map(|s| s.0),
+                        j.dedupe_key,
+                        j.param,
+                        to_millis(j.run_at),
+                        to_millis(j.now)
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        self.write(move |tx| {
+            let mut s = tx.prepare_cached(sql::CLAIM_JOBS_SQLITE).map_err(backend)?;
+            let rows = s
+                .query_map(
+                    params![to_millis(lease_until), to_millis(now), limit],
+                    raw_job,
+                )
+                .map_err(backend)?;
+            let mut jobs = rows
+                .map(|r| r.map_err(backend).and_then(RawJob::into_model))
+                .collect::<Result<Vec<_>>>()?;
+            jobs.sort_by_key(|j| (j.run_at, j.id));
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()> {
+        let outcome = outcome.to_owned();
+        self.write(move |tx| {
+            tx.execute(sql::FINISH_JOB, params![outcome, to_millis(now), id])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn retry_job(
+        &self,
+        id: Uuid,
+        max_attempts: u32,
+        run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let error = error.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                sql::RETRY_JOB,
+                params![max_attempts, to_millis(run_at), error, to_millis(now), id],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::JOBS_OF_SUBJECT).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, subject.0], |r| {
+                    Ok((
+                        raw_job(r)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (job, status, outcome) = r.map_err(backend)?;
+                Ok(JobState {
+                    job: job.into_model()?,
+                    status,
+                    outcome,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool> {
+        let n = n.clone();
+        self.write(move |tx| {
+            let inserted = tx
+                .execute(
+                    sql::INSERT_NOTICE,
+                    params![
+                        n.tenant_id.0,
+                        n.id,
+                        n.user_id.0,
+                        n.what,
+                        to_millis(n.expiry_at),
+                        to_millis(n.due_at),
+                        to_millis(n.created_at)
+                    ],
+                )
+                .map_err(backend)?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn notice_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        what: &str,
+        expiry_at: Timestamp,
+    ) -> Result<Option<DeletionNotice>> {
+        let what = what.to_owned();
+        self.read(move |c| {
+            Ok(c.prepare_cached(sql::NOTICE_FOR)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![tenant.0, user.0, what, to_millis(expiry_at)],
+                        raw_notice,
+                    )
+                    .optional()
+                })
+                .map_err(backend)?
+                .map(|raw| raw.into_model(tenant)))
+        })
+        .await
+    }
+
+    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::NOTICES_OF_USER).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, user.0], raw_notice)
+                .map_err(backend)?;
+            rows.map(|r| r.map(|raw| raw.into_model(tenant)).map_err(backend))
+                .collect()
+        })
+        .await
+    }
+
+    async fn keep_notice(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: Uuid,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::KEEP_NOTICE,
+                    params![to_millis(now), tenant.0, user.0, id],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(sql::FINISH_NOTICE, params![to_millis(now), tenant.0, id])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_subject_hidden(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        hidden: bool,
+    ) -> Result<u64> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::SET_SUBJECT_HIDDEN,
+                    params![hidden, tenant.0, subject.0],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
         })
         .await
     }

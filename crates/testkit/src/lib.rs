@@ -63,6 +63,18 @@ impl TestServer {
             ..Config::default()
         };
         tweak(&mut config);
+        Self::launch(config, dir, db).await
+    }
+
+    /// Another server on the same database, data folder (key file, blobs) and configuration:
+    /// a second instance, as behind a load balancer. It has its own clock; set both.
+    pub async fn second_instance(&self) -> Self {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        Self::launch(config, tempfile::tempdir().expect("temp dir"), None).await
+    }
+
+    async fn launch(config: Config, dir: tempfile::TempDir, db: Option<pg::PgDatabase>) -> Self {
         config.validate().expect("valid test config");
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let app = strongroom::startup::build_with_clock(&config, clock.clone())

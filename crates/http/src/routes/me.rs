@@ -119,3 +119,55 @@ pub async fn forget_me(
     s.services.forget_me(&p).await?;
     Ok(axum::http::StatusCode::ACCEPTED)
 }
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeletionNoticeView {
+    id: uuid::Uuid,
+    /// What will be deleted (`recordings`).
+    what: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    due_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    kept_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    done_at: Option<Timestamp>,
+}
+
+/// Deletions of my data that retention has announced, and whether I kept the data.
+#[utoipa::path(get, path = "/api/v1/me/deletion-notices", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = [DeletionNoticeView]), (status = 401, body = ProblemBody)))]
+pub async fn my_deletion_notices(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<DeletionNoticeView>>, Problem> {
+    Ok(Json(
+        s.services
+            .my_deletion_notices(&p)
+            .await?
+            .into_iter()
+            .map(|n| DeletionNoticeView {
+                id: n.id,
+                what: n.what,
+                due_at: n.due_at,
+                kept_at: n.kept_at,
+                done_at: n.done_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Keep the data a notice announced the deletion of (my veto).
+#[utoipa::path(post, path = "/api/v1/me/deletion-notices/{id}/keep", tag = "me", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn keep_deletion(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<uuid::Uuid>,
+) -> Result<axum::http::StatusCode, Problem> {
+    s.services.keep_deletion(&p, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -37,6 +37,8 @@ pub fn api() -> Router<AppState> {
         .route("/me/logins", get(my_logins))
         .route("/me/privacy-log", get(my_privacy_log))
         .route("/me/export", get(my_export))
+        .route("/me/deletion-notices", get(my_deletion_notices))
+        .route("/me/deletion-notices/{id}/keep", post(keep_deletion))
         .route("/users/{id}/export", get(user_export))
         .route("/privacy-log", get(privacy_log))
         .route("/tenant", get(get_tenant).patch(update_tenant))

@@ -1,0 +1,432 @@
+//! The retention engine (seed 000): when a participant's licence expires their records are
+//! hidden; 31 days later they are told by mail that their recordings go in 14 days and may
+//! keep them; 45 days after expiry the recordings are deleted unless kept. A renewed licence
+//! cancels what is pending and shows the records again.
+//!
+//! Two halves, both driven by the injected clock:
+//! * the **planner** looks at every user's licence and schedules jobs with a dedupe key per
+//!   (step, tenant, user, expiry): planning twice, or on two instances, schedules once;
+//! * the **worker** claims due jobs (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two instances
+//!   never run one job) and runs idempotent handlers, which check at run time that the licence
+//!   still has the expiry the job was planned for (a renewal turns them into no-ops). A failed
+//!   handler is retried with exponential backoff; a crash leaves the job `running` with a lease
+//!   that expires, after which another worker claims it. Nothing is lost on restart.
+//!
+//! Every action is a privacy-log entry (actor: none; via: `retention`).
+
+use crate::{CoreError, Services};
+use serde::Serialize;
+use strongroom_domain::{
+    TenantId, TenantStatus, Timestamp, UserId, UserStatus, from_millis, to_millis,
+};
+use strongroom_store::{DeletionNotice, Job, NewJob, PrivacyEntry, User};
+use time::Duration;
+
+pub const HIDE: &str = "retention.hide";
+pub const NOTICE: &str = "retention.notice";
+pub const DELETE_RECORDINGS: &str = "retention.delete_recordings";
+pub const UNHIDE: &str = "retention.unhide";
+
+/// What a notice announces the deletion of.
+pub const RECORDINGS: &str = "recordings";
+
+/// A claimed job may run this long before another worker may take it over.
+const LEASE: Duration = Duration::minutes(5);
+/// Attempts before a job is given up (and stays visible as `failed`).
+const MAX_ATTEMPTS: u32 = 5;
+/// Jobs claimed at a time.
+const CLAIM_BATCH: u32 = 32;
+
+/// The seed's periods (per tenant configurable in a later step; these are the defaults).
+#[derive(Clone, Copy, Debug)]
+pub struct RetentionRules {
+    /// Expiry to the notice mail.
+    pub notice_after: Duration,
+    /// Expiry to the deletion of recordings.
+    pub delete_after: Duration,
+}
+
+impl Default for RetentionRules {
+    fn default() -> Self {
+        Self {
+            notice_after: Duration::days(31),
+            delete_after: Duration::days(45),
+        }
+    }
+}
+
+/// One step the planner schedules (or, dry, would schedule).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Planned {
+    pub kind: String,
+    pub tenant: TenantId,
+    pub user: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_at: Timestamp,
+}
+
+/// One job a worker ran, and what it did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ran {
+    pub kind: String,
+    pub tenant: TenantId,
+    pub user: Option<UserId>,
+    pub outcome: String,
+}
+
+/// Is a file a recording (what the seed deletes 45 days after expiry)?
+pub fn is_recording(content_type: &str) -> bool {
+    content_type.starts_with("video/") || content_type.starts_with("audio/")
+}
+
+fn key(kind: &str, tenant: TenantId, user: UserId, expiry: i64) -> String {
+    format!("{kind}:{}:{}:{expiry}", tenant.0, user.0)
+}
+
+fn job(
+    kind: &str,
+    tenant: TenantId,
+    user: UserId,
+    expiry: i64,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> NewJob {
+    NewJob {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: tenant,
+        kind: kind.to_owned(),
+        subject_id: Some(user),
+        dedupe_key: key(kind, tenant, user, expiry),
+        param: expiry,
+        run_at,
+        now,
+    }
+}
+
+impl Services {
+    /// The steps due by `now`'s licences: for an expired licence, hide, notice and delete at
+    /// their times; for a renewed one that was hidden for an earlier expiry, show again.
+    async fn retention_steps(&self, now: Timestamp) -> Result<Vec<NewJob>, CoreError> {
+        let rules = RetentionRules::default();
+        let mut steps = Vec::new();
+        for tenant in self.store.list_tenants().await? {
+            if tenant.status != TenantStatus::Active {
+                continue;
+            }
+            for u in self.store.list_users(tenant.id).await? {
+                if u.status == UserStatus::Deleted {
+                    continue;
+                }
+                match u.license_expires_at {
+                    Some(e) if e <= now => {
+                        let ms = to_millis(e);
+                        steps.push(job(HIDE, tenant.id, u.id, ms, e, now));
+                        steps.push(job(
+                            NOTICE,
+                            tenant.id,
+                            u.id,
+                            ms,
+                            e + rules.notice_after,
+                            now,
+                        ));
+                        steps.push(job(
+                            DELETE_RECORDINGS,
+                            tenant.id,
+                            u.id,
+                            ms,
+                            e + rules.delete_after,
+                            now,
+                        ));
+                    }
+                    _ => {
+                        for s in self.store.jobs_of_subject(tenant.id, u.id).await? {
+                            if s.job.kind == HIDE && s.status == "done" {
+                                steps.push(job(UNHIDE, tenant.id, u.id, s.job.param, now, now));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(steps)
+    }
+
+    /// Schedules what is due (idempotent); how many jobs were new.
+    pub async fn plan_retention(&self, now: Timestamp) -> Result<u32, CoreError> {
+        let mut added = 0;
+        for step in self.retention_steps(now).await? {
+            if self.store.enqueue(&step).await? {
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    /// `strongroom retention run --dry-run`: the steps due by `now` (scheduled or not), and
+    /// which of them have run already; nothing is written.
+    pub async fn retention_preview(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(Planned, String)>, CoreError> {
+        let mut out = Vec::new();
+        for step in self.retention_steps(now).await? {
+            let Some(user) = step.subject_id else {
+                continue;
+            };
+            let state = self
+                .store
+                .jobs_of_subject(step.tenant_id, user)
+                .await?
+                .into_iter()
+                .find(|s| s.job.kind == step.kind && s.job.param == step.param)
+                .map_or_else(
+                    || {
+                        if step.run_at <= now {
+                            "due"
+                        } else {
+                            "scheduled"
+                        }
+                        .to_owned()
+                    },
+                    |s| s.status,
+                );
+            out.push((
+                Planned {
+                    kind: step.kind,
+                    tenant: step.tenant_id,
+                    user,
+                    run_at: step.run_at,
+                },
+                state,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Plans, then claims and runs due jobs until none is due at `now`.
+    pub async fn run_retention(&self, now: Timestamp) -> Result<Vec<Ran>, CoreError> {
+        self.plan_retention(now).await?;
+        let mut ran = Vec::new();
+        loop {
+            let jobs = self.store.claim_jobs(now, now + LEASE, CLAIM_BATCH).await?;
+            if jobs.is_empty() {
+                return Ok(ran);
+            }
+            for j in jobs {
+                match self.run_job(&j, now).await {
+                    Ok(outcome) => {
+                        self.store.finish_job(j.id, &outcome, now).await?;
+                        ran.push(Ran {
+                            kind: j.kind,
+                            tenant: j.tenant_id,
+                            user: j.subject_id,
+                            outcome,
+                        });
+                    }
+                    Err(e) => {
+                        // Exponential backoff from one minute; given up after MAX_ATTEMPTS.
+                        let wait = Duration::minutes(1 << j.attempts.min(10));
+                        tracing::warn!(kind = %j.kind, tenant = %j.tenant_id, attempt = j.attempts, error = %e, "job failed");
+                        self.store
+                            .retry_job(j.id, MAX_ATTEMPTS, now + wait, &e.to_string(), now)
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_job(&self, j: &Job, now: Timestamp) -> Result<String, CoreError> {
+        let Some(user_id) = j.subject_id else {
+            return Ok("nothing to do".into());
+        };
+        let Some(user) = self.store.user_by_id(j.tenant_id, user_id).await? else {
+            return Ok("skipped: no such user".into());
+        };
+        let expiry = from_millis(j.param);
+        let same_expiry =
+            user.status != UserStatus::Deleted && user.license_expires_at == Some(expiry);
+        match j.kind.as_str() {
+            HIDE if same_expiry => {
+                let n = self
+                    .store
+                    .set_subject_hidden(j.tenant_id, user_id, true)
+                    .await?;
+                self.retention_entry(j.tenant_id, user_id, "hide", vec!["records".into()])
+                    .await?;
+                Ok(format!("hid {n} records"))
+            }
+            NOTICE if same_expiry => self.send_notice(&user, expiry, now).await,
+            DELETE_RECORDINGS if same_expiry => self.delete_recordings(&user, expiry, now).await,
+            UNHIDE if user.license_expires_at.is_none_or(|e| e > now) => {
+                let n = self
+                    .store
+                    .set_subject_hidden(j.tenant_id, user_id, false)
+                    .await?;
+                self.retention_entry(j.tenant_id, user_id, "unhide", vec!["records".into()])
+                    .await?;
+                Ok(format!("showed {n} records again"))
+            }
+            HIDE | NOTICE | DELETE_RECORDINGS | UNHIDE => {
+                Ok("skipped: the licence changed since this was planned".into())
+            }
+            other => Ok(format!("skipped: unknown job kind {other}")),
+        }
+    }
+
+    async fn retention_entry(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        action: &str,
+        fields: Vec<String>,
+    ) -> Result<(), CoreError> {
+        self.privacy
+            .append(
+                tenant,
+                PrivacyEntry {
+                    at: self.clock.now(),
+                    actor_id: None,
+                    via: "retention".into(),
+                    subject_id: Some(subject.0),
+                    object_type: "retention".into(),
+                    object_id: Some(subject.0),
+                    action: action.into(),
+                    fields,
+                    decision: "allow".into(),
+                    client_sealed: None,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The notice 14 days ahead (at least once: a crash between the mail and the notice row
+    /// sends the mail again).
+    async fn send_notice(
+        &self,
+        user: &User,
+        expiry: Timestamp,
+        now: Timestamp,
+    ) -> Result<String, CoreError> {
+        let rules = RetentionRules::default();
+        if self
+            .store
+            .notice_for(user.tenant_id, user.id, RECORDINGS, expiry)
+            .await?
+            .is_some()
+        {
+            return Ok("already notified".into());
+        }
+        let due = expiry + rules.delete_after;
+        let notice = DeletionNotice {
+            tenant_id: user.tenant_id,
+            id: uuid::Uuid::now_v7(),
+            user_id: user.id,
+            what: RECORDINGS.into(),
+            expiry_at: expiry,
+            due_at: due,
+            created_at: now,
+            kept_at: None,
+            done_at: None,
+        };
+        let keys = self
+            .tenant_keys_for(user.tenant_id, std::slice::from_ref(user))
+            .await?;
+        let info = Self::open_user(&keys, user.clone())?;
+        if let Some(email) = &info.email {
+            let date = due
+                .date()
+                .format(time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|_| CoreError::Internal)?;
+            let body = format!(
+                "Hello,\n\nyour licence expired, so your recordings will be deleted on {date} \
+                 (in 14 days).\n\nTo keep them, sign in and confirm:\n    \
+                 POST /api/v1/me/deletion-notices/{}/keep\n\nYour other data is not affected.\n",
+                notice.id
+            );
+            self.mailer
+                .send(email, "Your recordings will be deleted in 14 days", body)
+                .await?;
+        }
+        self.store.insert_notice(&notice).await?;
+        self.retention_entry(user.tenant_id, user.id, "notice", vec![RECORDINGS.into()])
+            .await?;
+        Ok(format!("notified; deletion on {due}"))
+    }
+
+    /// Deletes the recordings (video and audio files) of records about the user, unless they
+    /// kept them: each blob before its row, so a repeat finishes a half-done run.
+    async fn delete_recordings(
+        &self,
+        user: &User,
+        expiry: Timestamp,
+        now: Timestamp,
+    ) -> Result<String, CoreError> {
+        let notice = self
+            .store
+            .notice_for(user.tenant_id, user.id, RECORDINGS, expiry)
+            .await?;
+        if notice.as_ref().is_some_and(|n| n.kept_at.is_some()) {
+            return Ok("kept by the user".into());
+        }
+        let mut deleted = 0u32;
+        for f in self.store.files_of_subject(user.tenant_id, user.id).await? {
+            if !is_recording(&f.content_type) {
+                continue;
+            }
+            self.blobs.delete(&f.blob_key).await?;
+            if self.store.delete_file_version(user.tenant_id, &f).await? {
+                deleted += 1;
+                self.retention_entry(
+                    user.tenant_id,
+                    user.id,
+                    "delete",
+                    vec![format!("record/{}/files/{}", f.record_id.0, f.name)],
+                )
+                .await?;
+            }
+        }
+        if let Some(n) = notice {
+            self.store.finish_notice(user.tenant_id, n.id, now).await?;
+        }
+        Ok(format!("deleted {deleted} recordings"))
+    }
+
+    /// `GET /me/deletion-notices`.
+    pub async fn my_deletion_notices(
+        &self,
+        p: &crate::Principal,
+    ) -> Result<Vec<DeletionNotice>, CoreError> {
+        crate::users::require_settled(p)?;
+        Ok(self.store.notices_of(p.tenant_id, p.user_id).await?)
+    }
+
+    /// `POST /me/deletion-notices/{id}/keep`: the user's veto.
+    pub async fn keep_deletion(
+        &self,
+        p: &crate::Principal,
+        id: uuid::Uuid,
+    ) -> Result<(), CoreError> {
+        crate::users::require_settled(p)?;
+        if !self
+            .store
+            .keep_notice(p.tenant_id, p.user_id, id, self.clock.now())
+            .await?
+        {
+            return Err(CoreError::NotFound("deletion notice"));
+        }
+        let actor = Self::actor(p)?;
+        self.log_access(
+            &actor,
+            None,
+            "subject",
+            Some(p.user_id),
+            ("deletion_notice", Some(id)),
+            "keep",
+            vec![RECORDINGS.into()],
+            "allow",
+        )
+        .await
+    }
+}
