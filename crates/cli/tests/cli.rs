@@ -792,6 +792,88 @@ async fn audit_verify_exits_1_and_names_the_first_bad_entry() {
     assert_eq!(verify(Some("demo")).0, Some(0));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_run_plans_runs_and_rehearses_with_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(strongroom(dir.path(), None).args([
+        "serve",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    server.stop();
+    // One demo participant's licence expired on 2030-01-01.
+    let db = rusqlite::Connection::open(dir.path().join("strongroom.db")).unwrap();
+    let expiry_ms: i64 = 1_893_456_000_000;
+    let changed = db
+        .execute(
+            "UPDATE users SET license_expires_at = ?1 WHERE user_id = (SELECT user_id FROM users WHERE roles = 'participant' LIMIT 1)",
+            [expiry_ms],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let run = |args: &[&str]| {
+        let out = strongroom(dir.path(), None)
+            .args(["retention", "run"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let jobs = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))
+            .unwrap()
+    };
+    // Before expiry: nothing due.
+    assert!(run(&["--now", "2029-12-31T00:00:00Z", "--dry-run"]).is_empty());
+    // A rehearsal on day 40: hide and notice due, deletion scheduled; nothing written.
+    let plan = run(&["--now", "2030-02-10T00:00:00Z", "--dry-run"]);
+    let states: Vec<(String, String)> = plan
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_owned(),
+                p["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("retention.hide".to_owned(), "due".to_owned()),
+            ("retention.notice".to_owned(), "due".to_owned()),
+            (
+                "retention.delete_recordings".to_owned(),
+                "scheduled".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(jobs(&db), 0, "a dry run writes nothing");
+    // The real run on day 40 does hide and notice; the rehearsal then shows them done.
+    let ran = run(&["--now", "2030-02-10T00:00:00Z"]);
+    let kinds: Vec<&str> = ran.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["retention.hide", "retention.notice"]);
+    let plan = run(&["--now", "2030-02-10T00:00:00Z", "--dry-run"]);
+    assert_eq!(plan[0]["state"], "done");
+    assert_eq!(plan[2]["state"], "pending");
+    // Again: nothing runs twice.
+    assert!(run(&["--now", "2030-02-10T00:00:00Z"]).is_empty());
+    let out = strongroom(dir.path(), None)
+        .args(["retention", "run", "--now", "yesterday"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--now: give an RFC 3339 time"));
+}
+
 both_backends!(
     tenant_create_prints_a_working_one_time_password,
     keys_export_holds_live_keys_only
