@@ -20,6 +20,10 @@ use crate::users::require_settled;
 use crate::{CoreError, Principal, Services};
 use serde_json::{Map, Value};
 use strongroom_domain::{Role, TenantId, UserId, UserStatus};
+use strongroom_store::Scrub;
+
+/// Records scrubbed per transaction.
+const SCRUB_BATCH: usize = 1000;
 
 /// What one run of forgetting did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -109,6 +113,7 @@ impl Services {
                 report.files_deleted += 1;
             }
         }
+        let mut scrubs = Vec::new();
         for view in self.store.records_of_subject(tenant, id).await? {
             let fields = parse_fields(&view.collection.fields)?;
             let mut data: Map<String, Value> =
@@ -121,11 +126,16 @@ impl Services {
             for name in &personal {
                 data.remove(name);
             }
-            let data = serde_json::to_string(&data).map_err(|_| CoreError::Internal)?;
-            self.store
-                .scrub_record(tenant, view.record.id, &data, &personal)
-                .await?;
-            report.records_scrubbed += 1;
+            scrubs.push(Scrub {
+                id: view.record.id,
+                data: serde_json::to_string(&data).map_err(|_| CoreError::Internal)?,
+                unindex: personal,
+            });
+        }
+        // Batches: one transaction (one fsync) per SCRUB_BATCH records.
+        for batch in scrubs.chunks(SCRUB_BATCH) {
+            self.store.scrub_records(tenant, batch).await?;
+            report.records_scrubbed += u32::try_from(batch.len()).unwrap_or(u32::MAX);
         }
         Ok(report)
     }

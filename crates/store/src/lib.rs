@@ -308,15 +308,10 @@ pub trait RecordStore {
     async fn files_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<FileRow>>;
     /// Removes this stored version of a file; `false` if it is gone or was replaced.
     async fn delete_file_version(&self, tenant: TenantId, file: &FileRow) -> Result<bool>;
-    /// Replaces a record's stored data (forgetting: personal values removed), drops the stored
-    /// values before each change and the search entries of `unindex` fields, in one transaction.
-    async fn scrub_record(
-        &self,
-        tenant: TenantId,
-        id: RecordId,
-        data: &str,
-        unindex: &[String],
-    ) -> Result<()>;
+    /// Replaces records' stored data (forgetting: personal values removed), drops their stored
+    /// values before each change and the search entries of the listed fields, all in one
+    /// transaction.
+    async fn scrub_records(&self, tenant: TenantId, scrubs: &[Scrub]) -> Result<()>;
     /// The groups a user belongs to, with the role in each.
     async fn memberships(
         &self,

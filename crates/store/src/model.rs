@@ -373,3 +373,13 @@ pub struct DeletionNotice {
     pub kept_at: Option<Timestamp>,
     pub done_at: Option<Timestamp>,
 }
+
+/// One record's scrub when its subject is forgotten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scrub {
+    pub id: RecordId,
+    /// The stored data without personal values.
+    pub data: String,
+    /// Fields whose search entries go.
+    pub unindex: Vec<String>,
+}

@@ -19,7 +19,7 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
-use crate::{DeletionNotice, Job, JobState, JobStore, NewJob};
+use crate::{DeletionNotice, Job, JobState, JobStore, NewJob, Scrub};
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
     NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
@@ -1523,36 +1523,32 @@ impl RecordStore for PgStore {
         Ok(n == 1)
     }
 
-    async fn scrub_record(
-        &self,
-        tenant: TenantId,
-        id: RecordId,
-        data: &str,
-        unindex: &[String],
-    ) -> Result<()> {
+    async fn scrub_records(&self, tenant: TenantId, scrubs: &[Scrub]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        for field in unindex {
-            sqlx::query(sql::DELETE_INDEX_FIELD)
+        for s in scrubs {
+            sqlx::query(sql::SCRUB_RECORD)
+                .bind(&s.data)
                 .bind(tenant.0)
-                .bind(id.0)
-                .bind(field)
+                .bind(s.id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            for field in &s.unindex {
+                sqlx::query(sql::DELETE_INDEX_FIELD)
+                    .bind(tenant.0)
+                    .bind(s.id.0)
+                    .bind(field)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            sqlx::query(sql::SCRUB_HISTORY)
+                .bind(tenant.0)
+                .bind(s.id.0)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
         }
-        sqlx::query(sql::SCRUB_RECORD)
-            .bind(data)
-            .bind(tenant.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        sqlx::query(sql::SCRUB_HISTORY)
-            .bind(tenant.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 

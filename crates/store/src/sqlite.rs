@@ -19,7 +19,7 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
-use crate::{DeletionNotice, Job, JobState, JobStore, NewJob};
+use crate::{DeletionNotice, Job, JobState, JobStore, NewJob, Scrub};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
     NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
@@ -1700,23 +1700,26 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn scrub_record(
-        &self,
-        tenant: TenantId,
-        id: RecordId,
-        data: &str,
-        unindex: &[String],
-    ) -> Result<()> {
-        let (data, unindex) = (data.to_owned(), unindex.to_vec());
+    async fn scrub_records(&self, tenant: TenantId, scrubs: &[Scrub]) -> Result<()> {
+        let scrubs = scrubs.to_vec();
         self.write(move |tx| {
-            tx.execute(sql::SCRUB_RECORD, params![data, tenant.0, id.0])
+            let mut data = tx.prepare_cached(sql::SCRUB_RECORD).map_err(backend)?;
+            let mut index = tx
+                .prepare_cached(sql::DELETE_INDEX_FIELD)
                 .map_err(backend)?;
-            for field in &unindex {
-                tx.execute(sql::DELETE_INDEX_FIELD, params![tenant.0, id.0, field])
+            let mut history = tx.prepare_cached(sql::SCRUB_HISTORY).map_err(backend)?;
+            for s in &scrubs {
+                data.execute(params![s.data, tenant.0, s.id.0])
+                    .map_err(backend)?;
+                for field in &s.unindex {
+                    index
+                        .execute(params![tenant.0, s.id.0, field])
+                        .map_err(backend)?;
+                }
+                history
+                    .execute(params![tenant.0, s.id.0])
                     .map_err(backend)?;
             }
-            tx.execute(sql::SCRUB_HISTORY, params![tenant.0, id.0])
-                .map_err(backend)?;
             Ok(())
         })
         .await
