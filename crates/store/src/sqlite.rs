@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0006_records.sql"),
     include_str!("../migrations/sqlite/0007_export_indexes.sql"),
     include_str!("../migrations/sqlite/0008_jobs.sql"),
+    include_str!("../migrations/sqlite/0009_record_index_by_record.sql"),
 ];
 
 #[derive(Clone)]
