@@ -26,6 +26,7 @@ pub const HIDE: &str = "retention.hide";
 pub const NOTICE: &str = "retention.notice";
 pub const DELETE_RECORDINGS: &str = "retention.delete_recordings";
 pub const UNHIDE: &str = "retention.unhide";
+pub const DESTROY_TENANT: &str = "retention.destroy_tenant";
 
 /// What a notice announces the deletion of.
 pub const RECORDINGS: &str = "recordings";
@@ -44,6 +45,8 @@ pub struct RetentionRules {
     pub notice_after: Duration,
     /// Expiry to the deletion of recordings.
     pub delete_after: Duration,
+    /// End of the agreement to the destruction of the tenant.
+    pub destroy_after: Duration,
 }
 
 impl Default for RetentionRules {
@@ -51,6 +54,7 @@ impl Default for RetentionRules {
         Self {
             notice_after: Duration::days(31),
             delete_after: Duration::days(45),
+            destroy_after: Duration::days(45),
         }
     }
 }
@@ -60,7 +64,8 @@ impl Default for RetentionRules {
 pub struct Planned {
     pub kind: String,
     pub tenant: TenantId,
-    pub user: UserId,
+    /// The user it concerns; none for a tenant-wide step.
+    pub user: Option<UserId>,
     #[serde(with = "time::serde::rfc3339")]
     pub run_at: Timestamp,
 }
@@ -110,6 +115,19 @@ impl Services {
         let rules = RetentionRules::default();
         let mut steps = Vec::new();
         for tenant in self.store.list_tenants().await? {
+            if let Some(end) = tenant.agreement_ends_at.filter(|e| *e <= now) {
+                let ms = to_millis(end);
+                steps.push(NewJob {
+                    id: uuid::Uuid::now_v7(),
+                    tenant_id: tenant.id,
+                    kind: DESTROY_TENANT.to_owned(),
+                    subject_id: None,
+                    dedupe_key: format!("{DESTROY_TENANT}:{}:{ms}", tenant.id.0),
+                    param: ms,
+                    run_at: end + rules.destroy_after,
+                    now,
+                });
+            }
             if tenant.status != TenantStatus::Active {
                 continue;
             }
@@ -170,31 +188,30 @@ impl Services {
     ) -> Result<Vec<(Planned, String)>, CoreError> {
         let mut out = Vec::new();
         for step in self.retention_steps(now).await? {
-            let Some(user) = step.subject_id else {
-                continue;
+            let done = match step.subject_id {
+                Some(user) => self
+                    .store
+                    .jobs_of_subject(step.tenant_id, user)
+                    .await?
+                    .into_iter()
+                    .find(|s| s.job.kind == step.kind && s.job.param == step.param)
+                    .map(|s| s.status),
+                // A tenant-wide step that has run leaves no tenant behind to plan it again.
+                None => None,
             };
-            let state = self
-                .store
-                .jobs_of_subject(step.tenant_id, user)
-                .await?
-                .into_iter()
-                .find(|s| s.job.kind == step.kind && s.job.param == step.param)
-                .map_or_else(
-                    || {
-                        if step.run_at <= now {
-                            "due"
-                        } else {
-                            "scheduled"
-                        }
-                        .to_owned()
-                    },
-                    |s| s.status,
-                );
+            let state = done.unwrap_or_else(|| {
+                if step.run_at <= now {
+                    "due"
+                } else {
+                    "scheduled"
+                }
+                .to_owned()
+            });
             out.push((
                 Planned {
                     kind: step.kind,
                     tenant: step.tenant_id,
-                    user,
+                    user: step.subject_id,
                     run_at: step.run_at,
                 },
                 state,
@@ -237,6 +254,15 @@ impl Services {
     }
 
     async fn run_job(&self, j: &Job, now: Timestamp) -> Result<String, CoreError> {
+        // A job planned (by another instance) while its tenant was being destroyed: remove
+        // what such races left of the tenant, this job's row included.
+        if self.store.tenant_by_id(j.tenant_id).await?.is_none() {
+            self.store.destroy_tenant_rows(j.tenant_id).await?;
+            return Ok("skipped: the tenant was destroyed".into());
+        }
+        if j.kind == DESTROY_TENANT {
+            return self.destroy_tenant(j.tenant_id, from_millis(j.param)).await;
+        }
         let Some(user_id) = j.subject_id else {
             return Ok("nothing to do".into());
         };
@@ -391,6 +417,27 @@ impl Services {
             self.store.finish_notice(user.tenant_id, n.id, now).await?;
         }
         Ok(format!("deleted {deleted} recordings"))
+    }
+
+    /// Destroys a tenant whose agreement ended at `end` (unless it was extended since): closes
+    /// it and destroys its keys (everything unreadable at once), deletes its blobs, then every
+    /// row. Each step is idempotent, so a retry after a crash finishes the rest.
+    async fn destroy_tenant(&self, tenant: TenantId, end: Timestamp) -> Result<String, CoreError> {
+        let Some(t) = self.store.tenant_by_id(tenant).await? else {
+            return Ok("already destroyed".into());
+        };
+        if t.agreement_ends_at != Some(end) {
+            return Ok("skipped: the agreement changed since this was planned".into());
+        }
+        self.store.destroy_tenant_keys(tenant).await?;
+        self.keyring.forget_tenant(tenant);
+        let blobs = self.blobs.keys(&format!("tenants/{}", tenant.0)).await?;
+        for key in &blobs {
+            self.blobs.delete(key).await?;
+        }
+        self.store.destroy_tenant_rows(tenant).await?;
+        tracing::warn!(tenant = %tenant, slug = %t.slug.as_str(), blobs = blobs.len(), "tenant destroyed (agreement ended)");
+        Ok(format!("destroyed with {} blobs", blobs.len()))
     }
 
     /// `GET /me/deletion-notices`.

@@ -375,6 +375,11 @@ pub trait JobStore {
         now: Timestamp,
     ) -> Result<bool>;
     async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()>;
+    /// Closes a tenant (no token works any more) and destroys every key of it (tenant keys and
+    /// subject keys), in one transaction.
+    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()>;
+    /// Deletes every row of a tenant, the tenant itself last, in one transaction.
+    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()>;
     /// Hides (or shows again) every record about a subject; how many changed.
     async fn set_subject_hidden(
         &self,

@@ -1626,6 +1626,19 @@ impl RecordStore for PgStore {
 }
 
 impl PgStore {
+    /// Runs tenant-wide deletions in one transaction.
+    async fn destroy(&self, statements: &[&'static str], tenant: TenantId) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for &statement in statements {
+            sqlx::query(statement)
+                .bind(tenant.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
     /// History rows by a (tenant, id) query over `sql::RECORD_HISTORY`'s columns.
     async fn history(
         &self,
@@ -1852,6 +1865,14 @@ impl JobStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()> {
+        self.destroy(&sql::DESTROY_TENANT_KEYS, tenant).await
+    }
+
+    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()> {
+        self.destroy(&sql::DESTROY_TENANT_ROWS, tenant).await
     }
 
     async fn set_subject_hidden(

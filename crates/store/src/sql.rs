@@ -208,6 +208,39 @@ pub const FINISH_NOTICE: &str =
 pub const SET_SUBJECT_HIDDEN: &str =
     "UPDATE records SET hidden = $1 WHERE tenant_id = $2 AND subject_id = $3 AND hidden <> $1";
 
+/// Crypto-shredding a whole tenant, first and in one transaction: the tenant is closed (every
+/// token stops working on every instance) and its keys are destroyed.
+pub const DESTROY_TENANT_KEYS: [&str; 3] = [
+    "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
+    "DELETE FROM subject_keys WHERE tenant_id = $1",
+    "DELETE FROM tenant_keys WHERE tenant_id = $1",
+];
+/// Every row of a tenant, children before parents (one transaction). A test checks that every
+/// table with a `tenant_id` column is listed.
+pub const DESTROY_TENANT_ROWS: [&str; 21] = [
+    "DELETE FROM record_files WHERE tenant_id = $1",
+    "DELETE FROM record_history WHERE tenant_id = $1",
+    "DELETE FROM record_index WHERE tenant_id = $1",
+    "DELETE FROM records WHERE tenant_id = $1",
+    "DELETE FROM collections WHERE tenant_id = $1",
+    "DELETE FROM tenant_policies WHERE tenant_id = $1",
+    "DELETE FROM deletion_notices WHERE tenant_id = $1",
+    "DELETE FROM jobs WHERE tenant_id = $1",
+    "DELETE FROM privacy_checkpoints WHERE tenant_id = $1",
+    "DELETE FROM privacy_log WHERE tenant_id = $1",
+    "DELETE FROM privacy_log_heads WHERE tenant_id = $1",
+    "DELETE FROM login_history WHERE tenant_id = $1",
+    "DELETE FROM sessions WHERE tenant_id = $1",
+    "DELETE FROM password_resets WHERE tenant_id = $1",
+    "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
+    "DELETE FROM group_members WHERE tenant_id = $1",
+    "DELETE FROM groups WHERE tenant_id = $1",
+    "DELETE FROM subject_keys WHERE tenant_id = $1",
+    "DELETE FROM users WHERE tenant_id = $1",
+    "DELETE FROM tenant_keys WHERE tenant_id = $1",
+    "DELETE FROM tenants WHERE tenant_id = $1",
+];
+
 #[cfg(test)]
 mod tests {
     /// Every `$n` must first appear after `$1..$(n-1)`, or SQLite would bind it to the wrong value.
@@ -310,6 +343,9 @@ mod tests {
             );
         }
         assert!(!placeholders_ascend("SELECT $2, $1"));
+        for sql in DESTROY_TENANT_KEYS.iter().chain(&DESTROY_TENANT_ROWS) {
+            assert!(sql.contains("tenant_id = $1"), "{sql}");
+        }
         // The job queue is claimed across tenants (documented exception): order only.
         for sql in [
             ENQUEUE_JOB,

@@ -2080,6 +2080,26 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()> {
+        self.write(move |tx| {
+            for statement in sql::DESTROY_TENANT_KEYS {
+                tx.execute(statement, params![tenant.0]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()> {
+        self.write(move |tx| {
+            for statement in sql::DESTROY_TENANT_ROWS {
+                tx.execute(statement, params![tenant.0]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn set_subject_hidden(
         &self,
         tenant: TenantId,

@@ -233,6 +233,61 @@ impl TestServer {
         }
     }
 
+    /// For every table with a `tenant_id` column, how many rows belong to `tenant`.
+    pub async fn rows_of_tenant(&self, tenant: uuid::Uuid) -> Vec<(String, i64)> {
+        match &self.db {
+            Some(db) => {
+                use sqlx::{Connection as _, Row as _};
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
+                let tables: Vec<String> = sqlx::query(
+                    "SELECT table_name::text FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public' ORDER BY 1",
+                )
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+                let mut out = Vec::new();
+                for t in tables {
+                    let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SELECT count(*) FROM {t} WHERE tenant_id = $1"
+                    )))
+                    .bind(tenant)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+                    .get(0);
+                    out.push((t, n));
+                }
+                out
+            }
+            None => {
+                let conn = rusqlite::Connection::open(self.sqlite_path()).expect("open SQLite");
+                let tables: Vec<String> = conn
+                    .prepare("SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS (SELECT 1 FROM pragma_table_info(m.name) p WHERE p.name = 'tenant_id') ORDER BY 1")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                tables
+                    .into_iter()
+                    .map(|t| {
+                        let n: i64 = conn
+                            .query_row(
+                                &format!("SELECT count(*) FROM {t} WHERE tenant_id = ?1"),
+                                [tenant],
+                                |r| r.get(0),
+                            )
+                            .unwrap();
+                        (t, n)
+                    })
+                    .collect()
+            }
+        }
+    }
+
     pub fn sqlite_path(&self) -> std::path::PathBuf {
         self.config.data_dir.join("strongroom.db")
     }

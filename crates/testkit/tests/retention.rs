@@ -291,4 +291,123 @@ async fn seed_000_life_cycle_day_by_day(b: Backend) {
     assert!(s.verify_privacy_chain("train").await.unwrap() > 0);
 }
 
-both_backends!(seed_000_life_cycle_day_by_day);
+/// Agreement end + 45 days: the tenant is destroyed — no row in any table, no blob, no key —
+/// and nothing happens to another tenant or earlier.
+async fn tenant_destroyed_45_days_after_the_agreement_ends(b: Backend) {
+    let s = TestServer::start(b).await;
+    let s2 = s.second_instance().await;
+    let mut ids = Vec::new();
+    for slug in ["gone", "stays"] {
+        let (t, email, pw) = s.tenant(slug).await;
+        let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+        admin
+            .post("/api/v1/collections", &json!({"name": "docs", "fields": [{"name": "text", "type": "string", "personal": true}]}))
+            .await;
+        let me = admin.get("/api/v1/me").await.json["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = admin
+            .post(
+                "/api/v1/collections/docs/records",
+                &json!({"subject_id": me, "data": {"text": "x"}}),
+            )
+            .await;
+        let rec = r.json["id"].as_str().unwrap().to_owned();
+        admin
+            .put_bytes(
+                &format!("/api/v1/records/{rec}/files/a.pdf"),
+                "application/pdf",
+                b"pdf".to_vec(),
+            )
+            .await;
+        admin.post("/api/v1/users", &json!({"email": format!("u@{slug}.example"), "name": "U", "roles": ["participant"]})).await;
+        let tenant = s
+            .services
+            .store
+            .tenant_by_slug(&strongroom_domain::Slug::parse(slug).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push((slug, tenant.id.0, email, pw, rec));
+    }
+    let end = strongroom_core::Clock::now(&*s.clock) + Duration::days(1);
+    let (_, gone, ..) = &ids[0];
+    assert_eq!(
+        s.raw_sql(&format!(
+            "UPDATE tenants SET agreement_ends_at = {} WHERE slug = 'gone'",
+            strongroom_domain::to_millis(end)
+        ))
+        .await,
+        1
+    );
+    let before: i64 = s.rows_of_tenant(*gone).await.iter().map(|(_, n)| n).sum();
+    assert!(before > 20, "{before}");
+
+    // Day 44 after the end: nothing yet (the dry run says it is scheduled).
+    let preview = s
+        .services
+        .retention_preview(end + Duration::days(44))
+        .await
+        .unwrap();
+    assert!(
+        preview
+            .iter()
+            .any(|(p, state)| p.kind == "retention.destroy_tenant" && state == "scheduled")
+    );
+    run_day(&s, &s2, end + Duration::days(44)).await;
+    // Nothing gone; the one new row is the scheduled destruction.
+    let rows = s.rows_of_tenant(*gone).await;
+    assert_eq!(rows.iter().map(|(_, n)| n).sum::<i64>(), before + 1);
+    assert!(rows.contains(&("jobs".to_owned(), 1)), "{rows:?}");
+    // Day 45: gone, on whichever instance ran it, once.
+    let ran = run_day(&s, &s2, end + Duration::days(45)).await;
+    // (An instance that planned while the other destroyed may run a no-op; one destroys.)
+    let destroyed: Vec<_> = ran
+        .iter()
+        .filter(|r| r.kind == "retention.destroy_tenant" && r.outcome.starts_with("destroyed"))
+        .collect();
+    assert_eq!(destroyed.len(), 1, "{ran:?}");
+    let left: Vec<(String, i64)> = s
+        .rows_of_tenant(*gone)
+        .await
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert!(left.is_empty(), "rows left: {left:?}");
+    assert!(
+        s.services
+            .blobs
+            .keys(&format!("tenants/{gone}"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let login = s
+        .client()
+        .login("gone", "admin@gone.example", &ids[0].3)
+        .await;
+    assert_eq!(login.status, 401, "{}", login.body);
+    // The other tenant is untouched.
+    let (slug, stays, email, pw, rec) = &ids[1];
+    let (admin, _) = s.client().logged_in(slug, email, pw).await;
+    assert_eq!(
+        admin.get(&format!("/api/v1/records/{rec}")).await.status,
+        200
+    );
+    assert_eq!(
+        s.services
+            .blobs
+            .keys(&format!("tenants/{stays}"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s.verify_privacy_chain("stays").await.unwrap() > 0);
+}
+
+both_backends!(
+    seed_000_life_cycle_day_by_day,
+    tenant_destroyed_45_days_after_the_agreement_ends,
+);
