@@ -119,6 +119,21 @@ enum TenantCommand {
         #[arg(long)]
         admin_email: String,
     },
+    /// Set when the tenant's agreement ends (RFC 3339), or `--open-ended`; 45 days after the
+    /// end, retention destroys the tenant with all its data.
+    Agreement {
+        #[arg(long)]
+        slug: String,
+        #[arg(
+            long,
+            value_name = "TIME",
+            conflicts_with = "open_ended",
+            required_unless_present = "open_ended"
+        )]
+        ends: Option<String>,
+        #[arg(long)]
+        open_ended: bool,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -208,6 +223,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant {
             command:
+                TenantCommand::Agreement {
+                    slug,
+                    ends,
+                    open_ended: _,
+                },
+        } => tenant_agreement(&config, &slug, ends.as_deref()).await,
+        Command::Tenant {
+            command:
                 TenantCommand::Create {
                     slug,
                     name,
@@ -289,6 +312,43 @@ async fn audit_verify(config: &Config, tenant: Option<&str>) -> anyhow::Result<(
             "{broken} of {} privacy-log chains do not verify",
             tenants.len()
         );
+    }
+    Ok(())
+}
+
+/// `strongroom tenant agreement`: when the tenant's agreement ends (or that it does not).
+async fn tenant_agreement(config: &Config, slug: &str, ends: Option<&str>) -> anyhow::Result<()> {
+    let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("--slug: {}", e.reason))?;
+    let end = ends
+        .map(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).map_err(
+                |e| {
+                    anyhow::anyhow!(
+                        "--ends: give an RFC 3339 time such as 2027-06-30T00:00:00Z ({e})"
+                    )
+                },
+            )
+        })
+        .transpose()?;
+    strongroom::keys::load_existing(config)?;
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let tenant = services
+        .store
+        .tenant_by_slug(&slug)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_context(|| format!("no tenant {slug}"))?;
+    services
+        .store
+        .set_agreement_end(tenant.id, end)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match end {
+        Some(e) => writeln!(
+            std::io::stdout(),
+            "tenant {slug}: agreement ends {e}; its data is destroyed 45 days later"
+        )?,
+        None => writeln!(std::io::stdout(), "tenant {slug}: agreement open-ended")?,
     }
     Ok(())
 }

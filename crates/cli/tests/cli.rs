@@ -872,6 +872,44 @@ async fn retention_run_plans_runs_and_rehearses_with_now() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--now: give an RFC 3339 time"));
+
+    // The operator sets the end of tenant "other"'s agreement; 45 days later it is destroyed.
+    let agreement = |args: &[&str]| {
+        strongroom(dir.path(), None)
+            .args(["tenant", "agreement", "--slug", "other"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = agreement(&["--ends", "2030-01-01T00:00:00Z"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("destroyed 45 days later"));
+    assert!(!agreement(&["--ends", "soon"]).status.success());
+    let plan = run(&["--now", "2030-02-14T00:00:00Z", "--dry-run"]);
+    assert!(
+        plan.iter()
+            .any(|p| p["kind"] == "retention.destroy_tenant" && p["state"] == "scheduled")
+    );
+    let ran = run(&["--now", "2030-02-15T00:00:00Z"]);
+    assert!(
+        ran.iter().any(|r| r["kind"] == "retention.destroy_tenant"
+            && r["outcome"].as_str().unwrap().starts_with("destroyed")),
+        "{ran:?}"
+    );
+    let left: i64 = db
+        .query_row(
+            "SELECT count(*) FROM tenants WHERE slug = 'other'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    let out = agreement(&["--open-ended"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant other"));
 }
 
 both_backends!(

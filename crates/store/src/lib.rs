@@ -54,6 +54,9 @@ pub trait TenantStore {
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
     /// Sets how many wrong passwords in a row block an account (1 to 100).
     async fn set_lockout_threshold(&self, id: TenantId, threshold: u32) -> Result<()>;
+    /// When the tenant's agreement ends (`None`: open-ended); retention destroys the tenant
+    /// 45 days after it.
+    async fn set_agreement_end(&self, id: TenantId, end: Option<Timestamp>) -> Result<()>;
 }
 
 #[async_trait]

@@ -308,6 +308,16 @@ impl TenantStore for PgStore {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn set_agreement_end(&self, id: TenantId, end: Option<Timestamp>) -> Result<()> {
+        sqlx::query(sql::SET_AGREEMENT_END)
+            .bind(end.map(to_millis))
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -21,6 +21,8 @@ pub const TENANT_BY_ID: &str = concat!(
 
 pub const SET_LOCKOUT_THRESHOLD: &str =
     "UPDATE tenants SET lockout_threshold = $1 WHERE tenant_id = $2";
+pub const SET_AGREEMENT_END: &str =
+    "UPDATE tenants SET agreement_ends_at = $1 WHERE tenant_id = $2";
 
 pub const INSERT_USER: &str = "INSERT INTO users (tenant_id, user_id, email_index, email_sealed, name_sealed, roles, status, password_hash, must_change_password, failed_logins, license_expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, 0, $9, $10, $10)";
 
@@ -314,6 +316,7 @@ mod tests {
             KEEP_NOTICE,
             FINISH_NOTICE,
             SET_SUBJECT_HIDDEN,
+            SET_AGREEMENT_END,
             FORGET_USER,
             DELETE_USER_MEMBERSHIPS,
             DELETE_USER_RESETS,

@@ -425,6 +425,15 @@ impl TenantStore for SqliteStore {
         })
         .await
     }
+
+    async fn set_agreement_end(&self, id: TenantId, end: Option<Timestamp>) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(sql::SET_AGREEMENT_END, params![end.map(to_millis), id.0])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]
