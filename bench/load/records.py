@@ -16,43 +16,12 @@ Needs: cargo, wrk (Debian package `wrk`). Standard library only otherwise.
 """
 
 import argparse
-import json
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-
-
-def call(base, method, path, body=None, token=None):
-    req = urllib.request.Request(base + path, method=method)
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, data) as r:
-            text = r.read().decode()
-            return r.status, (json.loads(text) if text else None)
-    except urllib.error.HTTPError as e:
-        raise SystemExit(f"{method} {path}: {e.code} {e.read().decode()}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from demo import DemoServer
 
 
 def wrk(url, token, args):
@@ -80,58 +49,35 @@ def main():
                     help="after set-up, print the URLs and token and keep serving (for profiling)")
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--features", "bench-endpoints",
-                    "--bin", "strongroom"], cwd=ROOT, check=True)
-    binary = os.path.join(TARGET, "release", "strongroom")
-    data = tempfile.mkdtemp(prefix="strongroom-load-")
-    port = free_port()
-    env = dict(os.environ, STRONGROOM_LOG__LEVEL="warn")
-    server = subprocess.Popen([binary, "serve", "--demo", "--data-dir", data,
-                               "--listen", f"127.0.0.1:{port}"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        for line in server.stdout:
-            if "listening on" in line:
-                break
-        base = f"http://127.0.0.1:{port}"
-        with open(os.path.join(data, "demo-credentials.json")) as f:
-            creds = json.load(f)
-        demo = next(t for t in creds["tenants"] if t["slug"] == "demo")
-        users = {u["email"].split("@")[0]: u for u in demo["users"]}
-
-        def login(who):
-            u = users[who]
-            _, r = call(base, "POST", "/api/v1/auth/login",
-                        {"tenant": "demo", "email": u["email"], "password": u["password"]})
-            return r["access_token"]
-
-        admin, coach, part = login("admin"), login("coach"), login("participant1")
-        _, me = call(base, "GET", "/api/v1/me", token=part)
-        call(base, "POST", "/api/v1/collections", {"name": "recordings", "fields": [
+    with DemoServer(features=["bench-endpoints"]) as srv:
+        call, base = srv.call, srv.base
+        admin, coach, part = srv.login("admin"), srv.login("coach"), srv.login("participant1")
+        me = call("GET", "/api/v1/me", token=part)
+        call("POST", "/api/v1/collections", {"name": "recordings", "fields": [
             {"name": "title", "type": "string", "searchable": True},
             {"name": "notes", "type": "string", "personal": True},
             {"name": "day", "type": "date", "personal": True}]}, token=admin)
         # The participant's group: the coach reads through it.
         group = me["groups"][0]["id"]
-        _, rec = call(base, "POST", "/api/v1/collections/recordings/records", {
+        rec = call("POST", "/api/v1/collections/recordings/records", {
             "subject_id": me["id"], "group_id": group,
             "data": {"title": "Interview practice", "notes": "nervous at the start",
                      "day": "2026-11-02"}}, token=part)
         rid = rec["id"]
-        _, check = call(base, "GET", f"/api/v1/records/{rid}", token=coach)
+        check = call("GET", f"/api/v1/records/{rid}", token=coach)
         assert check["data"]["notes"] == "nervous at the start", check
         # The bench endpoint names the tenant explicitly (it has no token to take it from).
-        _, t = call(base, "GET", "/api/v1/tenant", token=admin)
+        t = call("GET", "/api/v1/tenant", token=admin)
         tenant = t["id"]
-        _, raw = call(base, "GET", f"/api/v1/bench/raw-records/{tenant}/{rid}")
+        raw = call("GET", f"/api/v1/bench/raw-records/{tenant}/{rid}")
         assert raw["id"] == rid, raw
 
         protected = f"{base}/api/v1/records/{rid}"
         baseline = f"{base}/api/v1/bench/raw-records/{tenant}/{rid}"
         if args.hold:
-            print(f"PID={server.pid}\nTOKEN={coach}\nPROTECTED={protected}\nBASELINE={baseline}",
+            print(f"PID={srv.pid}\nTOKEN={coach}\nPROTECTED={protected}\nBASELINE={baseline}",
                   flush=True)
-            server.wait()
+            srv.wait()
             return
         wrk(protected, coach, argparse.Namespace(threads=1, connections=8, duration=2))  # warm-up
         results = {"baseline": [], "protected": []}
@@ -147,11 +93,8 @@ def main():
         p99 = statistics.median(l for _, l in results["protected"])
         print(f"\nmedian protected {p:,.0f} req/s, p99 {p99:.2f} ms; baseline {b:,.0f} req/s; "
               f"ratio {p / b:.2f}")
-        _, log = call(base, "GET", f"/api/v1/privacy-log?subject_id={me['id']}&limit=1", token=admin)
+        log = call("GET", f"/api/v1/privacy-log?subject_id={me['id']}&limit=1", token=admin)
         print(f"privacy log: newest entry seq {log[0]['seq']} ({log[0]['action']} by {log[0]['via']})")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -139,22 +139,29 @@ impl Services {
         let groups = self.store.memberships(p.tenant_id, user).await?;
         let logins = self.logins_of(p.tenant_id, user, u32::MAX).await?;
 
-        // Records about the person, opened, with their files.
+        // Records about the person, opened under their one key, with their files.
+        let views = self.store.records_of_subject(p.tenant_id, user).await?;
+        let subject_key = match views.first() {
+            Some(v) => self.subject_key_of(v).await?,
+            None => None,
+        };
+        let mut files_of: std::collections::HashMap<_, Vec<FileRow>> =
+            std::collections::HashMap::new();
+        for f in self.store.files_of_subject(p.tenant_id, user).await? {
+            files_of.entry(f.record_id).or_default().push(f);
+        }
         let mut records: Vec<(RecordInfo, Vec<FileRow>)> = Vec::new();
-        let mut subject_key = None;
-        for view in self.store.records_of_subject(p.tenant_id, user).await? {
+        for view in views {
             let fields = crate::records::parse_fields(&view.collection.fields)?;
-            let key = self.subject_key_of(&view).await?;
             let (data, _) = Self::open_data(
                 p.tenant_id,
                 &view.collection,
                 &fields,
                 view.record.id,
-                key.as_ref(),
+                subject_key.as_ref(),
                 &view.record.data,
             )?;
-            subject_key = key.or(subject_key);
-            let files = self.store.files(p.tenant_id, view.record.id).await?;
+            let files = files_of.remove(&view.record.id).unwrap_or_default();
             records.push((Self::info(&view, data, Vec::new()), files));
         }
         let changes: Vec<HistoryInfo> = self

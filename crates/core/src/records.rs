@@ -565,7 +565,8 @@ impl Services {
 
     // ── Records ──────────────────────────────────────────────────────────────────────────
 
-    /// Seals the personal values and builds the stored JSON and the index entries.
+    /// The stored form of record data (personal values sealed) and the names of the fields
+    /// that have a value.
     fn seal_data(
         tenant: strongroom_domain::TenantId,
         c: &Collection,
@@ -573,7 +574,7 @@ impl Services {
         record: RecordId,
         key: &SubjectKey,
         data: &Map<String, Value>,
-    ) -> Result<(String, Vec<IndexEntry>, Vec<String>), CoreError> {
+    ) -> Result<(Map<String, Value>, Vec<String>), CoreError> {
         let mut stored = Map::new();
         let mut names = Vec::new();
         for f in fields {
@@ -592,8 +593,7 @@ impl Services {
                 stored.insert(f.name.clone(), v.clone());
             }
         }
-        let json = serde_json::to_string(&stored).map_err(|_| CoreError::Internal)?;
-        Ok((json, Vec::new(), names))
+        Ok((stored, names))
     }
 
     fn index_entries(
@@ -768,7 +768,8 @@ impl Services {
             .as_ref()
             .ok_or(CoreError::Internal)?;
         let key = keys.open_subject_key(subject.0, w)?;
-        let (data, _, names) = Self::seal_data(p.tenant_id, &c, &fields, id, &key, &new.data)?;
+        let (data, names) = Self::seal_data(p.tenant_id, &c, &fields, id, &key, &new.data)?;
+        let data = serde_json::to_string(&data).map_err(|_| CoreError::Internal)?;
         let index = Self::index_entries(&keys, &c, &fields, &new.data);
         let personal: Vec<String> = fields
             .iter()
@@ -1103,17 +1104,15 @@ impl Services {
             return Ok(Self::info(&view, current, Vec::new()));
         }
         // The values before the change are kept sealed, like the record itself.
-        let (before_sealed, _, _) =
+        let (mut before_stored, _) =
             Self::seal_data(p.tenant_id, &view.collection, &fields, id, &key, &before)?;
-        let mut before_stored: Map<String, Value> =
-            serde_json::from_str(&before_sealed).map_err(|_| CoreError::Internal)?;
         for meta in ["visibility", "hidden"] {
             if let Some(v) = before.get(meta) {
                 before_stored.insert(meta.into(), v.clone());
             }
         }
-        let (data, _, _) =
-            Self::seal_data(p.tenant_id, &view.collection, &fields, id, &key, &next)?;
+        let (data, _) = Self::seal_data(p.tenant_id, &view.collection, &fields, id, &key, &next)?;
+        let data = serde_json::to_string(&data).map_err(|_| CoreError::Internal)?;
         let keys = self.tenant_keys(p.tenant_id).await?;
         let index = Self::index_entries(&keys, &view.collection, &fields, &next);
         let now = self.clock.now();

@@ -131,6 +131,15 @@ impl Services {
             if tenant.status != TenantStatus::Active {
                 continue;
             }
+            // Who was hidden for which expiry: one look per tenant, not one per user.
+            let hidden: Vec<(UserId, i64)> = self
+                .store
+                .jobs_of_kind(tenant.id, HIDE)
+                .await?
+                .into_iter()
+                .filter(|s| s.status == "done")
+                .filter_map(|s| s.job.subject_id.map(|u| (u, s.job.param)))
+                .collect();
             for u in self.store.list_users(tenant.id).await? {
                 if u.status == UserStatus::Deleted {
                     continue;
@@ -157,10 +166,8 @@ impl Services {
                         ));
                     }
                     _ => {
-                        for s in self.store.jobs_of_subject(tenant.id, u.id).await? {
-                            if s.job.kind == HIDE && s.status == "done" {
-                                steps.push(job(UNHIDE, tenant.id, u.id, s.job.param, now, now));
-                            }
+                        for (_, expiry) in hidden.iter().filter(|(who, _)| *who == u.id) {
+                            steps.push(job(UNHIDE, tenant.id, u.id, *expiry, now, now));
                         }
                     }
                 }

@@ -357,6 +357,8 @@ pub trait JobStore {
         error: &str,
         now: Timestamp,
     ) -> Result<()>;
+    /// A tenant's jobs of one kind, by due time.
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>>;
     /// The jobs concerning one user, by due time.
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
     /// Adds a notice unless one for the same (user, what, expiry) exists; whether it was added.

@@ -1691,6 +1691,19 @@ fn raw_job(r: &PgRow) -> sqlx::Result<RawJob> {
     })
 }
 
+/// Jobs with their state, from rows of `sql::JOBS_OF_SUBJECT`'s columns.
+fn job_states(rows: &[PgRow]) -> Result<Vec<JobState>> {
+    rows.iter()
+        .map(|r| {
+            Ok(JobState {
+                job: raw_job(r).map_err(backend)?.into_model()?,
+                status: r.try_get(7).map_err(backend)?,
+                outcome: r.try_get(8).map_err(backend)?,
+            })
+        })
+        .collect()
+}
+
 fn raw_notice(r: &PgRow) -> sqlx::Result<RawNotice> {
     Ok(RawNotice {
         id: r.try_get(0)?,
@@ -1774,22 +1787,24 @@ impl JobStore for PgStore {
         Ok(())
     }
 
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>> {
+        let rows = sqlx::query(sql::JOBS_OF_KIND)
+            .bind(tenant.0)
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        job_states(&rows)
+    }
+
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>> {
-        sqlx::query(sql::JOBS_OF_SUBJECT)
+        let rows = sqlx::query(sql::JOBS_OF_SUBJECT)
             .bind(tenant.0)
             .bind(subject.0)
             .fetch_all(&self.pool)
             .await
-            .map_err(backend)?
-            .iter()
-            .map(|r| {
-                Ok(JobState {
-                    job: raw_job(r).map_err(backend)?.into_model()?,
-                    status: r.try_get(7).map_err(backend)?,
-                    outcome: r.try_get(8).map_err(backend)?,
-                })
-            })
-            .collect()
+            .map_err(backend)?;
+        job_states(&rows)
     }
 
     async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool> {

@@ -199,6 +199,8 @@ pub const CLAIM_JOBS_PG: &str = concat!(
 pub const FINISH_JOB: &str = "UPDATE jobs SET status = 'done', outcome = $1, locked_until = NULL, updated_at = $2 WHERE job_id = $3 AND status = 'running'";
 /// A failed attempt: again at `$1`, or given up after `$4` attempts.
 pub const RETRY_JOB: &str = "UPDATE jobs SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, run_at = $2, outcome = $3, locked_until = NULL, updated_at = $4 WHERE job_id = $5 AND status = 'running'";
+/// A tenant's jobs of one kind (the planner's one look per tenant at what has run).
+pub const JOBS_OF_KIND: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, status, outcome FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY run_at, job_id";
 pub const JOBS_OF_SUBJECT: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, status, outcome FROM jobs WHERE tenant_id = $1 AND subject_id = $2 ORDER BY run_at, job_id";
 
 pub const INSERT_NOTICE: &str = "INSERT INTO deletion_notices (tenant_id, notice_id, user_id, what, expiry_at, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, user_id, what, expiry_at) DO NOTHING";
@@ -310,6 +312,7 @@ mod tests {
             SCRUB_HISTORY,
             DELETE_INDEX_FIELD,
             JOBS_OF_SUBJECT,
+            JOBS_OF_KIND,
             INSERT_NOTICE,
             NOTICE_FOR,
             NOTICES_OF_USER,

@@ -1888,6 +1888,29 @@ fn raw_job(r: &Row<'_>) -> rusqlite::Result<RawJob> {
     })
 }
 
+/// Jobs with their state, from a query over `sql::JOBS_OF_SUBJECT`'s columns.
+fn job_states(c: &Connection, statement: &str, p: impl rusqlite::Params) -> Result<Vec<JobState>> {
+    let mut s = c.prepare_cached(statement).map_err(backend)?;
+    let rows = s
+        .query_map(p, |r| {
+            Ok((
+                raw_job(r)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, Option<String>>(8)?,
+            ))
+        })
+        .map_err(backend)?;
+    rows.map(|r| {
+        let (job, status, outcome) = r.map_err(backend)?;
+        Ok(JobState {
+            job: job.into_model()?,
+            status,
+            outcome,
+        })
+    })
+    .collect()
+}
+
 fn raw_notice(r: &Row<'_>) -> rusqlite::Result<RawNotice> {
     Ok(RawNotice {
         id: r.get(0)?,
@@ -1979,29 +2002,15 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>> {
+        let kind = kind.to_owned();
+        self.read(move |c| job_states(c, sql::JOBS_OF_KIND, params![tenant.0, kind]))
+            .await
+    }
+
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>> {
-        self.read(move |c| {
-            let mut s = c.prepare_cached(sql::JOBS_OF_SUBJECT).map_err(backend)?;
-            let rows = s
-                .query_map(params![tenant.0, subject.0], |r| {
-                    Ok((
-                        raw_job(r)?,
-                        r.get::<_, String>(7)?,
-                        r.get::<_, Option<String>>(8)?,
-                    ))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (job, status, outcome) = r.map_err(backend)?;
-                Ok(JobState {
-                    job: job.into_model()?,
-                    status,
-                    outcome,
-                })
-            })
-            .collect()
-        })
-        .await
+        self.read(move |c| job_states(c, sql::JOBS_OF_SUBJECT, params![tenant.0, subject.0]))
+            .await
     }
 
     async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool> {

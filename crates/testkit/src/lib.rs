@@ -335,6 +335,29 @@ impl Drop for TestServer {
     }
 }
 
+/// A port the OS says is free now, to hand to a helper server.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (at most 10 s) until a helper server accepts connections on `port`.
+pub async fn wait_for_port(port: u16, what: &str) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not listen on port {port}");
+}
+
 /// Generates one test per backend from an `async fn name(backend: Backend)`.
 #[macro_export]
 macro_rules! both_backends {

@@ -5,7 +5,6 @@
 //! `s3s-fs` on `PATH`.
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 pub const ACCESS_KEY: &str = "strongroom-test-access";
 pub const SECRET_KEY: &str = "strongroom-test-secret-key";
@@ -41,11 +40,7 @@ impl S3Server {
         std::fs::create_dir(root.path().join(BUCKET)).expect("bucket folder");
         let secret_file = tempfile::NamedTempFile::new().expect("secret file");
         std::fs::write(secret_file.path(), SECRET_KEY).expect("secret written");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let child = Command::new(&bin)
             .args([
                 "--host",
@@ -66,18 +61,7 @@ impl S3Server {
                     "cannot start {bin} ({e}): `cargo install s3s-fs@0.14.1 --features binary` or run `bash .ci/run`"
                 )
             });
-        let mut ready = false;
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "s3s-fs did not listen on port {port}");
+        crate::wait_for_port(port, "s3s-fs").await;
         Self {
             port,
             root,

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 pub struct SmtpServer {
     pub port: u16,
@@ -17,12 +16,7 @@ impl SmtpServer {
         let bin =
             std::env::var("STRONGROOM_TEST_AIOSMTPD").unwrap_or_else(|_| "aiosmtpd".to_owned());
         let maildir = tempfile::tempdir().expect("maildir");
-        // Ask the OS for a free port, then hand it to the server.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let child = Command::new(&bin)
             .args([
                 "-n",
@@ -38,19 +32,7 @@ impl SmtpServer {
             .unwrap_or_else(|e| {
                 panic!("cannot start {bin} ({e}): `pip install aiosmtpd` or run `bash .ci/run`")
             });
-        // Wait until it accepts connections (bounded: 10 s).
-        let mut ready = false;
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(ready, "aiosmtpd did not listen on port {port}");
+        crate::wait_for_port(port, "aiosmtpd").await;
         Self {
             port,
             maildir,
