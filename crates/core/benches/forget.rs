@@ -61,6 +61,7 @@ async fn run(dir: &std::path::Path) -> (f64, f64) {
         fields: r#"[{"name":"title","type":"string"},{"name":"notes","type":"string","personal":true},{"name":"day","type":"date","personal":true,"searchable":true}]"#.into(),
         created_by: t.admin_user_id,
         created_at: time::OffsetDateTime::now_utc(),
+        retention: None,
     };
     s.store.insert_collection(&c).await.unwrap();
     // 100k records with sealed-looking personal values, their history and search entries,

@@ -58,6 +58,9 @@ pub enum Action {
     ReadRecord,
     UpdateRecord,
     ReopenRecord,
+    DeleteRecord,
+    RestoreRecord,
+    HoldRecord,
     WriteFile,
     ReadFile,
 }
@@ -71,6 +74,9 @@ impl Action {
             Action::ReadRecord => "readRecord",
             Action::UpdateRecord => "updateRecord",
             Action::ReopenRecord => "reopenRecord",
+            Action::DeleteRecord => "deleteRecord",
+            Action::RestoreRecord => "restoreRecord",
+            Action::HoldRecord => "holdRecord",
             Action::WriteFile => "writeFile",
             Action::ReadFile => "readFile",
         }

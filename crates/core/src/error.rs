@@ -35,6 +35,9 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// It existed, and retention or erasure deleted it (for callers who may know it existed).
+    #[error("{0}")]
+    Gone(String),
     /// The upload is larger than the configured limit.
     #[error("{0}")]
     TooLarge(String),

@@ -263,11 +263,9 @@ impl Services {
         let actor = Self::actor(p)?;
         self.level2(&actor, client, Action::ReadFile, (FILE_OBJECT, Some(id.0)))
             .await?;
-        let view = self
-            .store
-            .record(p.tenant_id, id)
-            .await?
-            .ok_or(CoreError::NotFound("record"))?;
+        let Some(view) = self.store.record(p.tenant_id, id).await? else {
+            return Err(self.missing_record(&actor.0, id).await);
+        };
         let facts = self.facts(&view).await?;
         self.level3(
             &actor,
@@ -277,11 +275,14 @@ impl Services {
             (FILE_OBJECT, Some(id.0)),
         )
         .await?;
-        let file = self
-            .store
-            .file(p.tenant_id, id, name)
-            .await?
-            .ok_or(CoreError::NotFound("file"))?;
+        crate::deletion::not_deleted(&view)?;
+        let Some(file) = self.store.file(p.tenant_id, id, name).await? else {
+            // The caller may see the record, so may know its files existed.
+            return Err(match self.store.tombstone(p.tenant_id, id.0, name).await? {
+                Some(t) => crate::deletion::gone("file", &t),
+                None => CoreError::NotFound("file"),
+            });
+        };
         let verdict = self
             .access
             .on_file(&*self.store, &actor.0, &facts, name, &file.content_type)

@@ -14,6 +14,10 @@
 //!
 //! Repeating it on a forgotten person is not an error: it redoes steps 2 and 3 (idempotent).
 //! The privacy log keeps its entries (ids only), so its chain still verifies.
+//!
+//! A record on **legal hold** is exempt (GDPR art. 17(3)(e)): its files and values stay, and so
+//! does the subject's key, which step 1 then leaves in place. The account is gone all the same.
+//! Releasing the last hold runs forgetting again, which finishes it (`deletion.rs`).
 
 use crate::records::parse_fields;
 use crate::users::require_settled;
@@ -28,8 +32,10 @@ const SCRUB_BATCH: usize = 1000;
 /// What one run of forgetting did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ForgetReport {
-    /// Whether this run destroyed the key (false: the person was already forgotten).
+    /// Whether the person's key is destroyed (false while a record about them is on hold).
     pub key_destroyed: bool,
+    /// Records about the person kept because they are on legal hold.
+    pub held_records: u32,
     pub files_deleted: u32,
     pub records_scrubbed: u32,
 }
@@ -100,21 +106,32 @@ impl Services {
     /// Forgets a person (steps in the module documentation). `NotFound` only for an id that
     /// never was a user of this tenant.
     pub async fn forget(&self, tenant: TenantId, id: UserId) -> Result<ForgetReport, CoreError> {
-        let mut report = ForgetReport {
-            key_destroyed: self.store.forget_user(tenant, id, self.clock.now()).await?,
-            ..ForgetReport::default()
-        };
-        if !report.key_destroyed && self.store.user_by_id(tenant, id).await?.is_none() {
+        let now = self.clock.now();
+        let removed = self.store.forget_user(tenant, id, now).await?;
+        if !removed && self.store.user_by_id(tenant, id).await?.is_none() {
             return Err(CoreError::NotFound("user"));
         }
+        let views = self.store.records_of_subject(tenant, id).await?;
+        let held = Self::held_ids(&views);
+        let mut report = ForgetReport {
+            held_records: u32::try_from(held.len()).unwrap_or(u32::MAX),
+            ..ForgetReport::default()
+        };
         for f in self.store.files_of_subject(tenant, id).await? {
+            if held.contains(&f.record_id) {
+                continue;
+            }
             self.blobs.delete(&f.blob_key).await?;
-            if self.store.delete_file_version(tenant, &f).await? {
+            if self
+                .store
+                .delete_file_version(tenant, &f, id, crate::deletion::REASON_FORGOTTEN, now)
+                .await?
+            {
                 report.files_deleted += 1;
             }
         }
         let mut scrubs = Vec::new();
-        for view in self.store.records_of_subject(tenant, id).await? {
+        for view in views.into_iter().filter(|v| !held.contains(&v.record.id)) {
             let fields = parse_fields(&view.collection.fields)?;
             let mut data: Map<String, Value> =
                 serde_json::from_str(&view.record.data).map_err(|_| CoreError::Internal)?;
@@ -136,6 +153,12 @@ impl Services {
         for batch in scrubs.chunks(SCRUB_BATCH) {
             self.store.scrub_records(tenant, batch).await?;
             report.records_scrubbed += u32::try_from(batch.len()).unwrap_or(u32::MAX);
+        }
+        // Step 1 destroyed the key unless a hold stood in the way; a repeat after the last
+        // hold was released destroys it here.
+        if held.is_empty() {
+            self.store.destroy_subject_key(tenant, id, now).await?;
+            report.key_destroyed = true;
         }
         Ok(report)
     }

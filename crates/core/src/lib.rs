@@ -7,6 +7,7 @@
 pub mod access;
 pub mod auth;
 pub mod clock;
+pub mod deletion;
 pub mod demo;
 pub mod error;
 pub mod export;

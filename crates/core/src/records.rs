@@ -76,6 +76,9 @@ pub struct CollectionInfo {
     pub id: CollectionId,
     pub name: String,
     pub fields: Vec<FieldDef>,
+    /// The legal retention period: records whose end date is older are purged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::deletion::LegalRetention>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -154,6 +157,15 @@ pub struct RecordInfo {
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
     pub files: Vec<FileInfo>,
+    /// Soft-deleted at (administrators can restore it until it is purged).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+    /// On legal hold: nothing deletes it until the hold is released.
+    pub legal_hold: bool,
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -471,6 +483,7 @@ impl Services {
         client: Option<IpAddr>,
         name: &str,
         fields: Vec<FieldDef>,
+        retention: Option<crate::deletion::LegalRetention>,
     ) -> Result<CollectionInfo, CoreError> {
         let actor = Self::actor(p)?;
         self.level2(
@@ -511,6 +524,9 @@ impl Services {
                 )));
             }
         }
+        if let Some(r) = &retention {
+            r.check(&fields)?;
+        }
         let c = Collection {
             tenant_id: p.tenant_id,
             id: CollectionId::new(),
@@ -518,12 +534,18 @@ impl Services {
             fields: serde_json::to_string(&fields).map_err(|_| CoreError::Internal)?,
             created_by: p.user_id,
             created_at: self.clock.now(),
+            retention: retention
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|_| CoreError::Internal)?,
         };
         self.store.insert_collection(&c).await?;
         Ok(CollectionInfo {
             id: c.id,
             name: c.name,
             fields,
+            retention,
             created_at: c.created_at,
         })
     }
@@ -545,18 +567,25 @@ impl Services {
             .list_collections(p.tenant_id)
             .await?
             .into_iter()
-            .map(|c| {
-                Ok(CollectionInfo {
-                    id: c.id,
-                    fields: parse_fields(&c.fields)?,
-                    name: c.name,
-                    created_at: c.created_at,
-                })
-            })
+            .map(|c| Self::collection_info(&c))
             .collect()
     }
 
-    async fn collection(&self, p: &Principal, name: &str) -> Result<Collection, CoreError> {
+    pub(crate) fn collection_info(c: &Collection) -> Result<CollectionInfo, CoreError> {
+        Ok(CollectionInfo {
+            id: c.id,
+            fields: parse_fields(&c.fields)?,
+            name: c.name.clone(),
+            retention: crate::deletion::LegalRetention::of(c)?,
+            created_at: c.created_at,
+        })
+    }
+
+    pub(crate) async fn collection(
+        &self,
+        p: &Principal,
+        name: &str,
+    ) -> Result<Collection, CoreError> {
         self.store
             .collection_by_name(p.tenant_id, name)
             .await?
@@ -787,11 +816,14 @@ impl Services {
                     parent_id: new.parent_id,
                     visibility: visibility.as_str().to_owned(),
                     hidden: false,
+                    ends_on: crate::deletion::ends_on(&c, &new.data)?,
                     data,
                     version: 1,
                     created_by: p.user_id,
                     created_at: now,
                     updated_at: now,
+                    deleted_at: None,
+                    held_at: None,
                 },
                 index,
                 history: HistoryRow {
@@ -827,13 +859,26 @@ impl Services {
         action: Action,
         id: RecordId,
     ) -> Result<(RecordView, RecordFacts, String), CoreError> {
+        let (view, facts, role) = self
+            .checked_record_even_deleted(actor, client, action, id)
+            .await?;
+        crate::deletion::not_deleted(&view)?;
+        Ok((view, facts, role))
+    }
+
+    /// `checked_record`, also for a soft-deleted record (restoring, holding).
+    pub(crate) async fn checked_record_even_deleted(
+        &self,
+        actor: &(Actor, Option<strongroom_store::WrappedSubjectKey>),
+        client: Option<IpAddr>,
+        action: Action,
+        id: RecordId,
+    ) -> Result<(RecordView, RecordFacts, String), CoreError> {
         self.level2(actor, client, action, (RECORD_OBJECT, Some(id.0)))
             .await?;
-        let view = self
-            .store
-            .record(actor.0.tenant, id)
-            .await?
-            .ok_or(CoreError::NotFound("record"))?;
+        let Some(view) = self.store.record(actor.0.tenant, id).await? else {
+            return Err(self.missing_record(&actor.0, id).await);
+        };
         let facts = self.facts(&view).await?;
         let role = self
             .level3(actor, client, action, &facts, (RECORD_OBJECT, Some(id.0)))
@@ -861,6 +906,8 @@ impl Services {
             created_at: r.created_at,
             updated_at: r.updated_at,
             files,
+            deleted_at: r.deleted_at,
+            legal_hold: r.held_at.is_some(),
         }
     }
 
@@ -879,11 +926,9 @@ impl Services {
             (RECORD_OBJECT, Some(id.0)),
         )
         .await?;
-        let (view, files) = self
-            .store
-            .record_with_files(p.tenant_id, id)
-            .await?
-            .ok_or(CoreError::NotFound("record"))?;
+        let Some((view, files)) = self.store.record_with_files(p.tenant_id, id).await? else {
+            return Err(self.missing_record(&actor.0, id).await);
+        };
         let facts = self.facts(&view).await?;
         let role = self
             .level3(
@@ -894,6 +939,7 @@ impl Services {
                 (RECORD_OBJECT, Some(id.0)),
             )
             .await?;
+        crate::deletion::not_deleted(&view)?;
         let fields = parse_fields(&view.collection.fields)?;
         let key = self.subject_key_of(&view).await?;
         let (data, personal) = Self::open_data(
@@ -1123,6 +1169,7 @@ impl Services {
         record.data = data;
         record.version = version;
         record.updated_at = now;
+        record.ends_on = crate::deletion::ends_on(&view.collection, &next)?;
         let stored = self
             .store
             .update_record(

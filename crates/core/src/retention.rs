@@ -15,7 +15,7 @@
 //! Every action is a privacy-log entry (actor: none; via: `retention`).
 
 use crate::{CoreError, Services};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use strongroom_domain::{
     TenantId, TenantStatus, Timestamp, UserId, UserStatus, from_millis, to_millis,
 };
@@ -27,6 +27,9 @@ pub const NOTICE: &str = "retention.notice";
 pub const DELETE_RECORDINGS: &str = "retention.delete_recordings";
 pub const UNHIDE: &str = "retention.unhide";
 pub const DESTROY_TENANT: &str = "retention.destroy_tenant";
+/// Not a job: records soft-deleted too long ago, or past their legal retention period, are
+/// found in the records table itself (the durable state) on every run.
+pub const PURGE: &str = "retention.purge";
 
 /// What a notice announces the deletion of.
 pub const RECORDINGS: &str = "recordings";
@@ -38,25 +41,74 @@ const MAX_ATTEMPTS: u32 = 5;
 /// Jobs claimed at a time.
 const CLAIM_BATCH: u32 = 32;
 
-/// The seed's periods (per tenant configurable in a later step; these are the defaults).
-#[derive(Clone, Copy, Debug)]
+/// A tenant's retention rules (`GET/PUT /retention-rules`); the defaults are seed 000's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RetentionRules {
-    /// Expiry to the notice mail.
-    pub notice_after: Duration,
-    /// Expiry to the deletion of recordings.
-    pub delete_after: Duration,
+    /// Licence expiry to the mail that announces the deletion of recordings.
+    pub notice_after_days: u32,
+    /// Licence expiry to the deletion of recordings (unless the user keeps them).
+    pub delete_recordings_after_days: u32,
     /// End of the agreement to the destruction of the tenant.
-    pub destroy_after: Duration,
+    pub destroy_after_days: u32,
+    /// Soft deletion to the purge.
+    pub purge_deleted_after_days: u32,
 }
 
 impl Default for RetentionRules {
     fn default() -> Self {
         Self {
-            notice_after: Duration::days(31),
-            delete_after: Duration::days(45),
-            destroy_after: Duration::days(45),
+            notice_after_days: 31,
+            delete_recordings_after_days: 45,
+            destroy_after_days: 45,
+            purge_deleted_after_days: 30,
         }
     }
+}
+
+/// The longest period a rule may set (ten years).
+const MAX_DAYS: u32 = 3650;
+
+impl RetentionRules {
+    pub fn check(&self) -> Result<(), CoreError> {
+        for (name, v) in [
+            ("notice_after_days", self.notice_after_days),
+            (
+                "delete_recordings_after_days",
+                self.delete_recordings_after_days,
+            ),
+            ("destroy_after_days", self.destroy_after_days),
+            ("purge_deleted_after_days", self.purge_deleted_after_days),
+        ] {
+            if v > MAX_DAYS {
+                return Err(CoreError::Invalid(format!("{name}: 0 to {MAX_DAYS}")));
+            }
+        }
+        if self.notice_after_days >= self.delete_recordings_after_days {
+            return Err(CoreError::Invalid(
+                "notice_after_days: the notice must come before the deletion (less than delete_recordings_after_days)".into(),
+            ));
+        }
+        Ok(())
+    }
+    fn notice_after(&self) -> Duration {
+        Duration::days(i64::from(self.notice_after_days))
+    }
+    fn delete_after(&self) -> Duration {
+        Duration::days(i64::from(self.delete_recordings_after_days))
+    }
+    fn destroy_after(&self) -> Duration {
+        Duration::days(i64::from(self.destroy_after_days))
+    }
+    pub(crate) fn purge_deleted_after(&self) -> Duration {
+        Duration::days(i64::from(self.purge_deleted_after_days))
+    }
+}
+
+/// What a job's handler did: finished, or waits (a legal hold) until `run_at`.
+enum Step {
+    Done(String),
+    Defer(Timestamp, String),
 }
 
 /// One step the planner schedules (or, dry, would schedule).
@@ -68,6 +120,9 @@ pub struct Planned {
     pub user: Option<UserId>,
     #[serde(with = "time::serde::rfc3339")]
     pub run_at: Timestamp,
+    /// For a purge: how many records are due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
 }
 
 /// One job a worker ran, and what it did.
@@ -112,9 +167,9 @@ impl Services {
     /// The steps due by `now`'s licences: for an expired licence, hide, notice and delete at
     /// their times; for a renewed one that was hidden for an earlier expiry, show again.
     async fn retention_steps(&self, now: Timestamp) -> Result<Vec<NewJob>, CoreError> {
-        let rules = RetentionRules::default();
         let mut steps = Vec::new();
         for tenant in self.store.list_tenants().await? {
+            let rules = self.rules_of(tenant.id).await?;
             if let Some(end) = tenant.agreement_ends_at.filter(|e| *e <= now) {
                 let ms = to_millis(end);
                 steps.push(NewJob {
@@ -124,7 +179,7 @@ impl Services {
                     subject_id: None,
                     dedupe_key: format!("{DESTROY_TENANT}:{}:{ms}", tenant.id.0),
                     param: ms,
-                    run_at: end + rules.destroy_after,
+                    run_at: end + rules.destroy_after(),
                     now,
                 });
             }
@@ -153,7 +208,7 @@ impl Services {
                             tenant.id,
                             u.id,
                             ms,
-                            e + rules.notice_after,
+                            e + rules.notice_after(),
                             now,
                         ));
                         steps.push(job(
@@ -161,7 +216,7 @@ impl Services {
                             tenant.id,
                             u.id,
                             ms,
-                            e + rules.delete_after,
+                            e + rules.delete_after(),
                             now,
                         ));
                     }
@@ -220,26 +275,65 @@ impl Services {
                     tenant: step.tenant_id,
                     user: step.subject_id,
                     run_at: step.run_at,
+                    records: None,
                 },
                 state,
             ));
         }
+        for tenant in self.store.list_tenants().await? {
+            let due = self.due_for_purge(tenant.id, now, u32::MAX).await?;
+            if !due.is_empty() {
+                out.push((
+                    Planned {
+                        kind: PURGE.into(),
+                        tenant: tenant.id,
+                        user: None,
+                        run_at: now,
+                        records: Some(due.len() as u64),
+                    },
+                    "due".into(),
+                ));
+            }
+        }
         Ok(out)
     }
 
-    /// Plans, then claims and runs due jobs until none is due at `now`.
+    /// Plans, then claims and runs due jobs until none is due at `now`, then purges what is
+    /// due in every tenant.
     pub async fn run_retention(&self, now: Timestamp) -> Result<Vec<Ran>, CoreError> {
         self.plan_retention(now).await?;
         let mut ran = Vec::new();
         loop {
             let jobs = self.store.claim_jobs(now, now + LEASE, CLAIM_BATCH).await?;
             if jobs.is_empty() {
+                for tenant in self.store.list_tenants().await? {
+                    let (deleted, ended) = self.purge_due(tenant.id, now).await?;
+                    if deleted + ended > 0 {
+                        ran.push(Ran {
+                            kind: PURGE.into(),
+                            tenant: tenant.id,
+                            user: None,
+                            outcome: format!(
+                                "purged {deleted} deleted records and {ended} past their legal retention period"
+                            ),
+                        });
+                    }
+                }
                 return Ok(ran);
             }
             for j in jobs {
                 match self.run_job(&j, now).await {
-                    Ok(outcome) => {
+                    Ok(Step::Done(outcome)) => {
                         self.store.finish_job(j.id, &outcome, now).await?;
+                        ran.push(Ran {
+                            kind: j.kind,
+                            tenant: j.tenant_id,
+                            user: j.subject_id,
+                            outcome,
+                        });
+                    }
+                    Ok(Step::Defer(at, outcome)) => {
+                        self.store.defer_job(j.id, at, &outcome, now).await?;
                         ran.push(Ran {
                             kind: j.kind,
                             tenant: j.tenant_id,
@@ -260,16 +354,31 @@ impl Services {
         }
     }
 
-    async fn run_job(&self, j: &Job, now: Timestamp) -> Result<String, CoreError> {
+    async fn run_job(&self, j: &Job, now: Timestamp) -> Result<Step, CoreError> {
         // A job planned (by another instance) while its tenant was being destroyed: remove
         // what such races left of the tenant, this job's row included.
         if self.store.tenant_by_id(j.tenant_id).await?.is_none() {
             self.store.destroy_tenant_rows(j.tenant_id).await?;
-            return Ok("skipped: the tenant was destroyed".into());
+            return Ok(Step::Done("skipped: the tenant was destroyed".into()));
         }
         if j.kind == DESTROY_TENANT {
-            return self.destroy_tenant(j.tenant_id, from_millis(j.param)).await;
+            let held = self.store.held_records(j.tenant_id).await?;
+            if held > 0 {
+                tracing::warn!(tenant = %j.tenant_id, held, "tenant destruction deferred: records on legal hold");
+                return Ok(Step::Defer(
+                    now + Duration::days(1),
+                    format!("deferred: {held} records on legal hold"),
+                ));
+            }
+            return self
+                .destroy_tenant(j.tenant_id, from_millis(j.param))
+                .await
+                .map(Step::Done);
         }
+        self.run_user_job(j, now).await.map(Step::Done)
+    }
+
+    async fn run_user_job(&self, j: &Job, now: Timestamp) -> Result<String, CoreError> {
         let Some(user_id) = j.subject_id else {
             return Ok("nothing to do".into());
         };
@@ -307,7 +416,7 @@ impl Services {
         }
     }
 
-    async fn retention_entry(
+    pub(crate) async fn retention_entry(
         &self,
         tenant: TenantId,
         subject: UserId,
@@ -342,7 +451,7 @@ impl Services {
         expiry: Timestamp,
         now: Timestamp,
     ) -> Result<String, CoreError> {
-        let rules = RetentionRules::default();
+        let rules = self.rules_of(user.tenant_id).await?;
         if self
             .store
             .notice_for(user.tenant_id, user.id, RECORDINGS, expiry)
@@ -351,7 +460,10 @@ impl Services {
         {
             return Ok("already notified".into());
         }
-        let due = expiry + rules.delete_after;
+        let due = expiry + rules.delete_after();
+        let days_ahead = rules
+            .delete_recordings_after_days
+            .saturating_sub(rules.notice_after_days);
         let notice = DeletionNotice {
             tenant_id: user.tenant_id,
             id: uuid::Uuid::now_v7(),
@@ -374,12 +486,16 @@ impl Services {
                 .map_err(|_| CoreError::Internal)?;
             let body = format!(
                 "Hello,\n\nyour licence expired, so your recordings will be deleted on {date} \
-                 (in 14 days).\n\nTo keep them, sign in and confirm:\n    \
+                 (in {days_ahead} days).\n\nTo keep them, sign in and confirm:\n    \
                  POST /api/v1/me/deletion-notices/{}/keep\n\nYour other data is not affected.\n",
                 notice.id
             );
             self.mailer
-                .send(email, "Your recordings will be deleted in 14 days", body)
+                .send(
+                    email,
+                    &format!("Your recordings will be deleted in {days_ahead} days"),
+                    body,
+                )
                 .await?;
         }
         self.store.insert_notice(&notice).await?;
@@ -404,12 +520,28 @@ impl Services {
             return Ok("kept by the user".into());
         }
         let mut deleted = 0u32;
+        let held = Self::held_ids(
+            &self
+                .store
+                .records_of_subject(user.tenant_id, user.id)
+                .await?,
+        );
         for f in self.store.files_of_subject(user.tenant_id, user.id).await? {
-            if !is_recording(&f.content_type) {
+            if !is_recording(&f.content_type) || held.contains(&f.record_id) {
                 continue;
             }
             self.blobs.delete(&f.blob_key).await?;
-            if self.store.delete_file_version(user.tenant_id, &f).await? {
+            if self
+                .store
+                .delete_file_version(
+                    user.tenant_id,
+                    &f,
+                    user.id,
+                    crate::deletion::REASON_RECORDINGS,
+                    now,
+                )
+                .await?
+            {
                 deleted += 1;
                 self.retention_entry(
                     user.tenant_id,
@@ -445,6 +577,40 @@ impl Services {
         self.store.destroy_tenant_rows(tenant).await?;
         tracing::warn!(tenant = %tenant, slug = %t.slug.as_str(), blobs = blobs.len(), "tenant destroyed (agreement ended)");
         Ok(format!("destroyed with {} blobs", blobs.len()))
+    }
+
+    /// A tenant's rules: its own, or the defaults.
+    pub(crate) async fn rules_of(&self, tenant: TenantId) -> Result<RetentionRules, CoreError> {
+        match self.store.retention_rules(tenant).await? {
+            Some(json) => serde_json::from_str(&json).map_err(|_| CoreError::Internal),
+            None => Ok(RetentionRules::default()),
+        }
+    }
+
+    /// `GET /retention-rules` (administrators).
+    pub async fn retention_rules(&self, p: &crate::Principal) -> Result<RetentionRules, CoreError> {
+        crate::users::require_settled(p)?;
+        self.admin_or_deny(p, None, "read_retention_rules").await?;
+        self.rules_of(p.tenant_id).await
+    }
+
+    /// `PUT /retention-rules` (administrators): takes effect on the next retention run, for
+    /// steps already scheduled too.
+    pub async fn put_retention_rules(
+        &self,
+        p: &crate::Principal,
+        rules: RetentionRules,
+    ) -> Result<RetentionRules, CoreError> {
+        crate::users::require_settled(p)?;
+        self.admin_or_deny(p, None, "update_retention_rules")
+            .await?;
+        rules.check()?;
+        let json = serde_json::to_string(&rules).map_err(|_| CoreError::Internal)?;
+        self.store
+            .put_retention_rules(p.tenant_id, &json, p.user_id, self.clock.now())
+            .await?;
+        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, ?rules, "retention rules changed");
+        Ok(rules)
     }
 
     /// `GET /me/deletion-notices`.

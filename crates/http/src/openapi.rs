@@ -14,6 +14,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         crate::routes::create_collection, crate::routes::list_collections, crate::routes::create_record, crate::routes::search_records,
         crate::routes::get_record, crate::routes::update_record, crate::routes::record_history, crate::routes::put_file, crate::routes::get_file,
         crate::routes::get_policies, crate::routes::put_policies, crate::routes::my_export, crate::routes::user_export, crate::routes::forget_me, crate::routes::my_deletion_notices, crate::routes::keep_deletion,
+        crate::routes::update_collection, crate::routes::delete_record, crate::routes::restore_record, crate::routes::hold_record, crate::routes::release_record,
+        crate::routes::get_retention_rules, crate::routes::put_retention_rules,
     ),
     modifiers(&Bearer)
 )]

@@ -27,6 +27,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("not_found", 404, "Not found"),
     ("method_not_allowed", 405, "Method not allowed"),
     ("conflict", 409, "Conflict"),
+    ("gone", 410, "Deleted"),
     ("payload_too_large", 413, "Request body too large"),
     ("unsupported_media_type", 415, "Unsupported media type"),
     ("range_not_satisfiable", 416, "Range not satisfiable"),
@@ -116,6 +117,7 @@ impl From<CoreError> for Problem {
             CoreError::PasswordChangeRequired => "password_change_required",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
+            CoreError::Gone(_) => "gone",
             CoreError::TooLarge(_) => "payload_too_large",
             CoreError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             CoreError::Throttled { retry_after_secs } => {
@@ -157,6 +159,7 @@ mod tests {
             CoreError::PasswordChangeRequired,
             CoreError::NotFound("x"),
             CoreError::Conflict(String::new()),
+            CoreError::Gone(String::new()),
             CoreError::TooLarge(String::new()),
             CoreError::RangeNotSatisfiable(String::new()),
             CoreError::Throttled {

@@ -309,8 +309,16 @@ pub trait RecordStore {
     async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>>;
     /// Every file of every record about `subject`.
     async fn files_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<FileRow>>;
-    /// Removes this stored version of a file; `false` if it is gone or was replaced.
-    async fn delete_file_version(&self, tenant: TenantId, file: &FileRow) -> Result<bool>;
+    /// Removes this stored version of a file (its blob deleted before) and leaves a tombstone
+    /// naming `subject` and `reason`; `false` if it is gone or was replaced.
+    async fn delete_file_version(
+        &self,
+        tenant: TenantId,
+        file: &FileRow,
+        subject: UserId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
     /// Replaces records' stored data (forgetting: personal values removed), drops their stored
     /// values before each change and the search entries of the listed fields, all in one
     /// transaction.
@@ -358,6 +366,15 @@ pub trait JobStore {
         now: Timestamp,
     ) -> Result<()>;
     /// A tenant's jobs of one kind, by due time.
+    /// A job that ran but could not act yet (a legal hold stands in the way): pending again at
+    /// `run_at`, the attempt not counted.
+    async fn defer_job(
+        &self,
+        id: Uuid,
+        run_at: Timestamp,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<()>;
     async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>>;
     /// The jobs concerning one user, by due time.
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
@@ -394,6 +411,91 @@ pub trait JobStore {
     ) -> Result<u64>;
 }
 
+/// Deletion that keeps its promises: soft deletion and its purge, legal holds, legal
+/// retention, tombstones, the finishing of a forget a hold deferred, and the tenant's rules.
+#[async_trait]
+pub trait DeletionStore {
+    /// Soft-deletes a record; `false` if it is on legal hold, deleted already, or absent.
+    async fn soft_delete_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Undoes a soft deletion; `false` if the record was not soft-deleted.
+    async fn restore_record(&self, tenant: TenantId, id: RecordId) -> Result<bool>;
+    /// Places (`Some`) or releases (`None`) a legal hold; `false` if nothing changed.
+    async fn set_record_hold(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        hold: Option<(UserId, Timestamp)>,
+    ) -> Result<bool>;
+    /// Records soft-deleted before `before` and not on hold, oldest first.
+    async fn deleted_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RecordId>>;
+    /// Records of a collection whose end date is before `before` (`YYYY-MM-DD`), not on hold.
+    async fn ended_before(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<RecordId>>;
+    /// A record's direct replies.
+    async fn replies_of(&self, tenant: TenantId, id: RecordId) -> Result<Vec<RecordId>>;
+    /// How many of the tenant's records are on legal hold.
+    async fn held_records(&self, tenant: TenantId) -> Result<u64>;
+    /// Removes a record for good with its file rows (their blobs deleted before), history and
+    /// search entries, and leaves a tombstone, in one transaction; `false` if it is on legal
+    /// hold or gone already.
+    async fn purge_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// The tombstone of a record (`name` empty) or of one of its files.
+    async fn tombstone(
+        &self,
+        tenant: TenantId,
+        object: Uuid,
+        name: &str,
+    ) -> Result<Option<Tombstone>>;
+    /// Destroys a forgotten subject's key unless a record about them is on legal hold;
+    /// whether it was destroyed now.
+    async fn destroy_subject_key(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        now: Timestamp,
+    ) -> Result<bool>;
+    /// Sets a collection's legal retention (JSON) and copies every record's end date from
+    /// `end_field` (none: clears them), in one transaction.
+    async fn set_collection_retention(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        retention: Option<&str>,
+        end_field: Option<&str>,
+    ) -> Result<()>;
+    /// The tenant's retention rules (JSON), if it set any.
+    async fn retention_rules(&self, tenant: TenantId) -> Result<Option<String>>;
+    async fn put_retention_rules(
+        &self,
+        tenant: TenantId,
+        rules: &str,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<()>;
+}
+
 /// Everything the core services need from persistence.
 pub trait Store:
     TenantStore
@@ -406,6 +508,7 @@ pub trait Store:
     + PasswordResetStore
     + RecordStore
     + JobStore
+    + DeletionStore
     + Send
     + Sync
 {
@@ -421,6 +524,7 @@ impl<T> Store for T where
         + PasswordResetStore
         + RecordStore
         + JobStore
+        + DeletionStore
         + Send
         + Sync
 {

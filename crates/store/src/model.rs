@@ -251,6 +251,8 @@ pub struct Collection {
     pub fields: String,
     pub created_by: UserId,
     pub created_at: Timestamp,
+    /// The legal retention period as JSON (`{"end_field", "years"|"days"}`), if any.
+    pub retention: Option<String>,
 }
 
 /// A record as stored: `data` is JSON whose personal values are field ciphertexts.
@@ -269,6 +271,13 @@ pub struct RecordRow {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The end date (`YYYY-MM-DD`) of a record of a collection with a legal retention period:
+    /// written from the end field on every write.
+    pub ends_on: Option<String>,
+    /// Soft-deleted (read only; set through `soft_delete_record`).
+    pub deleted_at: Option<Timestamp>,
+    /// On legal hold (read only; set through `set_record_hold`).
+    pub held_at: Option<Timestamp>,
 }
 
 /// A record with what reading it needs: its collection and its subject's live key.
@@ -316,6 +325,14 @@ pub struct FileRow {
     pub size: u64,
     pub created_by: UserId,
     pub created_at: Timestamp,
+}
+
+/// What retention or erasure deleted for good (ids only): answers 410 Gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    pub subject_id: Option<UserId>,
+    pub reason: String,
+    pub deleted_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

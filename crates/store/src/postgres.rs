@@ -19,7 +19,7 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
-use crate::{DeletionNotice, Job, JobState, JobStore, NewJob, Scrub};
+use crate::{DeletionNotice, DeletionStore, Job, JobState, JobStore, NewJob, Scrub, Tombstone};
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
     NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
@@ -30,7 +30,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Executor, Postgres, Row};
 use strongroom_domain::{
     CollectionId, FamilyId, GroupId, MembershipRole, RecordId, Roles, Slug, TenantId, Timestamp,
-    UserId, to_millis,
+    UserId, from_millis, to_millis,
 };
 use uuid::Uuid;
 
@@ -1146,6 +1146,7 @@ fn raw_collection(r: &PgRow) -> sqlx::Result<RawCollection> {
         fields: r.try_get(2)?,
         created_by: r.try_get(3)?,
         created_at: r.try_get(4)?,
+        retention: r.try_get(5)?,
     })
 }
 
@@ -1178,8 +1179,12 @@ fn raw_record_view(r: &PgRow) -> sqlx::Result<RawRecordView> {
             fields: r.try_get(13)?,
             created_by: r.try_get(14)?,
             created_at: r.try_get(15)?,
+            retention: r.try_get(21)?,
         },
         key,
+        deleted_at: r.try_get(19)?,
+        held_at: r.try_get(20)?,
+        ends_on: r.try_get(22)?,
     })
 }
 
@@ -1256,6 +1261,7 @@ impl RecordStore for PgStore {
             .bind(&c.fields)
             .bind(c.created_by.0)
             .bind(to_millis(c.created_at))
+            .bind(&c.retention)
             .execute(&self.pool)
             .await
             .map_err(constraint("collection"))?;
@@ -1309,6 +1315,7 @@ impl RecordStore for PgStore {
             .bind(r.created_by.0)
             .bind(to_millis(r.created_at))
             .bind(to_millis(r.updated_at))
+            .bind(&r.ends_on)
             .execute(&mut *tx)
             .await
             .map_err(constraint("subject or group"))?;
@@ -1354,6 +1361,7 @@ impl RecordStore for PgStore {
             .bind(&r.data)
             .bind(i64::from(r.version))
             .bind(to_millis(r.updated_at))
+            .bind(&r.ends_on)
             .bind(r.tenant_id.0)
             .bind(r.id.0)
             .bind(i64::from(expected_version))
@@ -1520,16 +1528,35 @@ impl RecordStore for PgStore {
             .collect()
     }
 
-    async fn delete_file_version(&self, tenant: TenantId, f: &FileRow) -> Result<bool> {
+    async fn delete_file_version(
+        &self,
+        tenant: TenantId,
+        f: &FileRow,
+        subject: UserId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::DELETE_FILE_VERSION)
             .bind(tenant.0)
             .bind(f.record_id.0)
             .bind(&f.name)
             .bind(f.file_id.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?
             .rows_affected();
+        sqlx::query(sql::INSERT_TOMBSTONE)
+            .bind(tenant.0)
+            .bind(f.record_id.0)
+            .bind(&f.name)
+            .bind(subject.0)
+            .bind(reason)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(n == 1)
     }
 
@@ -1767,6 +1794,24 @@ impl JobStore for PgStore {
         Ok(())
     }
 
+    async fn defer_job(
+        &self,
+        id: Uuid,
+        run_at: Timestamp,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::DEFER_JOB)
+            .bind(to_millis(run_at))
+            .bind(outcome)
+            .bind(to_millis(now))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn retry_job(
         &self,
         id: Uuid,
@@ -1914,5 +1959,268 @@ impl JobStore for PgStore {
             .await
             .map_err(backend)?
             .rows_affected())
+    }
+}
+
+impl PgStore {
+    async fn record_ids(
+        &self,
+        q: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<RecordId>> {
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| r.try_get::<Uuid, _>(0).map(RecordId).map_err(backend))
+            .collect()
+    }
+
+    async fn affected(
+        &self,
+        q: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<bool> {
+        Ok(q.execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected()
+            == 1)
+    }
+}
+
+#[async_trait]
+impl DeletionStore for PgStore {
+    async fn soft_delete_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.affected(
+            sqlx::query(sql::SOFT_DELETE_RECORD)
+                .bind(to_millis(now))
+                .bind(by.0)
+                .bind(tenant.0)
+                .bind(id.0),
+        )
+        .await
+    }
+
+    async fn restore_record(&self, tenant: TenantId, id: RecordId) -> Result<bool> {
+        self.affected(sqlx::query(sql::RESTORE_RECORD).bind(tenant.0).bind(id.0))
+            .await
+    }
+
+    async fn set_record_hold(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        hold: Option<(UserId, Timestamp)>,
+    ) -> Result<bool> {
+        let q = match hold {
+            Some((by, at)) => sqlx::query(sql::HOLD_RECORD)
+                .bind(to_millis(at))
+                .bind(by.0)
+                .bind(tenant.0)
+                .bind(id.0),
+            None => sqlx::query(sql::RELEASE_RECORD).bind(tenant.0).bind(id.0),
+        };
+        self.affected(q).await
+    }
+
+    async fn deleted_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RecordId>> {
+        self.record_ids(
+            sqlx::query(sql::DELETED_BEFORE)
+                .bind(tenant.0)
+                .bind(to_millis(before))
+                .bind(i64::from(limit)),
+        )
+        .await
+    }
+
+    async fn ended_before(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<RecordId>> {
+        self.record_ids(
+            sqlx::query(sql::ENDED_BEFORE)
+                .bind(tenant.0)
+                .bind(collection.0)
+                .bind(before)
+                .bind(i64::from(limit)),
+        )
+        .await
+    }
+
+    async fn replies_of(&self, tenant: TenantId, id: RecordId) -> Result<Vec<RecordId>> {
+        self.record_ids(sqlx::query(sql::REPLIES_OF).bind(tenant.0).bind(id.0))
+            .await
+    }
+
+    async fn held_records(&self, tenant: TenantId) -> Result<u64> {
+        let n: i64 = sqlx::query(sql::HELD_IN_TENANT)
+            .bind(tenant.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get(0)
+            .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn purge_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let row = sqlx::query(sql::RECORD_HELD_PG)
+            .bind(tenant.0)
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let held: bool = row.try_get(0).map_err(backend)?;
+        let subject: Uuid = row.try_get(1).map_err(backend)?;
+        if held {
+            return Ok(false);
+        }
+        for statement in sql::PURGE_RECORD_CHILDREN {
+            sqlx::query(statement)
+                .bind(tenant.0)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        sqlx::query(sql::PURGE_RECORD)
+            .bind(tenant.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::INSERT_TOMBSTONE)
+            .bind(tenant.0)
+            .bind(id.0)
+            .bind("")
+            .bind(subject)
+            .bind(reason)
+            .bind(to_millis(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn tombstone(
+        &self,
+        tenant: TenantId,
+        object: Uuid,
+        name: &str,
+    ) -> Result<Option<Tombstone>> {
+        let Some(r) = sqlx::query(sql::TOMBSTONE)
+            .bind(tenant.0)
+            .bind(object)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Tombstone {
+            subject_id: r
+                .try_get::<Option<Uuid>, _>(0)
+                .map_err(backend)?
+                .map(UserId),
+            reason: r.try_get(1).map_err(backend)?,
+            deleted_at: from_millis(r.try_get(2).map_err(backend)?),
+        }))
+    }
+
+    async fn destroy_subject_key(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.affected(
+            sqlx::query(sql::DESTROY_SUBJECT_KEY)
+                .bind(to_millis(now))
+                .bind(tenant.0)
+                .bind(subject.0),
+        )
+        .await
+    }
+
+    async fn set_collection_retention(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        retention: Option<&str>,
+        end_field: Option<&str>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(sql::SET_COLLECTION_RETENTION)
+            .bind(retention)
+            .bind(tenant.0)
+            .bind(collection.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let q = match end_field {
+            Some(field) => sqlx::query(sql::BACKFILL_ENDS_ON_PG)
+                .bind(field)
+                .bind(tenant.0)
+                .bind(collection.0),
+            None => sqlx::query(sql::CLEAR_ENDS_ON)
+                .bind(tenant.0)
+                .bind(collection.0),
+        };
+        q.execute(&mut *tx).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn retention_rules(&self, tenant: TenantId) -> Result<Option<String>> {
+        sqlx::query(sql::RETENTION_RULES)
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| r.try_get(0).map_err(backend))
+            .transpose()
+    }
+
+    async fn put_retention_rules(
+        &self,
+        tenant: TenantId,
+        rules: &str,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(sql::PUT_RETENTION_RULES)
+            .bind(tenant.0)
+            .bind(rules)
+            .bind(by.0)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

@@ -180,6 +180,7 @@ pub struct RawCollection {
     pub fields: String,
     pub created_by: Uuid,
     pub created_at: i64,
+    pub retention: Option<String>,
 }
 
 impl RawCollection {
@@ -191,6 +192,7 @@ impl RawCollection {
             fields: self.fields,
             created_by: self.created_by.into(),
             created_at: from_millis(self.created_at),
+            retention: self.retention,
         }
     }
 }
@@ -211,6 +213,9 @@ pub struct RawRecordView {
     pub updated_at: i64,
     pub collection: RawCollection,
     pub key: Option<(Uuid, i64, Vec<u8>)>,
+    pub deleted_at: Option<i64>,
+    pub held_at: Option<i64>,
+    pub ends_on: Option<String>,
 }
 
 impl RawRecordView {
@@ -240,6 +245,9 @@ impl RawRecordView {
                 created_by: self.created_by.into(),
                 created_at: from_millis(self.created_at),
                 updated_at: from_millis(self.updated_at),
+                ends_on: self.ends_on,
+                deleted_at: self.deleted_at.map(from_millis),
+                held_at: self.held_at.map(from_millis),
             },
             collection: self.collection.into_model(tenant),
             subject_key,

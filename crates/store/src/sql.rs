@@ -79,7 +79,9 @@ pub const INSERT_SUBJECT_KEY: &str = "INSERT INTO subject_keys (tenant_id, subje
 /// Crypto-shredding: the wrapped key is gone, so nothing sealed under it opens again.
 pub const SUBJECT_KEY: &str = "SELECT key_id, kek_version, wrapped FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2 AND wrapped IS NOT NULL";
 pub const INSERT_SUBJECT_KEY_IF_ABSENT: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_id, kek_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, subject_id) DO NOTHING";
-pub const DESTROY_SUBJECT_KEY: &str = "UPDATE subject_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = $2 AND subject_id = $3 AND wrapped IS NOT NULL";
+/// Crypto-shredding a subject, unless a record about them is on legal hold (then the key stays
+/// until the last hold is released, and forgetting finishes then).
+pub const DESTROY_SUBJECT_KEY: &str = "UPDATE subject_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = $2 AND subject_id = $3 AND wrapped IS NOT NULL AND NOT EXISTS (SELECT 1 FROM records h WHERE h.tenant_id = $2 AND h.subject_id = $3 AND h.held_at IS NOT NULL)";
 
 pub const ENSURE_PRIVACY_HEAD: &str = "INSERT INTO privacy_log_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING";
 pub const PRIVACY_HEAD: &str = "SELECT seq, hash FROM privacy_log_heads WHERE tenant_id = $1";
@@ -134,17 +136,30 @@ pub const DELETE_OPEN_RESETS: &str =
 pub const INSERT_RESET: &str = "INSERT INTO password_resets (tenant_id, token_digest, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
 pub const SPEND_RESET: &str = "UPDATE password_resets SET used_at = $1 WHERE tenant_id = $2 AND token_digest = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id";
 
-pub const INSERT_COLLECTION: &str = "INSERT INTO collections (tenant_id, collection_id, name, fields, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
-pub const COLLECTION_BY_NAME: &str = "SELECT collection_id, name, fields, created_by, created_at FROM collections WHERE tenant_id = $1 AND name = $2";
-pub const LIST_COLLECTIONS: &str = "SELECT collection_id, name, fields, created_by, created_at FROM collections WHERE tenant_id = $1 ORDER BY name";
+/// The columns of a record view (`raw::RawRecordView`, in order): the record, its collection
+/// and its subject's live key (absent once the subject is forgotten).
+macro_rules! record_view {
+    ($where:literal) => {
+        concat!(
+            "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped, r.deleted_at, r.held_at, c.retention, r.ends_on FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE ",
+            $where
+        )
+    };
+}
 
-pub const INSERT_RECORD: &str = "INSERT INTO records (tenant_id, record_id, collection_id, subject_id, group_id, parent_id, visibility, hidden, data, version, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+pub const INSERT_COLLECTION: &str = "INSERT INTO collections (tenant_id, collection_id, name, fields, created_by, created_at, retention) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub const COLLECTION_BY_NAME: &str = "SELECT collection_id, name, fields, created_by, created_at, retention FROM collections WHERE tenant_id = $1 AND name = $2";
+pub const LIST_COLLECTIONS: &str = "SELECT collection_id, name, fields, created_by, created_at, retention FROM collections WHERE tenant_id = $1 ORDER BY name";
+
+pub const INSERT_RECORD: &str = "INSERT INTO records (tenant_id, record_id, collection_id, subject_id, group_id, parent_id, visibility, hidden, data, version, created_by, created_at, updated_at, ends_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 /// Replaces a record's contents if it is still at version `$9` (optimistic concurrency).
-pub const UPDATE_RECORD: &str = "UPDATE records SET group_id = $1, visibility = $2, hidden = $3, data = $4, version = $5, updated_at = $6 WHERE tenant_id = $7 AND record_id = $8 AND version = $9";
+pub const UPDATE_RECORD: &str = "UPDATE records SET group_id = $1, visibility = $2, hidden = $3, data = $4, version = $5, updated_at = $6, ends_on = $7 WHERE tenant_id = $8 AND record_id = $9 AND version = $10";
 /// A record with its collection and its subject's live key (absent once the subject is forgotten).
-pub const RECORD_VIEW: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.record_id = $2";
+pub const RECORD_VIEW: &str = record_view!("r.tenant_id = $1 AND r.record_id = $2");
 /// Records of a collection whose searchable field has this blind index, oldest first.
-pub const SEARCH_RECORDS: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.collection_id = $2 AND r.record_id IN (SELECT i.record_id FROM record_index i WHERE i.tenant_id = $1 AND i.collection_id = $2 AND i.field = $3 AND i.digest = $4) ORDER BY r.record_id LIMIT $5";
+pub const SEARCH_RECORDS: &str = record_view!(
+    "r.tenant_id = $1 AND r.collection_id = $2 AND r.record_id IN (SELECT i.record_id FROM record_index i WHERE i.tenant_id = $1 AND i.collection_id = $2 AND i.field = $3 AND i.digest = $4) AND r.deleted_at IS NULL ORDER BY r.record_id LIMIT $5"
+);
 pub const INSERT_INDEX: &str = "INSERT INTO record_index (tenant_id, collection_id, field, digest, record_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
 pub const DELETE_INDEX: &str = "DELETE FROM record_index WHERE tenant_id = $1 AND record_id = $2";
 pub const INSERT_HISTORY: &str = "INSERT INTO record_history (tenant_id, record_id, version, at, actor_id, action, fields, data_before) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -166,9 +181,11 @@ pub const UPDATE_POLICIES: &str = "UPDATE tenant_policies SET template = $1, pol
 
 /// Every record about a subject (for the export), oldest first. (Ordered by time, not id:
 /// ordering by the primary key made SQLite scan the tenant instead of using the subject index.)
-pub const RECORDS_OF_SUBJECT: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.subject_id = $2 ORDER BY r.created_at, r.record_id";
+pub const RECORDS_OF_SUBJECT: &str =
+    record_view!("r.tenant_id = $1 AND r.subject_id = $2 ORDER BY r.created_at, r.record_id");
 /// Every record a user created (the objects they own), oldest first.
-pub const RECORDS_BY_AUTHOR: &str = "SELECT r.record_id, r.collection_id, r.subject_id, r.group_id, r.parent_id, r.visibility, r.hidden, r.data, r.version, r.created_by, r.created_at, r.updated_at, c.name, c.fields, c.created_by, c.created_at, k.key_id, k.kek_version, k.wrapped FROM records r JOIN collections c ON c.tenant_id = r.tenant_id AND c.collection_id = r.collection_id LEFT JOIN subject_keys k ON k.tenant_id = r.tenant_id AND k.subject_id = r.subject_id AND k.wrapped IS NOT NULL WHERE r.tenant_id = $1 AND r.created_by = $2 ORDER BY r.created_at, r.record_id";
+pub const RECORDS_BY_AUTHOR: &str =
+    record_view!("r.tenant_id = $1 AND r.created_by = $2 ORDER BY r.created_at, r.record_id");
 /// Every change a user made to any record, oldest first.
 pub const HISTORY_BY_ACTOR: &str = "SELECT record_id, version, at, actor_id, action, fields, data_before FROM record_history WHERE tenant_id = $1 AND actor_id = $2 ORDER BY at, record_id, version";
 
@@ -183,8 +200,51 @@ pub const DELETE_INDEX_FIELD: &str =
 pub const SCRUB_HISTORY: &str =
     "UPDATE record_history SET data_before = NULL WHERE tenant_id = $1 AND record_id = $2";
 
+// ── Deletion, legal holds, legal retention, tombstones ──────────────────────────────────────
+/// Soft deletion: not while the record is on legal hold.
+pub const SOFT_DELETE_RECORD: &str = "UPDATE records SET deleted_at = $1, deleted_by = $2 WHERE tenant_id = $3 AND record_id = $4 AND deleted_at IS NULL AND held_at IS NULL";
+pub const RESTORE_RECORD: &str = "UPDATE records SET deleted_at = NULL, deleted_by = NULL WHERE tenant_id = $1 AND record_id = $2 AND deleted_at IS NOT NULL";
+pub const HOLD_RECORD: &str = "UPDATE records SET held_at = $1, held_by = $2 WHERE tenant_id = $3 AND record_id = $4 AND held_at IS NULL";
+pub const RELEASE_RECORD: &str = "UPDATE records SET held_at = NULL, held_by = NULL WHERE tenant_id = $1 AND record_id = $2 AND held_at IS NOT NULL";
+/// Records soft-deleted before `$2`, not on hold (oldest first).
+pub const DELETED_BEFORE: &str = "SELECT record_id FROM records WHERE tenant_id = $1 AND deleted_at < $2 AND held_at IS NULL ORDER BY deleted_at, record_id LIMIT $3";
+/// Records of a collection whose end date is before `$3`, not on hold.
+pub const ENDED_BEFORE: &str = "SELECT record_id FROM records WHERE tenant_id = $1 AND collection_id = $2 AND ends_on < $3 AND held_at IS NULL ORDER BY ends_on, record_id LIMIT $4";
+/// A record's direct replies (purged with it).
+pub const REPLIES_OF: &str =
+    "SELECT record_id FROM records WHERE tenant_id = $1 AND parent_id = $2 ORDER BY record_id";
+pub const HELD_IN_TENANT: &str =
+    "SELECT COUNT(*) FROM records WHERE tenant_id = $1 AND held_at IS NOT NULL";
+/// Purging a record for good (files' blobs are deleted before): children first, the record
+/// last and only if it is not on hold (zero rows: held, or gone already).
+pub const PURGE_RECORD_CHILDREN: [&str; 3] = [
+    "DELETE FROM record_files WHERE tenant_id = $1 AND record_id = $2",
+    "DELETE FROM record_history WHERE tenant_id = $1 AND record_id = $2",
+    "DELETE FROM record_index WHERE tenant_id = $1 AND record_id = $2",
+];
+pub const PURGE_RECORD: &str =
+    "DELETE FROM records WHERE tenant_id = $1 AND record_id = $2 AND held_at IS NULL";
+/// Locks the record against a concurrent hold while it is purged (PostgreSQL; SQLite's write
+/// transaction is exclusive already).
+pub const RECORD_HELD_PG: &str = "SELECT held_at IS NOT NULL, subject_id FROM records WHERE tenant_id = $1 AND record_id = $2 FOR UPDATE";
+pub const RECORD_HELD_SQLITE: &str =
+    "SELECT held_at IS NOT NULL, subject_id FROM records WHERE tenant_id = $1 AND record_id = $2";
+/// Every record's end date from the collection's end field (a `date` field, so a JSON string);
+/// SQLite takes a JSON path (`$.field`), PostgreSQL the field name.
+pub const BACKFILL_ENDS_ON_SQLITE: &str = "UPDATE records SET ends_on = json_extract(data, $1) WHERE tenant_id = $2 AND collection_id = $3";
+pub const BACKFILL_ENDS_ON_PG: &str =
+    "UPDATE records SET ends_on = (data::jsonb ->> $1) WHERE tenant_id = $2 AND collection_id = $3";
+pub const CLEAR_ENDS_ON: &str =
+    "UPDATE records SET ends_on = NULL WHERE tenant_id = $1 AND collection_id = $2";
+pub const INSERT_TOMBSTONE: &str = "INSERT INTO tombstones (tenant_id, object_id, name, subject_id, reason, deleted_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, object_id, name) DO NOTHING";
+pub const TOMBSTONE: &str = "SELECT subject_id, reason, deleted_at FROM tombstones WHERE tenant_id = $1 AND object_id = $2 AND name = $3";
+pub const SET_COLLECTION_RETENTION: &str =
+    "UPDATE collections SET retention = $1 WHERE tenant_id = $2 AND collection_id = $3";
+pub const RETENTION_RULES: &str = "SELECT rules FROM retention_rules WHERE tenant_id = $1";
+pub const PUT_RETENTION_RULES: &str = "INSERT INTO retention_rules (tenant_id, rules, updated_by, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET rules = excluded.rules, updated_by = excluded.updated_by, updated_at = excluded.updated_at";
+
 // ── Jobs (the one cross-tenant table: claimed by due time, across tenants) ─────────────────
-pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (job_id, tenant_id, kind, subject_id, dedupe_key, param, run_at, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) ON CONFLICT (dedupe_key) DO NOTHING";
+pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (job_id, tenant_id, kind, subject_id, dedupe_key, param, run_at, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) ON CONFLICT (dedupe_key) DO UPDATE SET run_at = excluded.run_at, updated_at = excluded.updated_at WHERE jobs.status = 'pending' AND jobs.run_at <> excluded.run_at";
 /// SQLite has one writer at a time: the claim is atomic as it is.
 pub const CLAIM_JOBS_SQLITE: &str = concat!(
     "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 ORDER BY run_at, job_id LIMIT $3",
@@ -197,6 +257,9 @@ pub const CLAIM_JOBS_PG: &str = concat!(
     ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts"
 );
 pub const FINISH_JOB: &str = "UPDATE jobs SET status = 'done', outcome = $1, locked_until = NULL, updated_at = $2 WHERE job_id = $3 AND status = 'running'";
+/// A job that ran but could not act yet (a legal hold): pending again at `$1`, the attempt not
+/// counted.
+pub const DEFER_JOB: &str = "UPDATE jobs SET status = 'pending', attempts = attempts - 1, run_at = $1, outcome = $2, locked_until = NULL, updated_at = $3 WHERE job_id = $4 AND status = 'running'";
 /// A failed attempt: again at `$1`, or given up after `$4` attempts.
 pub const RETRY_JOB: &str = "UPDATE jobs SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, run_at = $2, outcome = $3, locked_until = NULL, updated_at = $4 WHERE job_id = $5 AND status = 'running'";
 /// A tenant's jobs of one kind (the planner's one look per tenant at what has run).
@@ -221,7 +284,9 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 21] = [
+pub const DESTROY_TENANT_ROWS: [&str; 23] = [
+    "DELETE FROM tombstones WHERE tenant_id = $1",
+    "DELETE FROM retention_rules WHERE tenant_id = $1",
     "DELETE FROM record_files WHERE tenant_id = $1",
     "DELETE FROM record_history WHERE tenant_id = $1",
     "DELETE FROM record_index WHERE tenant_id = $1",
@@ -319,6 +384,28 @@ mod tests {
             KEEP_NOTICE,
             FINISH_NOTICE,
             SET_SUBJECT_HIDDEN,
+            SOFT_DELETE_RECORD,
+            RESTORE_RECORD,
+            HOLD_RECORD,
+            RELEASE_RECORD,
+            DELETED_BEFORE,
+            ENDED_BEFORE,
+            REPLIES_OF,
+            HELD_IN_TENANT,
+            PURGE_RECORD,
+            PURGE_RECORD_CHILDREN[0],
+            PURGE_RECORD_CHILDREN[1],
+            PURGE_RECORD_CHILDREN[2],
+            INSERT_TOMBSTONE,
+            TOMBSTONE,
+            SET_COLLECTION_RETENTION,
+            RECORD_HELD_PG,
+            RECORD_HELD_SQLITE,
+            BACKFILL_ENDS_ON_SQLITE,
+            BACKFILL_ENDS_ON_PG,
+            CLEAR_ENDS_ON,
+            RETENTION_RULES,
+            PUT_RETENTION_RULES,
             SET_AGREEMENT_END,
             FORGET_USER,
             DELETE_USER_MEMBERSHIPS,
@@ -359,6 +446,7 @@ mod tests {
             CLAIM_JOBS_PG,
             FINISH_JOB,
             RETRY_JOB,
+            DEFER_JOB,
         ] {
             assert!(placeholders_ascend(sql), "placeholders out of order: {sql}");
         }

@@ -19,7 +19,7 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
-use crate::{DeletionNotice, Job, JobState, JobStore, NewJob, Scrub};
+use crate::{DeletionNotice, DeletionStore, Job, JobState, JobStore, NewJob, Scrub, Tombstone};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
     NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strongroom_domain::{
     CollectionId, FamilyId, GroupId, MembershipRole, RecordId, Roles, Slug, TenantId, Timestamp,
-    UserId, to_millis,
+    UserId, from_millis, to_millis,
 };
 use uuid::Uuid;
 
@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_export_indexes.sql"),
     include_str!("../migrations/sqlite/0008_jobs.sql"),
     include_str!("../migrations/sqlite/0009_record_index_by_record.sql"),
+    include_str!("../migrations/sqlite/0010_deletion_and_holds.sql"),
 ];
 
 #[derive(Clone)]
@@ -1324,6 +1325,7 @@ fn raw_collection(r: &Row<'_>, first: usize) -> rusqlite::Result<RawCollection> 
         fields: r.get(first + 2)?,
         created_by: r.get(first + 3)?,
         created_at: r.get(first + 4)?,
+        retention: r.get(first + 5)?,
     })
 }
 
@@ -1352,8 +1354,12 @@ fn raw_record_view(r: &Row<'_>) -> rusqlite::Result<RawRecordView> {
             fields: r.get(13)?,
             created_by: r.get(14)?,
             created_at: r.get(15)?,
+            retention: r.get(21)?,
         },
         key,
+        deleted_at: r.get(19)?,
+        held_at: r.get(20)?,
+        ends_on: r.get(22)?,
     })
 }
 
@@ -1416,7 +1422,8 @@ impl RecordStore for SqliteStore {
                     c.name,
                     c.fields,
                     c.created_by.0,
-                    to_millis(c.created_at)
+                    to_millis(c.created_at),
+                    c.retention
                 ],
             )
             .map_err(constraint("collection"))?;
@@ -1471,6 +1478,7 @@ impl RecordStore for SqliteStore {
                         r.created_by.0,
                         to_millis(r.created_at),
                         to_millis(r.updated_at),
+                        r.ends_on,
                     ])
                 })
                 .map_err(constraint("subject or group"))?;
@@ -1537,6 +1545,7 @@ impl RecordStore for SqliteStore {
                         r.data,
                         r.version,
                         to_millis(r.updated_at),
+                        r.ends_on,
                         r.tenant_id.0,
                         r.id.0,
                         expected_version,
@@ -1696,8 +1705,16 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn delete_file_version(&self, tenant: TenantId, file: &FileRow) -> Result<bool> {
+    async fn delete_file_version(
+        &self,
+        tenant: TenantId,
+        file: &FileRow,
+        subject: UserId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
         let f = file.clone();
+        let reason = reason.to_owned();
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -1705,6 +1722,18 @@ impl RecordStore for SqliteStore {
                     params![tenant.0, f.record_id.0, f.name, f.file_id.0],
                 )
                 .map_err(backend)?;
+            tx.execute(
+                sql::INSERT_TOMBSTONE,
+                params![
+                    tenant.0,
+                    f.record_id.0,
+                    f.name,
+                    subject.0,
+                    reason,
+                    to_millis(now)
+                ],
+            )
+            .map_err(backend)?;
             Ok(n == 1)
         })
         .await
@@ -1972,6 +2001,25 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn defer_job(
+        &self,
+        id: Uuid,
+        run_at: Timestamp,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let outcome = outcome.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                sql::DEFER_JOB,
+                params![to_millis(run_at), outcome, to_millis(now), id],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()> {
         let outcome = outcome.to_owned();
         self.write(move |tx| {
@@ -2132,6 +2180,245 @@ impl JobStore for SqliteStore {
                 )
                 .map_err(backend)?;
             Ok(n as u64)
+        })
+        .await
+    }
+}
+
+fn record_ids(c: &Connection, statement: &str, p: impl rusqlite::Params) -> Result<Vec<RecordId>> {
+    let mut s = c.prepare_cached(statement).map_err(backend)?;
+    let rows = s.query_map(p, |r| r.get::<_, Uuid>(0)).map_err(backend)?;
+    rows.map(|r| r.map(RecordId).map_err(backend)).collect()
+}
+
+#[async_trait]
+impl DeletionStore for SqliteStore {
+    async fn soft_delete_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::SOFT_DELETE_RECORD,
+                    params![to_millis(now), by.0, tenant.0, id.0],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn restore_record(&self, tenant: TenantId, id: RecordId) -> Result<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(sql::RESTORE_RECORD, params![tenant.0, id.0])
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn set_record_hold(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        hold: Option<(UserId, Timestamp)>,
+    ) -> Result<bool> {
+        self.write(move |tx| {
+            let n = match hold {
+                Some((by, at)) => tx.execute(
+                    sql::HOLD_RECORD,
+                    params![to_millis(at), by.0, tenant.0, id.0],
+                ),
+                None => tx.execute(sql::RELEASE_RECORD, params![tenant.0, id.0]),
+            }
+            .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn deleted_before(
+        &self,
+        tenant: TenantId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RecordId>> {
+        self.read(move |c| {
+            record_ids(
+                c,
+                sql::DELETED_BEFORE,
+                params![tenant.0, to_millis(before), limit],
+            )
+        })
+        .await
+    }
+
+    async fn ended_before(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        before: &str,
+        limit: u32,
+    ) -> Result<Vec<RecordId>> {
+        let before = before.to_owned();
+        self.read(move |c| {
+            record_ids(
+                c,
+                sql::ENDED_BEFORE,
+                params![tenant.0, collection.0, before, limit],
+            )
+        })
+        .await
+    }
+
+    async fn replies_of(&self, tenant: TenantId, id: RecordId) -> Result<Vec<RecordId>> {
+        self.read(move |c| record_ids(c, sql::REPLIES_OF, params![tenant.0, id.0]))
+            .await
+    }
+
+    async fn held_records(&self, tenant: TenantId) -> Result<u64> {
+        self.read(move |c| {
+            let n: i64 = c
+                .query_row(sql::HELD_IN_TENANT, params![tenant.0], |r| r.get(0))
+                .map_err(backend)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn purge_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let reason = reason.to_owned();
+        self.write(move |tx| {
+            let row: Option<(bool, Uuid)> = tx
+                .query_row(sql::RECORD_HELD_SQLITE, params![tenant.0, id.0], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(backend)?;
+            let Some((false, subject)) = row else {
+                return Ok(false);
+            };
+            for statement in sql::PURGE_RECORD_CHILDREN {
+                tx.execute(statement, params![tenant.0, id.0])
+                    .map_err(backend)?;
+            }
+            tx.execute(sql::PURGE_RECORD, params![tenant.0, id.0])
+                .map_err(backend)?;
+            tx.execute(
+                sql::INSERT_TOMBSTONE,
+                params![tenant.0, id.0, "", subject, reason, to_millis(now)],
+            )
+            .map_err(backend)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn tombstone(
+        &self,
+        tenant: TenantId,
+        object: Uuid,
+        name: &str,
+    ) -> Result<Option<Tombstone>> {
+        let name = name.to_owned();
+        self.read_now(move |c| {
+            c.prepare_cached(sql::TOMBSTONE)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0, object, name], |r| {
+                        Ok(Tombstone {
+                            subject_id: r.get::<_, Option<Uuid>>(0)?.map(UserId),
+                            reason: r.get(1)?,
+                            deleted_at: from_millis(r.get(2)?),
+                        })
+                    })
+                })
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn destroy_subject_key(
+        &self,
+        tenant: TenantId,
+        subject: UserId,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::DESTROY_SUBJECT_KEY,
+                    params![to_millis(now), tenant.0, subject.0],
+                )
+                .map_err(backend)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn set_collection_retention(
+        &self,
+        tenant: TenantId,
+        collection: CollectionId,
+        retention: Option<&str>,
+        end_field: Option<&str>,
+    ) -> Result<()> {
+        let retention = retention.map(str::to_owned);
+        let path = end_field.map(|f| format!("$.{f}"));
+        self.write(move |tx| {
+            tx.execute(
+                sql::SET_COLLECTION_RETENTION,
+                params![retention, tenant.0, collection.0],
+            )
+            .map_err(backend)?;
+            match path {
+                Some(path) => tx.execute(
+                    sql::BACKFILL_ENDS_ON_SQLITE,
+                    params![path, tenant.0, collection.0],
+                ),
+                None => tx.execute(sql::CLEAR_ENDS_ON, params![tenant.0, collection.0]),
+            }
+            .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn retention_rules(&self, tenant: TenantId) -> Result<Option<String>> {
+        self.read(move |c| {
+            c.query_row(sql::RETENTION_RULES, params![tenant.0], |r| r.get(0))
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn put_retention_rules(
+        &self,
+        tenant: TenantId,
+        rules: &str,
+        by: UserId,
+        now: Timestamp,
+    ) -> Result<()> {
+        let rules = rules.to_owned();
+        self.write(move |tx| {
+            tx.execute(
+                sql::PUT_RETENTION_RULES,
+                params![tenant.0, rules, by.0, to_millis(now)],
+            )
+            .map_err(backend)?;
+            Ok(())
         })
         .await
     }

@@ -752,6 +752,9 @@ fn record_write(t: &Tenant, c: &Collection, subject: UserId, data: &str) -> Reco
             created_by: subject,
             created_at: now(),
             updated_at: now(),
+            ends_on: None,
+            deleted_at: None,
+            held_at: None,
         },
         index: vec![IndexEntry {
             field: "title".into(),
@@ -780,6 +783,7 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
         fields: "[]".into(),
         created_by: admin.id,
         created_at: now(),
+        retention: None,
     };
     f.store.insert_collection(&c).await.unwrap();
     assert!(matches!(
@@ -941,7 +945,269 @@ async fn policies_are_stored_under_a_version_guard(b: Backend) {
     assert_eq!((got.version, got.policies.as_str()), (2, "d"));
 }
 
+/// Soft deletion, holds, purges with tombstones, end dates and the hold on crypto-shredding.
+async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let (other, _) = with_tenant(&f, "other").await;
+    let c = Collection {
+        tenant_id: t.id,
+        id: CollectionId::new(),
+        name: "contracts".into(),
+        fields: "[]".into(),
+        created_by: admin.id,
+        created_at: now(),
+        retention: None,
+    };
+    f.store.insert_collection(&c).await.unwrap();
+    let a = record_write(&t, &c, admin.id, r#"{"title":"a","ends":"2020-01-31"}"#);
+    let b2 = record_write(&t, &c, admin.id, r#"{"title":"b","ends":"2024-06-30"}"#);
+    let plain = record_write(&t, &c, admin.id, r#"{"title":"c"}"#);
+    for w in [&a, &b2, &plain] {
+        f.store.insert_record(w).await.unwrap();
+    }
+    let at = now();
+    let later = at + time::Duration::days(1);
+
+    // Soft deletion: tenant-scoped, once, hidden from search, undone by restore.
+    assert!(
+        !f.store
+            .soft_delete_record(other.id, a.record.id, admin.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .soft_delete_record(t.id, a.record.id, admin.id, at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .soft_delete_record(t.id, a.record.id, admin.id, at)
+            .await
+            .unwrap()
+    );
+    let got = f.store.record(t.id, a.record.id).await.unwrap().unwrap();
+    assert_eq!(got.record.deleted_at, Some(at));
+    assert_eq!(
+        f.store
+            .search_records(t.id, c.id, "title", &[7; 32], 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        f.store.deleted_before(t.id, later, 10).await.unwrap(),
+        [a.record.id]
+    );
+    assert!(
+        f.store
+            .deleted_before(t.id, at, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .deleted_before(other.id, later, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A hold: no soft deletion, no purge, no crypto-shredding of the subject.
+    assert!(
+        f.store
+            .set_record_hold(t.id, b2.record.id, Some((admin.id, now())))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .set_record_hold(t.id, b2.record.id, Some((admin.id, now())))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .soft_delete_record(t.id, b2.record.id, admin.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .purge_record(t.id, b2.record.id, "legal_retention", now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(f.store.held_records(t.id).await.unwrap(), 1);
+    assert_eq!(f.store.held_records(other.id).await.unwrap(), 0);
+    assert!(
+        !f.store
+            .destroy_subject_key(t.id, admin.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .subject_key(t.id, admin.id.0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // End dates copied from the end field when the period is set, and cleared with it.
+    f.store
+        .set_collection_retention(
+            t.id,
+            c.id,
+            Some(r#"{"end_field":"ends","years":1}"#),
+            Some("ends"),
+        )
+        .await
+        .unwrap();
+    let got = f.store.record(t.id, b2.record.id).await.unwrap().unwrap();
+    assert_eq!(got.record.ends_on.as_deref(), Some("2024-06-30"));
+    assert_eq!(
+        got.collection.retention.as_deref(),
+        Some(r#"{"end_field":"ends","years":1}"#)
+    );
+    // Held records are not due; ended ones are, in date order; other tenants see nothing.
+    assert_eq!(
+        f.store
+            .ended_before(t.id, c.id, "2025-01-01", 10)
+            .await
+            .unwrap(),
+        [a.record.id]
+    );
+    assert!(
+        f.store
+            .ended_before(other.id, c.id, "2025-01-01", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .set_record_hold(t.id, b2.record.id, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store
+            .ended_before(t.id, c.id, "2025-01-01", 10)
+            .await
+            .unwrap(),
+        [a.record.id, b2.record.id]
+    );
+    assert!(
+        f.store
+            .ended_before(t.id, c.id, "2020-01-31", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Purging: the record, its history and index go in one step; a tombstone stays.
+    assert!(
+        f.store
+            .tombstone(t.id, a.record.id.0, "")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !f.store
+            .purge_record(other.id, a.record.id, "deleted", now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .purge_record(t.id, a.record.id, "deleted", now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .purge_record(t.id, a.record.id, "deleted", now())
+            .await
+            .unwrap()
+    );
+    assert!(f.store.record(t.id, a.record.id).await.unwrap().is_none());
+    assert!(
+        f.store
+            .record_history(t.id, a.record.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let tomb = f
+        .store
+        .tombstone(t.id, a.record.id.0, "")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (tomb.subject_id, tomb.reason.as_str()),
+        (Some(admin.id), "deleted")
+    );
+    assert!(
+        f.store
+            .tombstone(other.id, a.record.id.0, "")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!f.store.restore_record(t.id, a.record.id).await.unwrap());
+
+    // Without holds the key goes; the retention period can be removed again.
+    assert!(
+        f.store
+            .destroy_subject_key(t.id, admin.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .subject_key(t.id, admin.id.0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    f.store
+        .set_collection_retention(t.id, c.id, None, None)
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .ended_before(t.id, c.id, "2999-01-01", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Rules: absent, then set, then replaced.
+    assert!(f.store.retention_rules(t.id).await.unwrap().is_none());
+    f.store
+        .put_retention_rules(t.id, "{\"a\":1}", admin.id, now())
+        .await
+        .unwrap();
+    f.store
+        .put_retention_rules(t.id, "{\"a\":2}", admin.id, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.retention_rules(t.id).await.unwrap().as_deref(),
+        Some("{\"a\":2}")
+    );
+    assert!(f.store.retention_rules(other.id).await.unwrap().is_none());
+}
+
 both_backends!(
+    deletion_respects_holds_and_leaves_tombstones,
     records_are_versioned_indexed_and_scoped,
     policies_are_stored_under_a_version_guard,
     tenant_keys_accumulate_wrappings_and_never_overwrite,

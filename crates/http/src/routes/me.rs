@@ -1,4 +1,5 @@
-//! `/me*`: the caller's own profile, password and login history.
+//! `/me*`: the caller's own profile, password, login history and deletion notices; and the
+//! tenant's retention rules.
 
 use super::auth::TokenResponse;
 use crate::AppState;
@@ -8,6 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use strongroom_core::retention::RetentionRules;
 use strongroom_domain::{GroupId, LoginOutcome, MembershipRole, Role, Timestamp, UserId};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -170,4 +172,25 @@ pub async fn keep_deletion(
 ) -> Result<axum::http::StatusCode, Problem> {
     s.services.keep_deletion(&p, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The tenant's retention rules (administrators): the seed's periods unless changed.
+#[utoipa::path(get, path = "/api/v1/retention-rules", tag = "privacy", security(("bearer" = [])),
+    responses((status = 200, body = RetentionRules), (status = 403, body = ProblemBody)))]
+pub async fn get_retention_rules(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<RetentionRules>, Problem> {
+    Ok(Json(s.services.retention_rules(&p).await?))
+}
+
+/// Change the tenant's retention rules (administrators); scheduled steps move with them.
+#[utoipa::path(put, path = "/api/v1/retention-rules", tag = "privacy", security(("bearer" = [])), request_body = RetentionRules,
+    responses((status = 200, body = RetentionRules), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+pub async fn put_retention_rules(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(rules): ApiJson<RetentionRules>,
+) -> Result<Json<RetentionRules>, Problem> {
+    Ok(Json(s.services.put_retention_rules(&p, rules).await?))
 }

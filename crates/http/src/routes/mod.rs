@@ -23,7 +23,7 @@ pub(crate) use users::*;
 use crate::AppState;
 use crate::problem::Problem;
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 
 pub fn api() -> Router<AppState> {
     Router::new()
@@ -53,11 +53,24 @@ pub fn api() -> Router<AppState> {
             "/collections",
             post(create_collection).get(list_collections),
         )
+        .route("/collections/{name}", patch(update_collection))
         .route(
             "/collections/{name}/records",
             post(create_record).get(search_records),
         )
-        .route("/records/{id}", get(get_record).patch(update_record))
+        .route(
+            "/records/{id}",
+            get(get_record).patch(update_record).delete(delete_record),
+        )
+        .route("/records/{id}/restore", post(restore_record))
+        .route(
+            "/records/{id}/legal-hold",
+            put(hold_record).delete(release_record),
+        )
+        .route(
+            "/retention-rules",
+            get(get_retention_rules).put(put_retention_rules),
+        )
         .route("/records/{id}/history", get(record_history))
         .route("/records/{id}/files/{name}", put(put_file).get(get_file))
         .route("/policies", get(get_policies).put(put_policies))

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use strongroom_core::CoreError;
+use strongroom_core::deletion::LegalRetention;
 use strongroom_core::records::{
     CollectionInfo, FieldDef, FileInfo, HistoryInfo, NewRecord, RecordChanges, RecordInfo,
     Visibility,
@@ -24,6 +25,8 @@ use strongroom_domain::{GroupId, RecordId, UserId};
 pub struct CreateCollectionRequest {
     name: String,
     fields: Vec<FieldDef>,
+    /// A legal retention period: records whose end date is older are purged.
+    retention: Option<LegalRetention>,
 }
 
 /// Define a collection (content developers and administrators, by the template's policies).
@@ -37,7 +40,7 @@ pub async fn create_collection(
 ) -> Result<(StatusCode, Json<CollectionInfo>), Problem> {
     let c = s
         .services
-        .create_collection(&p, Some(ip), &req.name, req.fields)
+        .create_collection(&p, Some(ip), &req.name, req.fields, req.retention)
         .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
@@ -51,6 +54,48 @@ pub async fn list_collections(
     ClientIp(ip): ClientIp,
 ) -> Result<Json<Vec<CollectionInfo>>, Problem> {
     Ok(Json(s.services.list_collections(&p, Some(ip)).await?))
+}
+
+/// A present field, even `null` (so that `null` and absent differ).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCollectionRequest {
+    /// The legal retention period, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<LegalRetention>)]
+    retention: Option<Option<LegalRetention>>,
+}
+
+/// Set or remove a collection's legal retention period (who may define collections).
+#[utoipa::path(patch, path = "/api/v1/collections/{name}", tag = "records", security(("bearer" = [])), request_body = UpdateCollectionRequest,
+    params(("name" = String, Path)),
+    responses((status = 200, body = CollectionInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub async fn update_collection(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateCollectionRequest>,
+) -> Result<Json<CollectionInfo>, Problem> {
+    let Some(retention) = req.retention else {
+        return Err(Problem::new(
+            "invalid_input",
+            "nothing to change: give retention (or null to remove it)",
+        ));
+    };
+    Ok(Json(
+        s.services
+            .set_collection_retention(&p, Some(ip), &name, retention)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -174,6 +219,64 @@ pub async fn update_record(
             )
             .await?,
     ))
+}
+
+/// Delete a record (soft: it answers 410 and can be restored by an administrator until the
+/// retention engine purges it, 30 days by default). 409 while it is on legal hold.
+#[utoipa::path(delete, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path)),
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub async fn delete_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+) -> Result<StatusCode, Problem> {
+    s.services.delete_record(&p, Some(ip), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Restore a deleted record before it is purged (administrators).
+#[utoipa::path(post, path = "/api/v1/records/{id}/restore", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path)),
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub async fn restore_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+) -> Result<StatusCode, Problem> {
+    s.services.restore_record(&p, Some(ip), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Place a legal hold (administrators): nothing deletes the record, its files or its subject's
+/// key until the hold is released. Idempotent.
+#[utoipa::path(put, path = "/api/v1/records/{id}/legal-hold", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path)),
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub async fn hold_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+) -> Result<StatusCode, Problem> {
+    s.services.set_legal_hold(&p, Some(ip), id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Release a legal hold (administrators); deletions that waited for it go ahead. Idempotent.
+#[utoipa::path(delete, path = "/api/v1/records/{id}/legal-hold", tag = "records", security(("bearer" = [])),
+    params(("id" = RecordId, Path)),
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub async fn release_record(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<RecordId>,
+) -> Result<StatusCode, Problem> {
+    s.services.set_legal_hold(&p, Some(ip), id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A record's change history, oldest first.

@@ -1,0 +1,422 @@
+//! Deleting records, and the promises around it (seed 000: "maximum retention of (deleted)
+//! data: 30 days"; seed 001: contracts past the legal retention period are purged with their
+//! documents and history).
+//!
+//! * `DELETE /records/{id}` soft-deletes: the record answers 410 to those who may see it and
+//!   disappears from searches; an administrator can restore it until the retention engine
+//!   purges it (the tenant's `purge_deleted_after_days`, 30 by default).
+//! * A collection may carry a **legal retention period**: a `date` field that ends the record
+//!   (`end_field`) and a period in years or days. Each write copies the end date to the row
+//!   (`ends_on`); records whose end date is older than the period are purged.
+//! * A **legal hold** stops every deletion of a record: soft deletion (409), both purges, the
+//!   deletion of recordings, the crypto-shredding of its subject when they are forgotten (the
+//!   key stays until the last hold on their records is released, and forgetting finishes
+//!   then), and the destruction of its tenant (deferred day by day).
+//! * Purging removes the files' blobs, then in one transaction the file rows, history, search
+//!   entries and the record, and leaves a tombstone (ids only): the record then answers 410
+//!   to administrators and its subject, 404 to everyone else.
+//!
+//! Every deletion, restore, hold and release is a privacy-log entry.
+
+use crate::access::{Action, Actor};
+use crate::records::{FieldType, RECORD_OBJECT, parse_fields};
+use crate::{CoreError, Principal, Services};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+use strongroom_domain::{RecordId, Role, TenantId, Timestamp};
+use strongroom_store::{Collection, RecordView, Tombstone};
+
+/// Records purged per store round trip.
+const PURGE_BATCH: u32 = 1000;
+
+/// Tombstone reasons.
+pub const REASON_DELETED: &str = "deleted";
+pub const REASON_LEGAL_RETENTION: &str = "legal_retention";
+pub const REASON_FORGOTTEN: &str = "forgotten";
+pub const REASON_RECORDINGS: &str = "recordings_expired";
+
+/// A collection's legal retention period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegalRetention {
+    /// The `date` field (not personal) that ends a record, e.g. a contract's end date.
+    pub end_field: String,
+    /// The period after the end date, in years ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<u32>,
+    /// ... or in days (exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+}
+
+impl LegalRetention {
+    /// The collection's period, if it has one.
+    pub fn of(c: &Collection) -> Result<Option<Self>, CoreError> {
+        c.retention
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| CoreError::Internal)
+    }
+
+    /// Checks the period against the collection's fields.
+    pub fn check(&self, fields: &[crate::records::FieldDef]) -> Result<(), CoreError> {
+        let Some(f) = fields.iter().find(|f| f.name == self.end_field) else {
+            return Err(CoreError::Invalid(format!(
+                "retention.end_field: the collection has no field {:?}",
+                self.end_field
+            )));
+        };
+        if f.kind != FieldType::Date || f.personal {
+            return Err(CoreError::Invalid(format!(
+                "retention.end_field: {:?} must be a date field that is not personal (the retention engine reads it without the subject's key)",
+                self.end_field
+            )));
+        }
+        match (self.years, self.days) {
+            (Some(y), None) if (1..=100).contains(&y) => Ok(()),
+            (None, Some(d)) if (1..=36_500).contains(&d) => Ok(()),
+            (Some(_), None) => Err(CoreError::Invalid("retention.years: 1 to 100".into())),
+            (None, Some(_)) => Err(CoreError::Invalid("retention.days: 1 to 36500".into())),
+            _ => Err(CoreError::Invalid(
+                "retention: give either years or days".into(),
+            )),
+        }
+    }
+
+    /// The first end date that is still kept at `now` (`YYYY-MM-DD`): records that ended
+    /// before it are purged.
+    pub fn cutoff(&self, now: Timestamp) -> Result<String, CoreError> {
+        let today = now.date();
+        let date = match (self.years, self.days) {
+            (Some(y), _) => {
+                let year = today.year() - i32::try_from(y).map_err(|_| CoreError::Internal)?;
+                // 29 February of a year without one: the 28th.
+                today
+                    .replace_year(year)
+                    .or_else(|_| today.replace_day(28).and_then(|d| d.replace_year(year)))
+                    .map_err(|_| CoreError::Internal)?
+            }
+            (None, Some(d)) => today - time::Duration::days(i64::from(d)),
+            (None, None) => return Err(CoreError::Internal),
+        };
+        Ok(date_text(date))
+    }
+}
+
+fn date_text(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// The end date a record of `c` with this (plaintext or stored) data carries.
+pub(crate) fn ends_on(
+    c: &Collection,
+    data: &Map<String, Value>,
+) -> Result<Option<String>, CoreError> {
+    Ok(LegalRetention::of(c)?.and_then(|r| {
+        data.get(&r.end_field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }))
+}
+
+/// A record the caller passed levels 2 and 3 for, unless it is soft-deleted.
+pub(crate) fn not_deleted(view: &RecordView) -> Result<(), CoreError> {
+    match view.record.deleted_at {
+        Some(_) => Err(CoreError::Gone(
+            "this record was deleted; an administrator can restore it until it is purged".into(),
+        )),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn gone(what: &str, t: &Tombstone) -> CoreError {
+    let why = match t.reason.as_str() {
+        REASON_LEGAL_RETENTION => "its legal retention period ended",
+        REASON_FORGOTTEN => "its data subject was forgotten",
+        REASON_RECORDINGS => "recordings are deleted 45 days after the licence expired",
+        _ => "it was deleted",
+    };
+    CoreError::Gone(format!("this {what} was deleted for good: {why}"))
+}
+
+impl Services {
+    /// The answer for a record that is not there: 410 if retention or erasure deleted it and
+    /// the caller may know it existed (administrators, its subject), 404 otherwise.
+    pub(crate) async fn missing_record(&self, actor: &Actor, id: RecordId) -> CoreError {
+        match self.store.tombstone(actor.tenant, id.0, "").await {
+            Ok(Some(t))
+                if actor.roles.contains(Role::Administrator)
+                    || t.subject_id == Some(actor.user) =>
+            {
+                gone("record", &t)
+            }
+            Ok(_) => CoreError::NotFound("record"),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// `DELETE /records/{id}`: soft deletion (levels 2 and 3, `deleteRecord`).
+    pub async fn delete_record(
+        &self,
+        p: &Principal,
+        client: Option<IpAddr>,
+        id: RecordId,
+    ) -> Result<(), CoreError> {
+        let actor = Self::actor(p)?;
+        let (view, _, role) = self
+            .checked_record(&actor, client, Action::DeleteRecord, id)
+            .await?;
+        if view.record.held_at.is_some()
+            || !self
+                .store
+                .soft_delete_record(p.tenant_id, id, p.user_id, self.clock.now())
+                .await?
+        {
+            return Err(CoreError::Conflict(
+                "this record is on legal hold: it cannot be deleted until the hold is released"
+                    .into(),
+            ));
+        }
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (RECORD_OBJECT, Some(id.0)),
+            "delete",
+            Vec::new(),
+            "allow",
+        )
+        .await
+    }
+
+    /// `POST /records/{id}/restore`: undoes a soft deletion until it is purged
+    /// (`restoreRecord`: administrators in the templates).
+    pub async fn restore_record(
+        &self,
+        p: &Principal,
+        client: Option<IpAddr>,
+        id: RecordId,
+    ) -> Result<(), CoreError> {
+        let actor = Self::actor(p)?;
+        let (view, _, role) = self
+            .checked_record_even_deleted(&actor, client, Action::RestoreRecord, id)
+            .await?;
+        if !self.store.restore_record(p.tenant_id, id).await? {
+            return Err(CoreError::Conflict("this record is not deleted".into()));
+        }
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(view.record.subject_id),
+            (RECORD_OBJECT, Some(id.0)),
+            "restore",
+            Vec::new(),
+            "allow",
+        )
+        .await
+    }
+
+    /// `PUT` (`hold`) and `DELETE /records/{id}/legal-hold` (`holdRecord`: administrators in
+    /// the templates). Idempotent. Releasing the last hold on a forgotten person's records
+    /// finishes forgetting them.
+    pub async fn set_legal_hold(
+        &self,
+        p: &Principal,
+        client: Option<IpAddr>,
+        id: RecordId,
+        hold: bool,
+    ) -> Result<(), CoreError> {
+        let actor = Self::actor(p)?;
+        let (view, _, role) = self
+            .checked_record_even_deleted(&actor, client, Action::HoldRecord, id)
+            .await?;
+        let now = self.clock.now();
+        let changed = self
+            .store
+            .set_record_hold(p.tenant_id, id, hold.then_some((p.user_id, now)))
+            .await?;
+        if !changed {
+            return Ok(());
+        }
+        let subject = view.record.subject_id;
+        self.log_access(
+            &actor,
+            client,
+            &role,
+            Some(subject),
+            (RECORD_OBJECT, Some(id.0)),
+            if hold { "legal_hold" } else { "release_hold" },
+            Vec::new(),
+            "allow",
+        )
+        .await?;
+        if !hold
+            && self
+                .store
+                .user_by_id(p.tenant_id, subject)
+                .await?
+                .is_some_and(|u| u.status == strongroom_domain::UserStatus::Deleted)
+        {
+            let report = self.forget(p.tenant_id, subject).await?;
+            tracing::info!(tenant = %p.tenant_id, user = %subject, key_destroyed = report.key_destroyed,
+                held = report.held_records, "forgetting resumed after a legal hold was released");
+        }
+        Ok(())
+    }
+
+    /// `PATCH /collections/{name}`: sets or removes the legal retention period
+    /// (`manageCollections`); every record's end date is copied again.
+    pub async fn set_collection_retention(
+        &self,
+        p: &Principal,
+        client: Option<IpAddr>,
+        name: &str,
+        retention: Option<LegalRetention>,
+    ) -> Result<crate::records::CollectionInfo, CoreError> {
+        let actor = Self::actor(p)?;
+        self.level2(
+            &actor,
+            client,
+            Action::ManageCollections,
+            ("collection", None),
+        )
+        .await?;
+        let mut c = self.collection(p, name).await?;
+        let fields = parse_fields(&c.fields)?;
+        if let Some(r) = &retention {
+            r.check(&fields)?;
+        }
+        c.retention = retention
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|_| CoreError::Internal)?;
+        self.store
+            .set_collection_retention(
+                p.tenant_id,
+                c.id,
+                c.retention.as_deref(),
+                retention.as_ref().map(|r| r.end_field.as_str()),
+            )
+            .await?;
+        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, collection = %c.id, "legal retention period changed");
+        Self::collection_info(&c)
+    }
+
+    /// Purges a record and its replies for good (files' blobs first, then one transaction
+    /// per record), skipping any on legal hold; how many records went. Idempotent.
+    pub(crate) async fn purge(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        reason: &str,
+    ) -> Result<u32, CoreError> {
+        let mut order = Vec::new();
+        let mut stack = vec![id];
+        while let Some(r) = stack.pop() {
+            if order.contains(&r) {
+                continue;
+            }
+            stack.extend(self.store.replies_of(tenant, r).await?);
+            order.push(r);
+        }
+        let mut purged = 0;
+        // Replies before the record they answer.
+        for r in order.into_iter().rev() {
+            let Some((view, files)) = self.store.record_with_files(tenant, r).await? else {
+                continue;
+            };
+            if view.record.held_at.is_some() {
+                continue;
+            }
+            for f in &files {
+                self.blobs.delete(&f.blob_key).await?;
+            }
+            if self
+                .store
+                .purge_record(tenant, r, reason, self.clock.now())
+                .await?
+            {
+                purged += 1;
+                self.retention_entry(
+                    tenant,
+                    view.record.subject_id,
+                    "purge",
+                    vec![format!("record/{}", r.0), reason.to_owned()],
+                )
+                .await?;
+            }
+        }
+        Ok(purged)
+    }
+
+    /// The records of a tenant due for purging at `now`: soft-deleted longer than the rules
+    /// allow, and past their collection's legal retention period (at most `limit` of each).
+    pub(crate) async fn due_for_purge(
+        &self,
+        tenant: TenantId,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(RecordId, &'static str)>, CoreError> {
+        let rules = self.rules_of(tenant).await?;
+        let mut due: Vec<(RecordId, &'static str)> = self
+            .store
+            .deleted_before(tenant, now - rules.purge_deleted_after(), limit)
+            .await?
+            .into_iter()
+            .map(|r| (r, REASON_DELETED))
+            .collect();
+        for c in self.store.list_collections(tenant).await? {
+            if let Some(r) = LegalRetention::of(&c)? {
+                let cutoff = r.cutoff(now)?;
+                due.extend(
+                    self.store
+                        .ended_before(tenant, c.id, &cutoff, limit)
+                        .await?
+                        .into_iter()
+                        .map(|r| (r, REASON_LEGAL_RETENTION)),
+                );
+            }
+        }
+        Ok(due)
+    }
+
+    /// Purges everything of a tenant due at `now`; how many records went, per reason.
+    pub(crate) async fn purge_due(
+        &self,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<(u32, u32), CoreError> {
+        let (mut deleted, mut ended) = (0, 0);
+        loop {
+            let due = self.due_for_purge(tenant, now, PURGE_BATCH).await?;
+            let mut progress = 0;
+            for (id, reason) in due {
+                let n = self.purge(tenant, id, reason).await?;
+                progress += n;
+                if reason == REASON_DELETED {
+                    deleted += n;
+                } else {
+                    ended += n;
+                }
+            }
+            // Nothing went (all gone meanwhile, or held since): done.
+            if progress == 0 {
+                return Ok((deleted, ended));
+            }
+        }
+    }
+
+    /// The records among these that are on legal hold.
+    pub(crate) fn held_ids(views: &[RecordView]) -> std::collections::HashSet<RecordId> {
+        views
+            .iter()
+            .filter(|v| v.record.held_at.is_some())
+            .map(|v| v.record.id)
+            .collect()
+    }
+}
