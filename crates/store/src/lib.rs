@@ -343,7 +343,8 @@ pub trait RecordStore {
 
 #[async_trait]
 pub trait JobStore {
-    /// Schedules a job unless one with its dedupe key exists; whether it was added.
+    /// Schedules a job unless one with its dedupe key exists (then moves it to the new time
+    /// if it has not run yet); whether it was added or moved.
     async fn enqueue(&self, job: &NewJob) -> Result<bool>;
     /// Claims up to `limit` due jobs (pending, or running with an expired lease) until
     /// `lease_until`. Two instances never claim the same job (PostgreSQL: `FOR UPDATE SKIP

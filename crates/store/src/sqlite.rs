@@ -224,7 +224,12 @@ impl SqliteStore {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = inner.writer.lock().map_err(backend)?;
-            let tx = conn.transaction().map_err(backend)?;
+            // IMMEDIATE: the write lock is taken at BEGIN, so a transaction that reads before
+            // it writes never fails to upgrade (SQLITE_BUSY without waiting) when another
+            // process, or a second store on the same file, writes meanwhile.
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
             let out = f(&tx)?;
             tx.commit().map_err(backend)?;
             Ok(out)

@@ -69,6 +69,10 @@ where
 #[serde(deny_unknown_fields)]
 pub struct UpdateCollectionRequest {
     /// The legal retention period, or `null` to remove it.
+    #[allow(
+        clippy::option_option,
+        reason = "absent (nothing to change) and null (remove it) differ"
+    )]
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<LegalRetention>)]
     retention: Option<Option<LegalRetention>>,
