@@ -12,7 +12,7 @@
 //! segment by segment on the way.
 
 use crate::records::{HistoryInfo, RecordInfo};
-use crate::users::{UserInfo, require_admin, require_settled};
+use crate::users::{UserInfo, require_settled};
 use crate::{CoreError, Principal, Services};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -125,7 +125,8 @@ impl Services {
     ) -> Result<Export, CoreError> {
         require_settled(p)?;
         if user != p.user_id {
-            require_admin(p)?;
+            // A refused export is logged like any refused look at someone's data.
+            self.admin_or_deny(p, Some(user), "export").await?;
         }
         let u = self
             .store
@@ -274,12 +275,14 @@ impl Services {
 
         let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
         let handle = tokio::runtime::Handle::current();
+        // Every entry carries the time of the export (not the zip format's 1980 default).
+        let at = zip_time(self.clock.now());
         tokio::task::spawn_blocking(move || {
             let out = ChannelWriter {
                 tx: tx.clone(),
                 buf: Vec::with_capacity(CHUNK),
             };
-            if let Err(e) = write_zip(out, &document, streams, &handle) {
+            if let Err(e) = write_zip(out, &document, streams, &handle, at) {
                 tracing::warn!(error = %e, "export stopped");
                 let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
             }
@@ -294,9 +297,11 @@ fn write_zip(
     document: &[u8],
     streams: Vec<(String, BoxStream<'static, Result<Bytes, std::io::Error>>)>,
     handle: &tokio::runtime::Handle,
+    at: zip::DateTime,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(at)
         .large_file(true);
     let mut zip = zip::ZipWriter::new_stream(out);
     zip.start_file("README.txt", options)?;
@@ -312,4 +317,23 @@ fn write_zip(
     let mut out = zip.finish()?.into_inner();
     out.flush()?;
     Ok(())
+}
+
+/// A zip entry time (UTC; the format has no zone and counts from 1980).
+fn zip_time(t: strongroom_domain::Timestamp) -> zip::DateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    u16::try_from(t.year())
+        .ok()
+        .and_then(|year| {
+            zip::DateTime::from_date_and_time(
+                year,
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+            )
+            .ok()
+        })
+        .unwrap_or_default()
 }

@@ -12,6 +12,12 @@
 //!   handler is retried with exponential backoff; a crash leaves the job `running` with a lease
 //!   that expires, after which another worker claims it. Nothing is lost on restart.
 //!
+//! The periods are the tenant's rules (`GET/PUT /retention-rules`, seed 000's by default); the
+//! planner computes each step's time from them on every run, so a change moves what has not
+//! run yet. After the jobs, each run purges what is due (`deletion.rs`): records soft-deleted
+//! longer than the rules allow, and records past their collection's legal retention period.
+//! A legal hold defers the destruction of its tenant, a day at a time.
+//!
 //! Every action is a privacy-log entry (actor: none; via: `retention`).
 
 use crate::{CoreError, Services};
@@ -307,7 +313,14 @@ impl Services {
             let jobs = self.store.claim_jobs(now, now + LEASE, CLAIM_BATCH).await?;
             if jobs.is_empty() {
                 for tenant in self.store.list_tenants().await? {
-                    let (deleted, ended) = self.purge_due(tenant.id, now).await?;
+                    let (deleted, ended) = match self.purge_due(tenant.id, now).await {
+                        Ok(n) => n,
+                        // Destroyed meanwhile by another instance: nothing left to purge.
+                        Err(_) if self.store.tenant_by_id(tenant.id).await?.is_none() => {
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     if deleted + ended > 0 {
                         ran.push(Ran {
                             kind: PURGE.into(),

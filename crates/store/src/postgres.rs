@@ -2084,6 +2084,15 @@ impl DeletionStore for PgStore {
         now: Timestamp,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        if sqlx::query(sql::LOCK_TENANT_SHARED)
+            .bind(tenant.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .is_none()
+        {
+            return Ok(false);
+        }
         let row = sqlx::query(sql::RECORD_HELD_PG)
             .bind(tenant.0)
             .bind(id.0)

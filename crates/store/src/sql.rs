@@ -236,6 +236,9 @@ pub const BACKFILL_ENDS_ON_PG: &str =
     "UPDATE records SET ends_on = (data::jsonb ->> $1) WHERE tenant_id = $2 AND collection_id = $3";
 pub const CLEAR_ENDS_ON: &str =
     "UPDATE records SET ends_on = NULL WHERE tenant_id = $1 AND collection_id = $2";
+/// PostgreSQL: a purge holds its tenant's row, so a destruction waits for it (see
+/// `DESTROY_TENANT_ROWS`); none: the tenant is gone.
+pub const LOCK_TENANT_SHARED: &str = "SELECT 1 FROM tenants WHERE tenant_id = $1 FOR SHARE";
 pub const INSERT_TOMBSTONE: &str = "INSERT INTO tombstones (tenant_id, object_id, name, subject_id, reason, deleted_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, object_id, name) DO NOTHING";
 pub const TOMBSTONE: &str = "SELECT subject_id, reason, deleted_at FROM tombstones WHERE tenant_id = $1 AND object_id = $2 AND name = $3";
 pub const SET_COLLECTION_RETENTION: &str =
@@ -287,7 +290,10 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 23] = [
+pub const DESTROY_TENANT_ROWS: [&str; 24] = [
+    // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
+    // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
+    "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
     "DELETE FROM tombstones WHERE tenant_id = $1",
     "DELETE FROM retention_rules WHERE tenant_id = $1",
     "DELETE FROM record_files WHERE tenant_id = $1",
@@ -404,6 +410,7 @@ mod tests {
             TOMBSTONE,
             SET_COLLECTION_RETENTION,
             RECORD_HELD_PG,
+            LOCK_TENANT_SHARED,
             RECORD_HELD_SQLITE,
             BACKFILL_ENDS_ON_SQLITE,
             BACKFILL_ENDS_ON_PG,

@@ -12,6 +12,12 @@ fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
             let mut f = archive.by_index(i).unwrap();
             let mut data = Vec::new();
             f.read_to_end(&mut data).unwrap();
+            // Entries carry the time of the export, not the format's 1980 default.
+            assert!(
+                f.last_modified().unwrap().year() >= 2024,
+                "{:?}",
+                f.last_modified()
+            );
             (f.name().unwrap().to_string(), data)
         })
         .collect()
@@ -234,7 +240,11 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
         .iter()
         .filter(|e| e["action"] == "export")
         .collect();
-    assert_eq!(exports.len(), 2, "{}", r.body);
+    assert_eq!(exports.len(), 3, "{}", r.body);
+    // Two exports, and the coach's refused one.
+    let refused: Vec<&&Value> = exports.iter().filter(|e| e["decision"] == "deny").collect();
+    assert_eq!(refused.len(), 1, "{}", r.body);
+    assert_eq!(refused[0]["actor_id"], coach.as_str());
     assert!(s.verify_privacy_chain("acme").await.unwrap() > 0);
 }
 
