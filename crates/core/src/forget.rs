@@ -158,8 +158,9 @@ impl Services {
         // hold was released destroys it here.
         if held.is_empty() {
             self.store.destroy_subject_key(tenant, id, now).await?;
-            report.key_destroyed = true;
         }
+        // As stored (a hold placed meanwhile keeps the key, and the store says so).
+        report.key_destroyed = self.store.subject_key(tenant, id.0).await?.is_none();
         Ok(report)
     }
 }
