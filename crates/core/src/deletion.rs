@@ -60,6 +60,13 @@ impl LegalRetention {
             .map_err(|_| CoreError::Internal)
     }
 
+    /// The stored form (`collections.retention`).
+    pub(crate) fn stored(r: Option<&Self>) -> Result<Option<String>, CoreError> {
+        r.map(serde_json::to_string)
+            .transpose()
+            .map_err(|_| CoreError::Internal)
+    }
+
     /// Checks the period against the collection's fields.
     pub fn check(&self, fields: &[crate::records::FieldDef]) -> Result<(), CoreError> {
         let Some(f) = fields.iter().find(|f| f.name == self.end_field) else {
@@ -290,11 +297,7 @@ impl Services {
         if let Some(r) = &retention {
             r.check(&fields)?;
         }
-        c.retention = retention
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|_| CoreError::Internal)?;
+        c.retention = LegalRetention::stored(retention.as_ref())?;
         self.store
             .set_collection_retention(
                 p.tenant_id,

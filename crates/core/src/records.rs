@@ -534,11 +534,7 @@ impl Services {
             fields: serde_json::to_string(&fields).map_err(|_| CoreError::Internal)?,
             created_by: p.user_id,
             created_at: self.clock.now(),
-            retention: retention
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|_| CoreError::Internal)?,
+            retention: crate::deletion::LegalRetention::stored(retention.as_ref())?,
         };
         self.store.insert_collection(&c).await?;
         Ok(CollectionInfo {

@@ -336,17 +336,17 @@ impl Services {
             }
             for j in jobs {
                 match self.run_job(&j, now).await {
-                    Ok(Step::Done(outcome)) => {
-                        self.store.finish_job(j.id, &outcome, now).await?;
-                        ran.push(Ran {
-                            kind: j.kind,
-                            tenant: j.tenant_id,
-                            user: j.subject_id,
-                            outcome,
-                        });
-                    }
-                    Ok(Step::Defer(at, outcome)) => {
-                        self.store.defer_job(j.id, at, &outcome, now).await?;
+                    Ok(step) => {
+                        let outcome = match step {
+                            Step::Done(outcome) => {
+                                self.store.finish_job(j.id, &outcome, now).await?;
+                                outcome
+                            }
+                            Step::Defer(at, outcome) => {
+                                self.store.defer_job(j.id, at, &outcome, now).await?;
+                                outcome
+                            }
+                        };
                         ran.push(Ran {
                             kind: j.kind,
                             tenant: j.tenant_id,
