@@ -633,8 +633,26 @@ async fn files_have_limits_ranges_and_replacements(b: Backend) {
             assert_eq!(status, 416);
         }
     }
-    // Replacing kept one blob only.
-    assert_eq!(t.s.services.blobs.keys("tenants").await.unwrap().len(), 1);
+    // A page uploaded as text/html is still only ever a download: saved, not sniffed, and
+    // sandboxed if rendered, so it cannot run script on the API's (and console's) origin.
+    let page = b"<html><script>fetch('/api/v1/me')</script></html>".to_vec();
+    let r = c1
+        .put_bytes(&url("page.html"), "text/html", page.clone())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for range in [None, Some("bytes=0-5")] {
+        let (status, h, body) = c1.get_bytes(&url("page.html"), range).await;
+        assert!(status == 200 || status == 206, "{status}");
+        assert_eq!(
+            h["content-disposition"],
+            "attachment; filename=\"page.html\"; filename*=UTF-8''page%2Ehtml"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["content-security-policy"], "sandbox");
+        assert!(page.starts_with(&body.unwrap()));
+    }
+    // Replacing kept one blob only (and the page added one).
+    assert_eq!(t.s.services.blobs.keys("tenants").await.unwrap().len(), 2);
     assert_eq!(c1.get_bytes(&url("missing.bin"), None).await.0, 404);
 }
 

@@ -406,6 +406,18 @@ pub async fn get_file(
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // An uploaded file never runs as a page on the API's origin (the console shares it),
+    // whatever type its uploader declared: saved, not shown; its type not sniffed; and if a
+    // browser renders it anyway, sandboxed (no script, no same-origin access).
+    h.insert(header::CONTENT_DISPOSITION, attachment(&name));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     if d.partial
         && let Ok(v) = HeaderValue::from_str(&format!(
             "bytes {}-{}/{}",
@@ -417,6 +429,26 @@ pub async fn get_file(
         h.insert(header::CONTENT_RANGE, v);
     }
     Ok(resp)
+}
+
+/// `Content-Disposition: attachment` naming the file (RFC 6266: an ASCII `filename` with
+/// anything unsafe replaced, and the exact name as RFC 8187 `filename*`).
+fn attachment(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != ';' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let exact = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
