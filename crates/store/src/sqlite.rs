@@ -175,7 +175,8 @@ impl SqliteStore {
     )]
     async fn read_now<T, F>(&self, f: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T>,
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let readers = &self.inner.readers;
         let n = readers.len();
@@ -185,12 +186,9 @@ impl SqliteStore {
                 return f(&conn);
             }
         }
-        let conn = readers
-            .get(start % n)
-            .ok_or_else(|| backend("no reader"))?
-            .lock()
-            .map_err(backend)?;
-        f(&conn)
+        // Every reader is busy (a long scan: an export, a forget): wait for one on the
+        // blocking pool, never on this runtime worker, which other requests need meanwhile.
+        self.read(f).await
     }
 
     /// A point read of several statements at one snapshot (one read transaction): `read_now`
@@ -199,7 +197,8 @@ impl SqliteStore {
     /// reader connection never keeps an old snapshot.
     async fn read_tx_now<T, F>(&self, f: F) -> Result<T>
     where
-        F: FnOnce(&Connection) -> Result<T>,
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         self.read_now(|c| {
             c.prepare_cached("BEGIN")
@@ -2426,5 +2425,48 @@ impl DeletionStore for SqliteStore {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// With every reader taken by a long scan, a point read waits on the blocking pool and
+    /// the runtime worker stays free: on a one-thread runtime, another task runs (and here
+    /// frees the readers) while the read waits. A read that blocked the worker would wait
+    /// for the scan's own time-out instead, and the other task would run only after it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_point_read_never_blocks_the_runtime_when_every_reader_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("s.db")).await.unwrap();
+        let (release, released) = mpsc::channel::<()>();
+        let (taken, all_taken) = mpsc::channel::<()>();
+        let inner = store.inner.clone();
+        let scan = std::thread::spawn(move || {
+            let guards: Vec<_> = inner.readers.iter().map(|r| r.lock().unwrap()).collect();
+            taken.send(()).unwrap();
+            // Bounded so a broken build fails instead of hanging.
+            let freed_by_task = released
+                .recv_timeout(std::time::Duration::from_secs(5))
+                .is_ok();
+            drop(guards);
+            freed_by_task
+        });
+        all_taken.recv().unwrap();
+        let other = tokio::spawn(async move {
+            release.send(()).unwrap();
+        });
+        let read = store.read_now(|c| {
+            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map_err(backend)
+        });
+        assert_eq!(read.await.unwrap(), 1);
+        other.await.unwrap();
+        assert!(
+            scan.join().unwrap(),
+            "the read blocked the runtime: the other task could not run until the scan gave up"
+        );
     }
 }
