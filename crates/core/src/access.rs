@@ -101,7 +101,7 @@ pub struct RecordFacts {
     pub owner: UserId,
     pub author: UserId,
     pub group: Option<GroupId>,
-    pub visibility: String,
+    pub visibility: crate::records::Visibility,
     pub hidden: bool,
     pub is_reply: bool,
 }
@@ -190,9 +190,8 @@ pub struct Access {
     level2: Mutex<HashMap<(Actor, Action), Verdict>>,
 }
 
-fn broken(what: &str) -> CoreError {
-    tracing::error!(what, "access policy machinery failed");
-    CoreError::Internal
+fn broken(what: &'static str) -> CoreError {
+    CoreError::internal(what, "access policy machinery failed")
 }
 
 /// Entity type names, parsed once: Cedar parses a type name with its full grammar, which took
@@ -252,8 +251,10 @@ impl Access {
         };
         for (name, text) in TEMPLATES {
             let set = access.parse(text).map_err(|e| {
-                tracing::error!(template = name, error = %e, "template does not validate");
-                CoreError::Internal
+                CoreError::internal(
+                    "a shipped template does not validate",
+                    format!("{name}: {e}"),
+                )
             })?;
             access
                 .templates
@@ -368,10 +369,7 @@ impl Access {
             .await?
             .ok_or_else(|| broken("stored policies vanished"))?;
         let set = Arc::new(ByResource::split(&self.parse(&row.policies).map_err(
-            |e| {
-                tracing::error!(error = %e, "stored policies no longer validate");
-                CoreError::Internal
-            },
+            |e| CoreError::internal("stored policies no longer validate", e),
         )?)?);
         self.sets
             .write()
@@ -421,7 +419,7 @@ impl Access {
                 "author".to_owned(),
                 RestrictedExpression::new_entity_uid(user_uid(r.author)?),
             ),
-            ("visibility".to_owned(), string(&r.visibility)),
+            ("visibility".to_owned(), string(r.visibility.as_str())),
             (
                 "hidden".to_owned(),
                 RestrictedExpression::new_bool(r.hidden),
@@ -450,10 +448,8 @@ impl Access {
     ) -> Result<Verdict, CoreError> {
         // Entities come from our own code, typed by construction; skipping the schema check
         // here saves most of the per-request cost. Policies were validated against the schema.
-        let entities = Entities::from_entities(entities, None).map_err(|e| {
-            tracing::error!(error = %e, "entities");
-            CoreError::Internal
-        })?;
+        let entities = Entities::from_entities(entities, None)
+            .map_err(|e| CoreError::internal("entities", e))?;
         let request = Request::new(
             principal,
             action_uid(action)?,

@@ -141,7 +141,7 @@ impl Services {
             .store
             .subject_key(tenant, subject)
             .await?
-            .ok_or(CoreError::Internal)?;
+            .ok_or_else(|| CoreError::internal("a live user has no subject key", "absent"))?;
         keys.open_subject_key(subject, &stored)
     }
 

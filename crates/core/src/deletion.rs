@@ -19,6 +19,7 @@
 //! Every deletion, restore, hold and release is a privacy-log entry.
 
 use crate::access::{Action, Actor};
+use crate::error::failed;
 use crate::records::{FieldType, RECORD_OBJECT, parse_fields};
 use crate::{CoreError, Principal, Services};
 use serde::{Deserialize, Serialize};
@@ -57,14 +58,14 @@ impl LegalRetention {
             .as_deref()
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|_| CoreError::Internal)
+            .map_err(failed("a stored legal retention does not parse"))
     }
 
     /// The stored form (`collections.retention`).
     pub(crate) fn stored(r: Option<&Self>) -> Result<Option<String>, CoreError> {
         r.map(serde_json::to_string)
             .transpose()
-            .map_err(|_| CoreError::Internal)
+            .map_err(failed("a legal retention does not serialise"))
     }
 
     /// Checks the period against the collection's fields.
@@ -98,15 +99,22 @@ impl LegalRetention {
         let today = now.date();
         let date = match (self.years, self.days) {
             (Some(y), _) => {
-                let year = today.year() - i32::try_from(y).map_err(|_| CoreError::Internal)?;
+                let year = today.year()
+                    - i32::try_from(y)
+                        .map_err(failed("a retention period in years is out of range"))?;
                 // 29 February of a year without one: the 28th.
                 today
                     .replace_year(year)
                     .or_else(|_| today.replace_day(28).and_then(|d| d.replace_year(year)))
-                    .map_err(|_| CoreError::Internal)?
+                    .map_err(failed("a retention date is out of range"))?
             }
             (None, Some(d)) => today - time::Duration::days(i64::from(d)),
-            (None, None) => return Err(CoreError::Internal),
+            (None, None) => {
+                return Err(CoreError::internal(
+                    "a legal retention with neither years nor days",
+                    "absent",
+                ));
+            }
         };
         Ok(date_text(date))
     }

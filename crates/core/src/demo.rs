@@ -56,8 +56,7 @@ const PEOPLE: [(&str, &str, Role, Option<MembershipRole>); 4] = [
 ];
 
 fn bad(e: impl std::fmt::Display) -> CoreError {
-    tracing::error!(error = %e, "demo setup failed");
-    CoreError::Internal
+    CoreError::internal("demo setup failed", e)
 }
 
 impl Services {
@@ -110,7 +109,9 @@ impl Services {
                     .store
                     .tenant_by_id(created.tenant_id)
                     .await?
-                    .ok_or(CoreError::Internal)?;
+                    .ok_or_else(|| {
+                        CoreError::internal("the demo tenant just created is missing", "absent")
+                    })?;
                 (t, Some((created.admin_user_id, created.admin_password)))
             };
         let keys = self

@@ -46,9 +46,37 @@ pub enum CoreError {
     RangeNotSatisfiable(String),
     #[error("too many attempts from this address; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
-    /// Something failed inside; details are logged, never shown.
+    /// Something failed inside; what and why were logged where it happened (only
+    /// [`CoreError::internal`] makes one), never shown.
     #[error("internal error")]
-    Internal,
+    Internal(Logged),
+}
+
+/// Proof that an internal failure was logged: only [`CoreError::internal`] makes one, so no
+/// `Internal` answer can leave without its cause in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logged(&'static str);
+
+impl Logged {
+    /// What failed (a fixed description, never data).
+    pub fn what(self) -> &'static str {
+        self.0
+    }
+}
+
+impl CoreError {
+    /// An internal failure: logs what failed and its cause, and answers 500 without either.
+    /// `cause` is an error's own text (a parser's position, a backend's message, a crypto
+    /// failure), never a value of the data: callers pass errors, not inputs.
+    pub fn internal(what: &'static str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(what, cause = %cause, "internal failure");
+        CoreError::Internal(Logged(what))
+    }
+}
+
+/// `map_err` shorthand for [`CoreError::internal`].
+pub(crate) fn failed<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> CoreError {
+    move |e| CoreError::internal(what, e)
 }
 
 impl From<StoreError> for CoreError {
@@ -56,10 +84,7 @@ impl From<StoreError> for CoreError {
         match e {
             StoreError::Conflict(what) => CoreError::Conflict(format!("{what} already exists")),
             StoreError::NotFound(what) => CoreError::NotFound(what),
-            StoreError::Backend(msg) => {
-                tracing::error!(error = %msg, "store failure");
-                CoreError::Internal
-            }
+            StoreError::Backend(msg) => CoreError::internal("store failure", msg),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! HTTP answer drains, so memory stays at a few chunks whatever the size; files are decrypted
 //! segment by segment on the way.
 
+use crate::error::failed;
 use crate::records::{HistoryInfo, RecordInfo};
 use crate::users::{UserInfo, require_settled};
 use crate::{CoreError, Principal, Services};
@@ -211,6 +212,28 @@ impl Services {
             )
             .await?;
 
+        let mut records_json = Vec::with_capacity(records.len());
+        for (r, files) in &records {
+            let mut v = serde_json::to_value(r).map_err(failed("a record does not serialise"))?;
+            if let Value::Object(m) = &mut v {
+                m.insert(
+                    "files".into(),
+                    files
+                        .iter()
+                        .map(|f| {
+                            json!({
+                                "name": f.name,
+                                "content_type": f.content_type,
+                                "size": f.size,
+                                "created_at": rfc3339(f.created_at),
+                                "path": format!("files/{}/{}", r.id.0, f.name),
+                            })
+                        })
+                        .collect(),
+                );
+            }
+            records_json.push(v);
+        }
         let document = json!({
             "format": "strongroom-export-v1",
             "exported_at": rfc3339(self.clock.now()),
@@ -219,19 +242,7 @@ impl Services {
             "login_history": logins.iter().map(|l| json!({
                 "at": rfc3339(l.at), "client": l.ip, "outcome": l.outcome,
             })).collect::<Vec<_>>(),
-            "records": records.iter().map(|(r, files)| {
-                let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-                if let Value::Object(m) = &mut v {
-                    m.insert("files".into(), files.iter().map(|f| json!({
-                        "name": f.name,
-                        "content_type": f.content_type,
-                        "size": f.size,
-                        "created_at": rfc3339(f.created_at),
-                        "path": format!("files/{}/{}", r.id.0, f.name),
-                    })).collect());
-                }
-                v
-            }).collect::<Vec<_>>(),
+            "records": records_json,
             "changes_made": changes,
             "objects_owned": owned,
             "privacy_log": log.iter().map(|e| json!({
@@ -240,7 +251,8 @@ impl Services {
                 "decision": e.decision,
             })).collect::<Vec<_>>(),
         });
-        let document = serde_json::to_vec_pretty(&document).map_err(|_| CoreError::Internal)?;
+        let document = serde_json::to_vec_pretty(&document)
+            .map_err(failed("the export document does not serialise"))?;
 
         // The files' plaintext streams, opened now (each checks its first segment).
         let mut streams = Vec::new();

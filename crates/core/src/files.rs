@@ -13,6 +13,7 @@
 //! error, so a client never receives unauthenticated plaintext.
 
 use crate::access::{Action, Verdict};
+use crate::error::failed;
 use crate::records::FileInfo;
 use crate::{CoreError, Principal, Services};
 use bytes::{Bytes, BytesMut};
@@ -84,7 +85,7 @@ async fn seal_and_write(
 ) -> Result<(), CoreError> {
     let tag = enc
         .seal_segment(segment, last)
-        .map_err(|_| CoreError::Internal)?;
+        .map_err(failed("sealing a file segment failed"))?;
     writer.write(segment).await?;
     writer.write(&tag).await?;
     Ok(())
@@ -137,7 +138,7 @@ impl Services {
             &subject_key.file_key(file_id.0),
             &file_aad(p.tenant_id, id, name, file_id),
         )
-        .map_err(|_| CoreError::Internal)?;
+        .map_err(failed("starting a file encryption failed"))?;
         drop(subject_key);
         let mut writer = self.blobs.writer(&key).await?;
         let written = self
@@ -237,7 +238,9 @@ impl Services {
             buf.extend_from_slice(&chunk);
             // A full segment is sealed only once more data follows: the last one is marked.
             while buf.len() > SEGMENT_LEN {
-                let segment = buf.get_mut(..SEGMENT_LEN).ok_or(CoreError::Internal)?;
+                let segment = buf.get_mut(..SEGMENT_LEN).ok_or_else(|| {
+                    CoreError::internal("a full segment buffer is short", "absent")
+                })?;
                 seal_and_write(enc, writer, segment, false).await?;
                 buf.drain(..SEGMENT_LEN);
             }
@@ -353,16 +356,13 @@ impl Services {
         let header: [u8; HEADER_LEN] = header
             .as_ref()
             .try_into()
-            .map_err(|_| CoreError::Internal)?;
+            .map_err(failed("a stored file header has the wrong length"))?;
         let dec = Decryptor::new(
             &file_key,
             &header,
             &file_aad(tenant, file.record_id, &file.name, file.file_id),
         )
-        .map_err(|_| {
-            tracing::error!("a stored file's header does not parse");
-            CoreError::Internal
-        })?;
+        .map_err(|_| CoreError::internal("a stored file's header does not parse", ""))?;
         let plan = RangePlan::new(file.size, range).map_err(|_| {
             CoreError::RangeNotSatisfiable(format!("the file has {} bytes", file.size))
         })?;
@@ -373,7 +373,12 @@ impl Services {
         let mut body = decrypt_stream(source, dec, plan);
         let first = match body.next().await {
             Some(Ok(chunk)) => Some(chunk),
-            Some(Err(_)) => return Err(CoreError::Internal),
+            Some(Err(e)) => {
+                return Err(CoreError::internal(
+                    "the first segment of a stored file does not open",
+                    e,
+                ));
+            }
             None => None,
         };
         Ok(futures_util::stream::iter(first.map(Ok))

@@ -19,6 +19,7 @@
 //! does the subject's key, which step 1 then leaves in place. The account is gone all the same.
 //! Releasing the last hold runs forgetting again, which finishes it (`deletion.rs`).
 
+use crate::error::failed;
 use crate::records::parse_fields;
 use crate::users::require_settled;
 use crate::{CoreError, Principal, Services};
@@ -133,8 +134,8 @@ impl Services {
         let mut scrubs = Vec::new();
         for view in views.into_iter().filter(|v| !held.contains(&v.record.id)) {
             let fields = parse_fields(&view.collection.fields)?;
-            let mut data: Map<String, Value> =
-                serde_json::from_str(&view.record.data).map_err(|_| CoreError::Internal)?;
+            let mut data: Map<String, Value> = serde_json::from_str(&view.record.data)
+                .map_err(failed("stored record data does not parse"))?;
             let personal: Vec<String> = fields
                 .iter()
                 .filter(|f| f.personal)
@@ -145,7 +146,8 @@ impl Services {
             }
             scrubs.push(Scrub {
                 id: view.record.id,
-                data: serde_json::to_string(&data).map_err(|_| CoreError::Internal)?,
+                data: serde_json::to_string(&data)
+                    .map_err(failed("scrubbed record data does not serialise"))?,
                 unindex: personal,
             });
         }

@@ -3,6 +3,7 @@
 //! starving the runtime; excess requests wait their turn.
 
 use crate::CoreError;
+use crate::error::failed;
 use secrecy::SecretString;
 use std::sync::Arc;
 use strongroom_crypto::PasswordHasher;
@@ -15,10 +16,8 @@ pub struct HashPool {
 
 impl HashPool {
     pub fn new(concurrency: usize) -> Result<Self, CoreError> {
-        let hasher = PasswordHasher::owasp().map_err(|e| {
-            tracing::error!(error = %e, "argon2 setup failed");
-            CoreError::Internal
-        })?;
+        let hasher =
+            PasswordHasher::owasp().map_err(|e| CoreError::internal("argon2 setup failed", e))?;
         Ok(Self {
             hasher: Arc::new(hasher),
             permits: Semaphore::new(concurrency.max(1)),
@@ -33,18 +32,17 @@ impl HashPool {
             .permits
             .acquire()
             .await
-            .map_err(|_| CoreError::Internal)?;
+            .map_err(failed("the hashing pool is closed"))?;
         let hasher = self.hasher.clone();
         tokio::task::spawn_blocking(move || f(&hasher))
             .await
-            .map_err(|_| CoreError::Internal)
+            .map_err(failed("a hashing task failed"))
     }
 
     pub async fn hash(&self, password: SecretString) -> Result<String, CoreError> {
-        self.run(move |h| h.hash(&password)).await?.map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            CoreError::Internal
-        })
+        self.run(move |h| h.hash(&password))
+            .await?
+            .map_err(|e| CoreError::internal("password hashing failed", e))
     }
 
     /// `false` for a wrong password or an unreadable stored hash (which is logged).

@@ -22,9 +22,8 @@ use strongroom_store::{KeyPurpose, Store, TenantKeyRow, WrappedSubjectKey};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-fn broken(what: &str) -> CoreError {
-    tracing::error!(what, "key hierarchy failure");
-    CoreError::Internal
+fn broken(what: &'static str) -> CoreError {
+    CoreError::internal(what, "key hierarchy failure")
 }
 
 pub struct Keyring {

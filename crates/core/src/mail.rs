@@ -2,6 +2,7 @@
 //! configured. Subscribers (tests, metrics) learn of every message sent.
 
 use crate::CoreError;
+use crate::error::failed;
 use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
@@ -71,29 +72,28 @@ impl Mailer {
     /// Sends a plain-text message (lettre picks the transfer encoding; lines of up to 76
     /// characters, such as a token on its own line, are never folded).
     pub async fn send(&self, to: &Email, subject: &str, body: String) -> Result<(), CoreError> {
-        let to: Mailbox = to.as_str().parse().map_err(|_| CoreError::Internal)?;
+        let to: Mailbox = to
+            .as_str()
+            .parse()
+            .map_err(failed("a checked e-mail address is not a mailbox"))?;
         let msg = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .singlepart(SinglePart::plain(body))
-            .map_err(|e| {
-                tracing::error!(error = %e, "building mail failed");
-                CoreError::Internal
-            })?;
+            .map_err(|e| CoreError::internal("building mail failed", e))?;
         let file = match &self.transport {
             Transport::Outbox { dir, transport } => {
-                let id = transport.send(msg).await.map_err(|e| {
-                    tracing::error!(error = %e, "writing mail to outbox failed");
-                    CoreError::Internal
-                })?;
+                let id = transport
+                    .send(msg)
+                    .await
+                    .map_err(|e| CoreError::internal("writing mail to outbox failed", e))?;
                 Some(dir.join(format!("{id}.eml")))
             }
             Transport::Smtp(t) => {
-                t.send(msg).await.map_err(|e| {
-                    tracing::error!(error = %e, "SMTP delivery failed");
-                    CoreError::Internal
-                })?;
+                t.send(msg)
+                    .await
+                    .map_err(|e| CoreError::internal("SMTP delivery failed", e))?;
                 None
             }
         };

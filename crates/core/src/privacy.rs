@@ -13,6 +13,7 @@
 //! key file's public key.
 
 use crate::CoreError;
+use crate::error::failed;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,7 +56,7 @@ pub async fn checkpoint(
     };
     let signature =
         strongroom_crypto::sign::sign(key, &checkpoint_message(tenant, seq, &hash, now))
-            .map_err(|_| CoreError::Internal)?;
+            .map_err(failed("signing a checkpoint failed"))?;
     store
         .insert_checkpoint(
             tenant,
@@ -135,8 +136,9 @@ impl PrivacyLog {
                 done,
             })
             .await
-            .map_err(|_| CoreError::Internal)?;
-        wait.await.map_err(|_| CoreError::Internal)?
+            .map_err(failed("the privacy log writer is gone"))?;
+        wait.await
+            .map_err(failed("the privacy log writer dropped an entry"))?
     }
 
     /// Appends several entries (e.g. one per person on a listed page); waits for all.
@@ -155,11 +157,12 @@ impl PrivacyLog {
                     done,
                 })
                 .await
-                .map_err(|_| CoreError::Internal)?;
+                .map_err(failed("the privacy log writer is gone"))?;
             waits.push(wait);
         }
         for w in waits {
-            w.await.map_err(|_| CoreError::Internal)??;
+            w.await
+                .map_err(failed("the privacy log writer dropped an entry"))??;
         }
         Ok(())
     }
@@ -215,9 +218,10 @@ async fn writer(
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, tenant = %tenant, "privacy log append failed");
+                    let e =
+                        CoreError::internal("privacy log append failed", format!("{tenant}: {e}"));
                     for p in pending {
-                        let _ = p.done.send(Err(CoreError::Internal));
+                        let _ = p.done.send(Err(e.clone()));
                     }
                 }
             }

@@ -8,6 +8,7 @@
 //! the record is hidden by retention and would otherwise be allowed: then 403, as API.md says.
 
 use crate::access::{Action, Actor, RecordFacts, Verdict};
+use crate::error::failed;
 use crate::keyring::SubjectKey;
 use crate::users::require_settled;
 use crate::{CoreError, Principal, Services};
@@ -84,29 +85,7 @@ pub struct CollectionInfo {
     pub created_at: Timestamp,
 }
 
-/// Who may see a record besides those the policies name by role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Visibility {
-    Private,
-    Group,
-}
-
-impl Visibility {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Private => "private",
-            Visibility::Group => "group",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "private" => Some(Visibility::Private),
-            "group" => Some(Visibility::Group),
-            _ => None,
-        }
-    }
-}
+pub use strongroom_domain::Visibility;
 
 pub struct NewRecord {
     pub subject_id: UserId,
@@ -192,10 +171,8 @@ fn valid_name(s: &str) -> bool {
 }
 
 pub(crate) fn parse_fields(json: &str) -> Result<Vec<FieldDef>, CoreError> {
-    serde_json::from_str(json).map_err(|_| {
-        tracing::error!("stored collection fields do not parse");
-        CoreError::Internal
-    })
+    serde_json::from_str(json)
+        .map_err(|_| CoreError::internal("stored collection fields do not parse", ""))
 }
 
 /// Checks one value against its field's type; the error names the field.
@@ -393,9 +370,9 @@ impl Services {
         let (visibility, hidden) = match r.parent_id {
             Some(parent) => match self.store.record(r.tenant_id, parent).await? {
                 Some(pv) => (pv.record.visibility, pv.record.hidden || r.hidden),
-                None => (r.visibility.clone(), r.hidden),
+                None => (r.visibility, r.hidden),
             },
-            None => (r.visibility.clone(), r.hidden),
+            None => (r.visibility, r.hidden),
         };
         Ok(RecordFacts {
             id: r.id,
@@ -531,7 +508,8 @@ impl Services {
             tenant_id: p.tenant_id,
             id: CollectionId::new(),
             name: name.to_owned(),
-            fields: serde_json::to_string(&fields).map_err(|_| CoreError::Internal)?,
+            fields: serde_json::to_string(&fields)
+                .map_err(failed("collection fields do not serialise"))?,
             created_by: p.user_id,
             created_at: self.clock.now(),
             retention: crate::deletion::LegalRetention::stored(retention.as_ref())?,
@@ -608,7 +586,8 @@ impl Services {
             };
             names.push(f.name.clone());
             if f.personal {
-                let plain = serde_json::to_vec(v).map_err(|_| CoreError::Internal)?;
+                let plain =
+                    serde_json::to_vec(v).map_err(failed("a field value does not serialise"))?;
                 let sealed = key.seal(tenant, &c.name, record.0, &f.name, &plain)?;
                 stored.insert(
                     f.name.clone(),
@@ -651,10 +630,8 @@ impl Services {
         key: Option<&SubjectKey>,
         stored: &str,
     ) -> Result<(Map<String, Value>, Vec<String>), CoreError> {
-        let stored: Map<String, Value> = serde_json::from_str(stored).map_err(|_| {
-            tracing::error!("stored record data does not parse");
-            CoreError::Internal
-        })?;
+        let stored: Map<String, Value> = serde_json::from_str(stored)
+            .map_err(|_| CoreError::internal("stored record data does not parse", ""))?;
         let mut out = Map::new();
         let mut personal = Vec::new();
         for f in fields {
@@ -667,10 +644,10 @@ impl Services {
                 };
                 let sealed = URL_SAFE_NO_PAD
                     .decode(b64)
-                    .map_err(|_| CoreError::Internal)?;
+                    .map_err(failed("a sealed field is not base64"))?;
                 let plain = key.open(tenant, &c.name, record.0, &f.name, &sealed)?;
-                let value: Value =
-                    serde_json::from_slice(&plain).map_err(|_| CoreError::Internal)?;
+                let value: Value = serde_json::from_slice(&plain)
+                    .map_err(failed("an opened field is not JSON"))?;
                 out.insert(f.name.clone(), value);
                 personal.push(f.name.clone());
             } else {
@@ -731,7 +708,7 @@ impl Services {
                 (
                     pv.record.subject_id,
                     pv.record.group_id,
-                    Visibility::parse(&pv.record.visibility).unwrap_or(Visibility::Private),
+                    pv.record.visibility,
                 )
             }
             None => (
@@ -766,7 +743,7 @@ impl Services {
             owner: subject,
             author: p.user_id,
             group,
-            visibility: visibility.as_str().to_owned(),
+            visibility,
             hidden: false,
             is_reply: new.parent_id.is_some(),
         };
@@ -791,10 +768,11 @@ impl Services {
         let w = subject_user
             .subject_key
             .as_ref()
-            .ok_or(CoreError::Internal)?;
+            .ok_or_else(|| CoreError::internal("the subject has no key", "absent"))?;
         let key = keys.open_subject_key(subject.0, w)?;
         let (data, names) = Self::seal_data(p.tenant_id, &c, &fields, id, &key, &new.data)?;
-        let data = serde_json::to_string(&data).map_err(|_| CoreError::Internal)?;
+        let data =
+            serde_json::to_string(&data).map_err(failed("record data does not serialise"))?;
         let index = Self::index_entries(&keys, &c, &fields, &new.data);
         let personal: Vec<String> = fields
             .iter()
@@ -810,7 +788,7 @@ impl Services {
                     subject_id: subject,
                     group_id: group,
                     parent_id: new.parent_id,
-                    visibility: visibility.as_str().to_owned(),
+                    visibility,
                     hidden: false,
                     ends_on: crate::deletion::ends_on(&c, &new.data)?,
                     data,
@@ -894,7 +872,7 @@ impl Services {
             subject_id: r.subject_id,
             group_id: r.group_id,
             parent_id: r.parent_id,
-            visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
+            visibility: r.visibility,
             hidden: r.hidden,
             data,
             version: r.version,
@@ -1127,14 +1105,12 @@ impl Services {
                 before.insert(name.clone(), v.clone());
             }
         }
-        let visibility = changes
-            .visibility
-            .map_or_else(|| view.record.visibility.clone(), |v| v.as_str().to_owned());
+        let visibility = changes.visibility.unwrap_or(view.record.visibility);
         if visibility != view.record.visibility {
             touched.push("visibility".into());
             before.insert(
                 "visibility".into(),
-                Value::String(view.record.visibility.clone()),
+                Value::String(view.record.visibility.as_str().to_owned()),
             );
         }
         let hidden = changes.hidden.unwrap_or(view.record.hidden);
@@ -1154,7 +1130,8 @@ impl Services {
             }
         }
         let (data, _) = Self::seal_data(p.tenant_id, &view.collection, &fields, id, &key, &next)?;
-        let data = serde_json::to_string(&data).map_err(|_| CoreError::Internal)?;
+        let data =
+            serde_json::to_string(&data).map_err(failed("record data does not serialise"))?;
         let keys = self.tenant_keys(p.tenant_id).await?;
         let index = Self::index_entries(&keys, &view.collection, &fields, &next);
         let now = self.clock.now();
@@ -1181,7 +1158,7 @@ impl Services {
                         fields: touched.clone(),
                         data_before: Some(
                             serde_json::to_string(&before_stored)
-                                .map_err(|_| CoreError::Internal)?,
+                                .map_err(failed("prior values do not serialise"))?,
                         ),
                     },
                 },
@@ -1239,8 +1216,8 @@ impl Services {
                         key.as_ref(),
                         stored,
                     )?;
-                    let raw: Map<String, Value> =
-                        serde_json::from_str(stored).map_err(|_| CoreError::Internal)?;
+                    let raw: Map<String, Value> = serde_json::from_str(stored)
+                        .map_err(failed("stored prior values do not parse"))?;
                     for meta in ["visibility", "hidden"] {
                         if let Some(v) = raw.get(meta) {
                             opened.insert(meta.into(), v.clone());

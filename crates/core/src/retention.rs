@@ -20,6 +20,7 @@
 //!
 //! Every action is a privacy-log entry (actor: none; via: `retention`).
 
+use crate::error::failed;
 use crate::{CoreError, Services};
 use serde::{Deserialize, Serialize};
 use strongroom_domain::{
@@ -496,7 +497,7 @@ impl Services {
             let date = due
                 .date()
                 .format(time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| CoreError::Internal)?;
+                .map_err(failed("a due date does not format"))?;
             let body = format!(
                 "Hello,\n\nyour licence expired, so your recordings will be deleted on {date} \
                  (in {days_ahead} days).\n\nTo keep them, sign in and confirm:\n    \
@@ -595,7 +596,9 @@ impl Services {
     /// A tenant's rules: its own, or the defaults.
     pub(crate) async fn rules_of(&self, tenant: TenantId) -> Result<RetentionRules, CoreError> {
         match self.store.retention_rules(tenant).await? {
-            Some(json) => serde_json::from_str(&json).map_err(|_| CoreError::Internal),
+            Some(json) => {
+                serde_json::from_str(&json).map_err(failed("stored retention rules do not parse"))
+            }
             None => Ok(RetentionRules::default()),
         }
     }
@@ -618,7 +621,8 @@ impl Services {
         self.admin_or_deny(p, None, "update_retention_rules")
             .await?;
         rules.check()?;
-        let json = serde_json::to_string(&rules).map_err(|_| CoreError::Internal)?;
+        let json =
+            serde_json::to_string(&rules).map_err(failed("retention rules do not serialise"))?;
         self.store
             .put_retention_rules(p.tenant_id, &json, p.user_id, self.clock.now())
             .await?;

@@ -4,6 +4,7 @@
 //! tenant, so an id from another tenant is indistinguishable from an id that does not exist.
 //! Level 2 (role) is `require_admin` until the Cedar policies of the records issue take over.
 
+use crate::error::failed;
 use crate::keyring::TenantKeys;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
@@ -193,7 +194,7 @@ impl Services {
                     let bytes = k.open(u.tenant_id, USERS_TABLE, u.id.0, field, c)?;
                     String::from_utf8(bytes.to_vec())
                         .map(Some)
-                        .map_err(|_| CoreError::Internal)
+                        .map_err(failed("an opened user field is not UTF-8"))
                 }
                 _ => Ok(None),
             }

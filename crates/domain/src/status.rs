@@ -1,4 +1,4 @@
-//! Life-cycle states of tenants and users, and outcomes of login attempts.
+//! Life-cycle states of tenants and users, outcomes of login attempts, and a record's visibility.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,4 +40,10 @@ string_enum!(
         Blocked => "blocked",
         Throttled => "throttled",
     }
+);
+
+string_enum!(
+    /// Who may see a record besides those the policies name by role: only them (`private`), or
+    /// also the record's group (`group`).
+    Visibility { Private => "private", Group => "group" }
 );

@@ -127,7 +127,7 @@ impl From<CoreError> for Problem {
                     retry_after: Some(retry_after_secs),
                 };
             }
-            CoreError::Internal => "internal",
+            CoreError::Internal(_) => "internal",
         };
         Problem::new(code, detail)
     }
@@ -165,7 +165,7 @@ mod tests {
             CoreError::Throttled {
                 retry_after_secs: 1,
             },
-            CoreError::Internal,
+            CoreError::internal("test", "test"),
         ] {
             let p = Problem::from(e);
             assert!(CODES.iter().any(|(c, _, _)| *c == p.code), "{}", p.code);

@@ -3,7 +3,7 @@
 use strongroom_domain::{
     CollectionId, FamilyId, FileId, GroupId, LoginEventId, LoginOutcome, MembershipRole, RecordId,
     Region, Roles, SessionId, Slug, TenantId, TenantName, TenantStatus, Timestamp, UserId,
-    UserStatus,
+    UserStatus, Visibility,
 };
 use uuid::Uuid;
 
@@ -264,7 +264,7 @@ pub struct RecordRow {
     pub subject_id: UserId,
     pub group_id: Option<GroupId>,
     pub parent_id: Option<RecordId>,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub hidden: bool,
     pub data: String,
     pub version: u32,

@@ -1308,7 +1308,7 @@ impl RecordStore for PgStore {
             .bind(r.subject_id.0)
             .bind(r.group_id.map(|g| g.0))
             .bind(r.parent_id.map(|p| p.0))
-            .bind(&r.visibility)
+            .bind(r.visibility.as_str())
             .bind(r.hidden)
             .bind(&r.data)
             .bind(i64::from(r.version))
@@ -1356,7 +1356,7 @@ impl RecordStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::UPDATE_RECORD)
             .bind(r.group_id.map(|g| g.0))
-            .bind(&r.visibility)
+            .bind(r.visibility.as_str())
             .bind(r.hidden)
             .bind(&r.data)
             .bind(i64::from(r.version))

@@ -7,7 +7,7 @@ use crate::{
 };
 use strongroom_domain::{
     GroupId, LoginOutcome, MembershipRole, Region, Roles, Slug, TenantId, TenantName, TenantStatus,
-    UserStatus, from_millis,
+    UserStatus, Visibility, from_millis,
 };
 use uuid::Uuid;
 
@@ -238,7 +238,8 @@ impl RawRecordView {
                 subject_id: self.subject_id.into(),
                 group_id: self.group_id.map(Into::into),
                 parent_id: self.parent_id.map(Into::into),
-                visibility: self.visibility,
+                visibility: Visibility::parse(&self.visibility)
+                    .ok_or_else(|| corrupt("record visibility"))?,
                 hidden: self.hidden,
                 data: self.data,
                 version: u32::try_from(self.version).map_err(|_| corrupt("record version"))?,

@@ -1475,7 +1475,7 @@ impl RecordStore for SqliteStore {
                         r.subject_id.0,
                         r.group_id.map(|g| g.0),
                         r.parent_id.map(|p| p.0),
-                        r.visibility,
+                        r.visibility.as_str(),
                         r.hidden,
                         r.data,
                         r.version,
@@ -1544,7 +1544,7 @@ impl RecordStore for SqliteStore {
                 .and_then(|mut s| {
                     s.execute(params![
                         r.group_id.map(|g| g.0),
-                        r.visibility,
+                        r.visibility.as_str(),
                         r.hidden,
                         r.data,
                         r.version,

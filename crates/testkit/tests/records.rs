@@ -814,7 +814,35 @@ async fn tenant_policies_are_validated_and_take_effect_at_once(b: Backend) {
         .assert_problem(403, "forbidden");
 }
 
+/// A stored value the code cannot read is an error, never a default: a record whose
+/// visibility is corrupt answers 500 (and is logged), not "private".
+async fn corrupt_rows_are_never_read_as_defaults(b: Backend) {
+    let t = training(b).await;
+    let (p1, c1) = &t.p1;
+    let r = c1
+        .post(
+            "/api/v1/collections/recordings/records",
+            &json!({"subject_id": p1, "visibility": "group", "data": {"title": "t"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let rec = r.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.s.raw_sql("UPDATE records SET visibility = 'public'")
+            .await,
+        1
+    );
+    c1.get(&format!("/api/v1/records/{rec}"))
+        .await
+        .assert_problem(500, "internal");
+    t.admin
+        .get(&format!("/api/v1/records/{rec}"))
+        .await
+        .assert_problem(500, "internal");
+}
+
 both_backends!(
+    corrupt_rows_are_never_read_as_defaults,
     seed_000_training_scenario,
     seed_000_with_files_on_s3,
     records_validate_their_input,

@@ -745,7 +745,7 @@ fn record_write(t: &Tenant, c: &Collection, subject: UserId, data: &str) -> Reco
             subject_id: subject,
             group_id: None,
             parent_id: None,
-            visibility: "private".into(),
+            visibility: strongroom_domain::Visibility::Private,
             hidden: false,
             data: data.into(),
             version: 1,
