@@ -53,7 +53,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
         owner: UserId::new(),
         author: UserId::new(),
         group: Some(groups[2]),
-        visibility: "private".into(),
+        visibility: strongroom_core::records::Visibility::Private,
         hidden: false,
         is_reply: false,
     };

@@ -97,14 +97,22 @@ async fn run(dir: &std::path::Path) -> (f64, f64) {
             .forget_user(
                 t.tenant_id,
                 t.admin_user_id,
-                time::OffsetDateTime::now_utc()
+                time::OffsetDateTime::now_utc(),
+                &strongroom_store::ChangeLog::none()
             )
             .await
             .unwrap()
     );
     let unreadable = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let report = s.forget(t.tenant_id, t.admin_user_id).await.unwrap();
+    let report = s
+        .forget(
+            t.tenant_id,
+            t.admin_user_id,
+            strongroom_store::ChangeLog::none(),
+        )
+        .await
+        .unwrap();
     let purged = start.elapsed().as_secs_f64();
     assert_eq!(report.records_scrubbed as usize, records());
     let left: i64 = rusqlite::Connection::open(&db)

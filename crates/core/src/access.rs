@@ -636,27 +636,27 @@ impl crate::Services {
             updated_by: p.user_id,
             updated_at: self.clock.now(),
         };
+        let actor = Self::actor(p)?;
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                "administrator",
+                None,
+                ("policies", None),
+                "replace",
+                Vec::new(),
+            )
+            .await?;
         if !self
             .store
-            .put_policies(p.tenant_id, &row, expected_version)
+            .put_policies(p.tenant_id, &row, expected_version, &log)
             .await?
         {
             return Err(CoreError::Conflict(
                 "the policies changed meanwhile; read them again and retry".into(),
             ));
         }
-        let actor = Self::actor(p)?;
-        self.log_access(
-            &actor,
-            client,
-            "administrator",
-            None,
-            ("policies", None),
-            "replace",
-            Vec::new(),
-            "allow",
-        )
-        .await?;
         Ok(TenantPolicies {
             template: row.template,
             policies: row.policies,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 use strongroom_domain::{RecordId, Role, TenantId, Timestamp};
-use strongroom_store::{Collection, RecordView, Tombstone};
+use strongroom_store::{ChangeLog, Collection, RecordView, Tombstone};
 
 /// Records purged per store round trip.
 const PURGE_BATCH: u32 = 1000;
@@ -183,10 +183,21 @@ impl Services {
         let (view, _, role) = self
             .checked_record(&actor, client, Action::DeleteRecord, id)
             .await?;
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                &role,
+                Some(view.record.subject_id),
+                (RECORD_OBJECT, Some(id.0)),
+                "delete",
+                Vec::new(),
+            )
+            .await?;
         if view.record.held_at.is_some()
             || !self
                 .store
-                .soft_delete_record(p.tenant_id, id, p.user_id, self.clock.now())
+                .soft_delete_record(p.tenant_id, id, p.user_id, self.clock.now(), &log)
                 .await?
         {
             return Err(CoreError::Conflict(
@@ -194,17 +205,7 @@ impl Services {
                     .into(),
             ));
         }
-        self.log_access(
-            &actor,
-            client,
-            &role,
-            Some(view.record.subject_id),
-            (RECORD_OBJECT, Some(id.0)),
-            "delete",
-            Vec::new(),
-            "allow",
-        )
-        .await
+        Ok(())
     }
 
     /// `POST /records/{id}/restore`: undoes a soft deletion until it is purged
@@ -219,20 +220,21 @@ impl Services {
         let (view, _, role) = self
             .checked_record_even_deleted(&actor, client, Action::RestoreRecord, id)
             .await?;
-        if !self.store.restore_record(p.tenant_id, id).await? {
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                &role,
+                Some(view.record.subject_id),
+                (RECORD_OBJECT, Some(id.0)),
+                "restore",
+                Vec::new(),
+            )
+            .await?;
+        if !self.store.restore_record(p.tenant_id, id, &log).await? {
             return Err(CoreError::Conflict("this record is not deleted".into()));
         }
-        self.log_access(
-            &actor,
-            client,
-            &role,
-            Some(view.record.subject_id),
-            (RECORD_OBJECT, Some(id.0)),
-            "restore",
-            Vec::new(),
-            "allow",
-        )
-        .await
+        Ok(())
     }
 
     /// `PUT` (`hold`) and `DELETE /records/{id}/legal-hold` (`holdRecord`: administrators in
@@ -250,25 +252,25 @@ impl Services {
             .checked_record_even_deleted(&actor, client, Action::HoldRecord, id)
             .await?;
         let now = self.clock.now();
+        let subject = view.record.subject_id;
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                &role,
+                Some(subject),
+                (RECORD_OBJECT, Some(id.0)),
+                if hold { "legal_hold" } else { "release_hold" },
+                Vec::new(),
+            )
+            .await?;
         let changed = self
             .store
-            .set_record_hold(p.tenant_id, id, hold.then_some((p.user_id, now)))
+            .set_record_hold(p.tenant_id, id, hold.then_some((p.user_id, now)), &log)
             .await?;
         if !changed {
             return Ok(());
         }
-        let subject = view.record.subject_id;
-        self.log_access(
-            &actor,
-            client,
-            &role,
-            Some(subject),
-            (RECORD_OBJECT, Some(id.0)),
-            if hold { "legal_hold" } else { "release_hold" },
-            Vec::new(),
-            "allow",
-        )
-        .await?;
         if !hold
             && self
                 .store
@@ -276,7 +278,8 @@ impl Services {
                 .await?
                 .is_some_and(|u| u.status == strongroom_domain::UserStatus::Deleted)
         {
-            let report = self.forget(p.tenant_id, subject).await?;
+            // Finishing the forget that was logged when it was asked for.
+            let report = self.forget(p.tenant_id, subject, ChangeLog::none()).await?;
             tracing::info!(tenant = %p.tenant_id, user = %subject, key_destroyed = report.key_destroyed,
                 held = report.held_records, "forgetting resumed after a legal hold was released");
         }
@@ -347,19 +350,18 @@ impl Services {
             for f in &files {
                 self.blobs.delete(&f.blob_key).await?;
             }
+            let log = self.retention_log(
+                tenant,
+                view.record.subject_id,
+                "purge",
+                vec![format!("record/{}", r.0), reason.to_owned()],
+            );
             if self
                 .store
-                .purge_record(tenant, r, reason, self.clock.now())
+                .purge_record(tenant, r, reason, self.clock.now(), &log)
                 .await?
             {
                 purged += 1;
-                self.retention_entry(
-                    tenant,
-                    view.record.subject_id,
-                    "purge",
-                    vec![format!("record/{}", r.0), reason.to_owned()],
-                )
-                .await?;
             }
         }
         Ok(purged)

@@ -151,7 +151,9 @@ impl Services {
                         license_expires_at: None,
                     };
                     let (user, password) = self.prepare_user(&keys, req, false).await?;
-                    self.store.insert_user(&user).await?;
+                    self.store
+                        .insert_user(&user, &strongroom_store::ChangeLog::none())
+                        .await?;
                     (user.id, password)
                 };
             if let (true, Some(m)) = (group_created, membership) {

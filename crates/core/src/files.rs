@@ -140,6 +140,18 @@ impl Services {
         )
         .map_err(failed("starting a file encryption failed"))?;
         drop(subject_key);
+        // Built before the upload: the store appends it with the file row, or not at all.
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                &role,
+                Some(view.record.subject_id),
+                (FILE_OBJECT, Some(id.0)),
+                "write",
+                vec![format!("files/{name}")],
+            )
+            .await?;
         let mut writer = self.blobs.writer(&key).await?;
         let written = self
             .stream_into(&mut enc, &mut writer, max_bytes, body)
@@ -174,7 +186,7 @@ impl Services {
             fields: vec![format!("files/{name}")],
             data_before: None,
         };
-        let replaced = match self.store.put_file(p.tenant_id, &row, &history).await {
+        let replaced = match self.store.put_file(p.tenant_id, &row, &history, &log).await {
             Ok(old) => old,
             Err(e) => {
                 // Nothing references the new blob: remove it.
@@ -189,17 +201,6 @@ impl Services {
         {
             tracing::warn!(error = %e, "removing a replaced file's blob");
         }
-        self.log_access(
-            &actor,
-            client,
-            &role,
-            Some(view.record.subject_id),
-            (FILE_OBJECT, Some(id.0)),
-            "write",
-            vec![format!("files/{name}")],
-            "allow",
-        )
-        .await?;
         Ok(FileInfo {
             name: row.name,
             content_type: row.content_type,

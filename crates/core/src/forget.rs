@@ -25,7 +25,7 @@ use crate::users::require_settled;
 use crate::{CoreError, Principal, Services};
 use serde_json::{Map, Value};
 use strongroom_domain::{Role, TenantId, UserId, UserStatus};
-use strongroom_store::Scrub;
+use strongroom_store::{ChangeLog, Scrub};
 
 /// Records scrubbed per transaction.
 const SCRUB_BATCH: usize = 1000;
@@ -76,39 +76,45 @@ impl Services {
     }
 
     async fn forget_logged(&self, p: &Principal, id: UserId) -> Result<ForgetReport, CoreError> {
-        let report = self.forget(p.tenant_id, id).await?;
         let actor = Self::actor(p)?;
-        self.log_access(
-            &actor,
-            None,
-            if id == p.user_id {
-                "subject"
-            } else {
-                "administrator"
-            },
-            Some(id),
-            ("users", Some(id.0)),
-            "delete",
-            vec![
-                "email".into(),
-                "name".into(),
-                "credentials".into(),
-                "records".into(),
-                "files".into(),
-            ],
-            "allow",
-        )
-        .await?;
+        let log = self
+            .change_log(
+                &actor,
+                None,
+                if id == p.user_id {
+                    "subject"
+                } else {
+                    "administrator"
+                },
+                Some(id),
+                ("users", Some(id.0)),
+                "delete",
+                vec![
+                    "email".into(),
+                    "name".into(),
+                    "credentials".into(),
+                    "records".into(),
+                    "files".into(),
+                ],
+            )
+            .await?;
+        let report = self.forget(p.tenant_id, id, log).await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id,
             files = report.files_deleted, records = report.records_scrubbed, "user forgotten");
         Ok(report)
     }
 
     /// Forgets a person (steps in the module documentation). `NotFound` only for an id that
-    /// never was a user of this tenant.
-    pub async fn forget(&self, tenant: TenantId, id: UserId) -> Result<ForgetReport, CoreError> {
+    /// never was a user of this tenant. `log` is appended with the first step (the key's
+    /// destruction), not on a repeat that finishes an earlier forget.
+    pub async fn forget(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        log: ChangeLog,
+    ) -> Result<ForgetReport, CoreError> {
         let now = self.clock.now();
-        let removed = self.store.forget_user(tenant, id, now).await?;
+        let removed = self.store.forget_user(tenant, id, now, &log).await?;
         if !removed && self.store.user_by_id(tenant, id).await?.is_none() {
             return Err(CoreError::NotFound("user"));
         }
@@ -125,7 +131,14 @@ impl Services {
             self.blobs.delete(&f.blob_key).await?;
             if self
                 .store
-                .delete_file_version(tenant, &f, id, crate::deletion::REASON_FORGOTTEN, now)
+                .delete_file_version(
+                    tenant,
+                    &f,
+                    id,
+                    crate::deletion::REASON_FORGOTTEN,
+                    now,
+                    &ChangeLog::none(),
+                )
                 .await?
             {
                 report.files_deleted += 1;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strongroom_crypto::Key32;
 use strongroom_domain::{TenantId, Timestamp, to_millis};
-use strongroom_store::{PrivacyCheckpoint, PrivacyEntry, Store};
+use strongroom_store::{ChangeLog, PrivacyCheckpoint, PrivacyEntry, Store};
 use tokio::sync::{mpsc, oneshot};
 
 /// Entries one commit takes at most.
@@ -69,6 +69,17 @@ pub async fn checkpoint(
         )
         .await?;
     Ok(Some(seq))
+}
+
+/// A change's entries, for the store to append inside the change's own transaction (so the
+/// change and its entry commit together or not at all; reads go through [`PrivacyLog`]).
+pub fn change_log(tenant: TenantId, entries: Vec<PrivacyEntry>) -> ChangeLog {
+    ChangeLog {
+        tenant,
+        genesis: genesis(tenant),
+        chain,
+        entries,
+    }
 }
 
 /// The hash before a tenant's first entry: binds the chain to its tenant.

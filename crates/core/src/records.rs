@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 use strongroom_domain::{CollectionId, GroupId, RecordId, Timestamp, UserId};
 use strongroom_store::{
-    Collection, HistoryRow, IndexEntry, PrivacyEntry, RecordRow, RecordView, RecordWrite,
+    ChangeLog, Collection, HistoryRow, IndexEntry, PrivacyEntry, RecordRow, RecordView, RecordWrite,
 };
 
 /// The most fields a collection may have.
@@ -329,6 +329,25 @@ impl Services {
             .await?;
         self.privacy.append(actor.0.tenant, entry).await?;
         Ok(())
+    }
+
+    /// The entry of an allowed change (see [`Self::access_entry`]), for the store to append
+    /// inside the change's own transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn change_log(
+        &self,
+        actor: &(Actor, Option<strongroom_store::WrappedSubjectKey>),
+        client: Option<IpAddr>,
+        via: &str,
+        subject: Option<UserId>,
+        object: (&str, Option<uuid::Uuid>),
+        action: &str,
+        fields: Vec<String>,
+    ) -> Result<ChangeLog, CoreError> {
+        let entry = self
+            .access_entry(actor, client, via, subject, object, action, fields, "allow")
+            .await?;
+        Ok(crate::privacy::change_log(actor.0.tenant, vec![entry]))
     }
 
     /// Level 2, with a refusal logged and answered 403.
@@ -779,49 +798,52 @@ impl Services {
             .filter(|f| f.personal && names.contains(&f.name))
             .map(|f| f.name.clone())
             .collect();
-        self.store
-            .insert_record(&RecordWrite {
-                record: RecordRow {
-                    tenant_id: p.tenant_id,
-                    id,
-                    collection_id: c.id,
-                    subject_id: subject,
-                    group_id: group,
-                    parent_id: new.parent_id,
-                    visibility,
-                    hidden: false,
-                    ends_on: crate::deletion::ends_on(&c, &new.data)?,
-                    data,
-                    version: 1,
-                    created_by: p.user_id,
-                    created_at: now,
-                    updated_at: now,
-                    deleted_at: None,
-                    held_at: None,
-                },
-                index,
-                history: HistoryRow {
-                    record_id: id,
-                    version: 1,
-                    at: now,
-                    actor_id: p.user_id,
-                    action: "create".into(),
-                    fields: names,
-                    data_before: None,
-                },
-            })
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                &role,
+                Some(subject),
+                (RECORD_OBJECT, Some(id.0)),
+                "create",
+                personal,
+            )
             .await?;
-        self.log_access(
-            &actor,
-            client,
-            &role,
-            Some(subject),
-            (RECORD_OBJECT, Some(id.0)),
-            "create",
-            personal,
-            "allow",
-        )
-        .await?;
+        self.store
+            .insert_record(
+                &RecordWrite {
+                    record: RecordRow {
+                        tenant_id: p.tenant_id,
+                        id,
+                        collection_id: c.id,
+                        subject_id: subject,
+                        group_id: group,
+                        parent_id: new.parent_id,
+                        visibility,
+                        hidden: false,
+                        ends_on: crate::deletion::ends_on(&c, &new.data)?,
+                        data,
+                        version: 1,
+                        created_by: p.user_id,
+                        created_at: now,
+                        updated_at: now,
+                        deleted_at: None,
+                        held_at: None,
+                    },
+                    index,
+                    history: HistoryRow {
+                        record_id: id,
+                        version: 1,
+                        at: now,
+                        actor_id: p.user_id,
+                        action: "create".into(),
+                        fields: names,
+                        data_before: None,
+                    },
+                },
+                &log,
+            )
+            .await?;
         Ok(id)
     }
 
@@ -1143,6 +1165,22 @@ impl Services {
         record.version = version;
         record.updated_at = now;
         record.ends_on = crate::deletion::ends_on(&view.collection, &next)?;
+        let personal: Vec<String> = fields
+            .iter()
+            .filter(|f| f.personal && touched.contains(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        let log = self
+            .change_log(
+                &actor,
+                client,
+                &role,
+                Some(view.record.subject_id),
+                (RECORD_OBJECT, Some(id.0)),
+                "update",
+                personal,
+            )
+            .await?;
         let stored = self
             .store
             .update_record(
@@ -1163,6 +1201,7 @@ impl Services {
                     },
                 },
                 view.record.version,
+                &log,
             )
             .await?;
         if !stored {
@@ -1170,22 +1209,6 @@ impl Services {
                 "the record changed meanwhile; read it again and retry".into(),
             ));
         }
-        let personal: Vec<String> = fields
-            .iter()
-            .filter(|f| f.personal && touched.contains(&f.name))
-            .map(|f| f.name.clone())
-            .collect();
-        self.log_access(
-            &actor,
-            client,
-            &role,
-            Some(view.record.subject_id),
-            (RECORD_OBJECT, Some(id.0)),
-            "update",
-            personal,
-            "allow",
-        )
-        .await?;
         let view = RecordView { record, ..view };
         Ok(Self::info(&view, next, Vec::new()))
     }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use strongroom_domain::{
     TenantId, TenantStatus, Timestamp, UserId, UserStatus, from_millis, to_millis,
 };
-use strongroom_store::{DeletionNotice, Job, NewJob, PrivacyEntry, User};
+use strongroom_store::{ChangeLog, DeletionNotice, Job, NewJob, PrivacyEntry, User};
 use time::Duration;
 
 pub const HIDE: &str = "retention.hide";
@@ -404,22 +404,21 @@ impl Services {
             user.status != UserStatus::Deleted && user.license_expires_at == Some(expiry);
         match j.kind.as_str() {
             HIDE if same_expiry => {
+                let log = self.retention_log(j.tenant_id, user_id, "hide", vec!["records".into()]);
                 let n = self
                     .store
-                    .set_subject_hidden(j.tenant_id, user_id, true)
-                    .await?;
-                self.retention_entry(j.tenant_id, user_id, "hide", vec!["records".into()])
+                    .set_subject_hidden(j.tenant_id, user_id, true, &log)
                     .await?;
                 Ok(format!("hid {n} records"))
             }
             NOTICE if same_expiry => self.send_notice(&user, expiry, now).await,
             DELETE_RECORDINGS if same_expiry => self.delete_recordings(&user, expiry, now).await,
             UNHIDE if user.license_expires_at.is_none_or(|e| e > now) => {
+                let log =
+                    self.retention_log(j.tenant_id, user_id, "unhide", vec!["records".into()]);
                 let n = self
                     .store
-                    .set_subject_hidden(j.tenant_id, user_id, false)
-                    .await?;
-                self.retention_entry(j.tenant_id, user_id, "unhide", vec!["records".into()])
+                    .set_subject_hidden(j.tenant_id, user_id, false, &log)
                     .await?;
                 Ok(format!("showed {n} records again"))
             }
@@ -430,31 +429,30 @@ impl Services {
         }
     }
 
-    pub(crate) async fn retention_entry(
+    /// The entry of a change retention makes, for the store to append inside the change's
+    /// own transaction.
+    pub(crate) fn retention_log(
         &self,
         tenant: TenantId,
         subject: UserId,
         action: &str,
         fields: Vec<String>,
-    ) -> Result<(), CoreError> {
-        self.privacy
-            .append(
-                tenant,
-                PrivacyEntry {
-                    at: self.clock.now(),
-                    actor_id: None,
-                    via: "retention".into(),
-                    subject_id: Some(subject.0),
-                    object_type: "retention".into(),
-                    object_id: Some(subject.0),
-                    action: action.into(),
-                    fields,
-                    decision: "allow".into(),
-                    client_sealed: None,
-                },
-            )
-            .await?;
-        Ok(())
+    ) -> ChangeLog {
+        crate::privacy::change_log(
+            tenant,
+            vec![PrivacyEntry {
+                at: self.clock.now(),
+                actor_id: None,
+                via: "retention".into(),
+                subject_id: Some(subject.0),
+                object_type: "retention".into(),
+                object_id: Some(subject.0),
+                action: action.into(),
+                fields,
+                decision: "allow".into(),
+                client_sealed: None,
+            }],
+        )
     }
 
     /// The notice 14 days ahead (at least once: a crash between the mail and the notice row
@@ -512,9 +510,8 @@ impl Services {
                 )
                 .await?;
         }
-        self.store.insert_notice(&notice).await?;
-        self.retention_entry(user.tenant_id, user.id, "notice", vec![RECORDINGS.into()])
-            .await?;
+        let log = self.retention_log(user.tenant_id, user.id, "notice", vec![RECORDINGS.into()]);
+        self.store.insert_notice(&notice, &log).await?;
         Ok(format!("notified; deletion on {due}"))
     }
 
@@ -545,6 +542,12 @@ impl Services {
                 continue;
             }
             self.blobs.delete(&f.blob_key).await?;
+            let log = self.retention_log(
+                user.tenant_id,
+                user.id,
+                "delete",
+                vec![format!("record/{}/files/{}", f.record_id.0, f.name)],
+            );
             if self
                 .store
                 .delete_file_version(
@@ -553,17 +556,11 @@ impl Services {
                     user.id,
                     crate::deletion::REASON_RECORDINGS,
                     now,
+                    &log,
                 )
                 .await?
             {
                 deleted += 1;
-                self.retention_entry(
-                    user.tenant_id,
-                    user.id,
-                    "delete",
-                    vec![format!("record/{}/files/{}", f.record_id.0, f.name)],
-                )
-                .await?;
             }
         }
         if let Some(n) = notice {
@@ -646,24 +643,25 @@ impl Services {
         id: uuid::Uuid,
     ) -> Result<(), CoreError> {
         crate::users::require_settled(p)?;
+        let actor = Self::actor(p)?;
+        let log = self
+            .change_log(
+                &actor,
+                None,
+                "subject",
+                Some(p.user_id),
+                ("deletion_notice", Some(id)),
+                "keep",
+                vec![RECORDINGS.into()],
+            )
+            .await?;
         if !self
             .store
-            .keep_notice(p.tenant_id, p.user_id, id, self.clock.now())
+            .keep_notice(p.tenant_id, p.user_id, id, self.clock.now(), &log)
             .await?
         {
             return Err(CoreError::NotFound("deletion notice"));
         }
-        let actor = Self::actor(p)?;
-        self.log_access(
-            &actor,
-            None,
-            "subject",
-            Some(p.user_id),
-            ("deletion_notice", Some(id)),
-            "keep",
-            vec![RECORDINGS.into()],
-            "allow",
-        )
-        .await
+        Ok(())
     }
 }

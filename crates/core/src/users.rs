@@ -231,8 +231,18 @@ impl Services {
             .tenant_fresh(&*self.store, p.tenant_id, self.clock.now())
             .await?;
         let (user, password) = self.prepare_user(&keys, req, true).await?;
+        let log = crate::privacy::change_log(
+            p.tenant_id,
+            vec![self.user_entry(
+                p,
+                Some(user.id),
+                "create",
+                &["email", "name", "roles"],
+                "allow",
+            )],
+        );
         self.store
-            .insert_user(&user)
+            .insert_user(&user, &log)
             .await
             .map_err(|e| match CoreError::from(e) {
                 CoreError::Conflict(_) => CoreError::Conflict(
@@ -240,18 +250,6 @@ impl Services {
                 ),
                 other => other,
             })?;
-        self.privacy
-            .append(
-                p.tenant_id,
-                self.user_entry(
-                    p,
-                    Some(user.id),
-                    "create",
-                    &["email", "name", "roles"],
-                    "allow",
-                ),
-            )
-            .await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %user.id, "user created");
         Ok((user.id, password))
     }
@@ -347,11 +345,6 @@ impl Services {
             roles: changes.roles,
             license_expires_at: changes.license_expires_at,
         };
-        let user = self
-            .store
-            .update_user(p.tenant_id, id, &patch, self.clock.now())
-            .await?
-            .ok_or(CoreError::NotFound("user"))?;
         let mut touched = Vec::new();
         for (field, present) in [
             ("name", patch.name_sealed.is_some()),
@@ -362,12 +355,15 @@ impl Services {
                 touched.push(field);
             }
         }
-        self.privacy
-            .append(
-                p.tenant_id,
-                self.user_entry(p, Some(id), "update", &touched, "allow"),
-            )
-            .await?;
+        let log = crate::privacy::change_log(
+            p.tenant_id,
+            vec![self.user_entry(p, Some(id), "update", &touched, "allow")],
+        );
+        let user = self
+            .store
+            .update_user(p.tenant_id, id, &patch, self.clock.now(), &log)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id, "user changed");
         Self::open_user(&keys, user)
     }

@@ -105,7 +105,7 @@ pub trait KeyStore {
 pub trait UserStore {
     /// Inserts the user with their subject key, in one transaction.
     /// `Conflict("user")` when the e-mail is taken in this tenant.
-    async fn insert_user(&self, user: &NewUser) -> Result<()>;
+    async fn insert_user(&self, user: &NewUser, log: &ChangeLog) -> Result<()>;
     async fn user_by_email_index(&self, tenant: TenantId, index: &[u8; 32])
     -> Result<Option<User>>;
     async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
@@ -118,6 +118,7 @@ pub trait UserStore {
         id: UserId,
         patch: &UserPatch,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<Option<User>>;
     /// Sets a new password hash, clears failures, unblocks, and revokes every session of the user.
     async fn set_password(
@@ -149,7 +150,13 @@ pub trait UserStore {
     /// Forgets a person in one transaction: destroys their subject key (crypto-shredding),
     /// removes sealed fields and credentials, marks the user deleted, ends sessions and group
     /// memberships. `false` if there was no such (undeleted) user.
-    async fn forget_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool>;
+    async fn forget_user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: Timestamp,
+        log: &ChangeLog,
+    ) -> Result<bool>;
 }
 
 #[async_trait]
@@ -263,7 +270,7 @@ pub trait RecordStore {
     async fn list_collections(&self, tenant: TenantId) -> Result<Vec<Collection>>;
     /// Inserts a record with its index entries and first history entry, in one transaction.
     /// `NotFound("subject or group")` when the subject or group is not in this tenant.
-    async fn insert_record(&self, w: &RecordWrite) -> Result<()>;
+    async fn insert_record(&self, w: &RecordWrite, log: &ChangeLog) -> Result<()>;
     async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>>;
     /// A record and its files, read at one snapshot.
     async fn record_with_files(
@@ -273,7 +280,12 @@ pub trait RecordStore {
     ) -> Result<Option<(RecordView, Vec<FileRow>)>>;
     /// Replaces a record that is still at `expected_version` (its index entries too) and adds
     /// the history entry, in one transaction; `false` if the record changed meanwhile.
-    async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool>;
+    async fn update_record(
+        &self,
+        w: &RecordWrite,
+        expected_version: u32,
+        log: &ChangeLog,
+    ) -> Result<bool>;
     /// Records of a collection whose searchable `field` has blind index `digest`.
     async fn search_records(
         &self,
@@ -303,6 +315,7 @@ pub trait RecordStore {
         tenant: TenantId,
         file: &FileRow,
         history: &HistoryRow,
+        log: &ChangeLog,
     ) -> Result<Option<FileRow>>;
     async fn file(&self, tenant: TenantId, record: RecordId, name: &str)
     -> Result<Option<FileRow>>;
@@ -318,6 +331,7 @@ pub trait RecordStore {
         subject: UserId,
         reason: &str,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool>;
     /// Replaces records' stored data (forgetting: personal values removed), drops their stored
     /// values before each change and the search entries of the listed fields, all in one
@@ -338,6 +352,7 @@ pub trait RecordStore {
         tenant: TenantId,
         row: &PolicyRow,
         expected_version: u64,
+        log: &ChangeLog,
     ) -> Result<bool>;
 }
 
@@ -380,7 +395,7 @@ pub trait JobStore {
     /// The jobs concerning one user, by due time.
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
     /// Adds a notice unless one for the same (user, what, expiry) exists; whether it was added.
-    async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool>;
+    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool>;
     async fn notice_for(
         &self,
         tenant: TenantId,
@@ -396,6 +411,7 @@ pub trait JobStore {
         user: UserId,
         id: Uuid,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool>;
     async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()>;
     /// Closes a tenant (no token works any more) and destroys every key of it (tenant keys and
@@ -409,6 +425,7 @@ pub trait JobStore {
         tenant: TenantId,
         subject: UserId,
         hidden: bool,
+        log: &ChangeLog,
     ) -> Result<u64>;
 }
 
@@ -423,15 +440,18 @@ pub trait DeletionStore {
         id: RecordId,
         by: UserId,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool>;
     /// Undoes a soft deletion; `false` if the record was not soft-deleted.
-    async fn restore_record(&self, tenant: TenantId, id: RecordId) -> Result<bool>;
+    async fn restore_record(&self, tenant: TenantId, id: RecordId, log: &ChangeLog)
+    -> Result<bool>;
     /// Places (`Some`) or releases (`None`) a legal hold; `false` if nothing changed.
     async fn set_record_hold(
         &self,
         tenant: TenantId,
         id: RecordId,
         hold: Option<(UserId, Timestamp)>,
+        log: &ChangeLog,
     ) -> Result<bool>;
     /// Records soft-deleted before `before` and not on hold, oldest first.
     async fn deleted_before(
@@ -461,6 +481,7 @@ pub trait DeletionStore {
         id: RecordId,
         reason: &str,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool>;
     /// The tombstone of a record (`name` empty) or of one of its files.
     async fn tombstone(

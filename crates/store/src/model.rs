@@ -223,6 +223,35 @@ pub struct PrivacyRecord {
 pub type ChainFn =
     fn(tenant: TenantId, prev: &[u8; 32], seq: u64, entry: &PrivacyEntry) -> [u8; 32];
 
+/// The privacy-log entries of a change, appended to the tenant's chain inside the change's
+/// own transaction (holding the chain head's lock there): a change and its entry commit
+/// together or not at all. Empty for a change nobody acted in (set-up, tests).
+#[derive(Clone, Debug)]
+pub struct ChangeLog {
+    pub tenant: TenantId,
+    /// The hash before the tenant's first entry.
+    pub genesis: [u8; 32],
+    pub chain: ChainFn,
+    pub entries: Vec<PrivacyEntry>,
+}
+
+impl ChangeLog {
+    /// No entry: the change is not an access to anyone's personal data (creating a tenant's
+    /// first administrator, finishing a forget logged when it was asked for, a test's
+    /// fixture). Nothing is appended, so no tenant or chain is needed.
+    pub fn none() -> Self {
+        fn unused(_: TenantId, prev: &[u8; 32], _: u64, _: &PrivacyEntry) -> [u8; 32] {
+            *prev
+        }
+        Self {
+            tenant: TenantId(Uuid::nil()),
+            genesis: [0; 32],
+            chain: unused,
+            entries: Vec::new(),
+        }
+    }
+}
+
 /// Which entries to list, newest first.
 #[derive(Clone, Debug)]
 pub struct PrivacyQuery {

@@ -13,7 +13,8 @@ use crate::raw::{
 use crate::raw::{RawJob, RawNotice};
 use crate::sqlite::{failure_count, tenant_key_row};
 use crate::{
-    ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
+    ChainFn, ChangeLog, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery,
+    PrivacyRecord,
 };
 use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
@@ -118,6 +119,71 @@ fn raw_login(r: &PgRow) -> sqlx::Result<RawLogin> {
         ip_sealed: r.try_get(4)?,
         outcome: r.try_get(5)?,
     })
+}
+
+/// Appends entries to a tenant's chain inside the caller's transaction. The head row's lock
+/// serialises appends of every instance to this tenant's chain.
+async fn append_chain(
+    tx: &mut sqlx::PgConnection,
+    tenant: TenantId,
+    entries: &[PrivacyEntry],
+    genesis: [u8; 32],
+    chain: ChainFn,
+) -> Result<Vec<u64>> {
+    sqlx::query(sql::ENSURE_PRIVACY_HEAD)
+        .bind(tenant.0)
+        .bind(&genesis[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    // The head row's lock serialises appends of every instance to this tenant's chain.
+    let head = sqlx::query(sql::LOCK_PRIVACY_HEAD)
+        .bind(tenant.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let (mut seq, mut prev) = head_of(&head)?;
+    let mut seqs = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        prev = chain(tenant, &prev, seq, e);
+        sqlx::query(sql::INSERT_PRIVACY)
+            .bind(tenant.0)
+            .bind(i64::try_from(seq).map_err(backend)?)
+            .bind(to_millis(e.at))
+            .bind(e.actor_id)
+            .bind(&e.via)
+            .bind(e.subject_id)
+            .bind(&e.object_type)
+            .bind(e.object_id)
+            .bind(&e.action)
+            .bind(e.fields.join(","))
+            .bind(&e.decision)
+            .bind(&e.client_sealed)
+            .bind(&prev[..])
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        seqs.push(seq);
+    }
+    sqlx::query(sql::SET_PRIVACY_HEAD)
+        .bind(i64::try_from(seq).map_err(backend)?)
+        .bind(&prev[..])
+        .bind(tenant.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    Ok(seqs)
+}
+
+/// Appends a change's entries inside the change's own transaction (nothing if it has none).
+async fn append_log(tx: &mut sqlx::PgConnection, log: &ChangeLog) -> Result<()> {
+    if log.entries.is_empty() {
+        return Ok(());
+    }
+    append_chain(tx, log.tenant, &log.entries, log.genesis, log.chain)
+        .await
+        .map(drop)
 }
 
 fn threshold(t: u32) -> i32 {
@@ -464,9 +530,10 @@ impl KeyStore for PgStore {
 
 #[async_trait]
 impl UserStore for PgStore {
-    async fn insert_user(&self, user: &NewUser) -> Result<()> {
+    async fn insert_user(&self, user: &NewUser, log: &ChangeLog) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         insert_user(&mut tx, user).await?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -509,6 +576,7 @@ impl UserStore for PgStore {
         id: UserId,
         patch: &UserPatch,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<Option<User>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::UPDATE_USER)
@@ -531,6 +599,7 @@ impl UserStore for PgStore {
             sqlx::query(sql::USER_BY_ID).bind(tenant.0).bind(id.0),
         )
         .await?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)?;
         Ok(user)
     }
@@ -620,7 +689,13 @@ impl UserStore for PgStore {
         Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(0))
     }
 
-    async fn forget_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool> {
+    async fn forget_user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: Timestamp,
+        log: &ChangeLog,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::FORGET_USER)
             .bind(to_millis(now))
@@ -654,6 +729,7 @@ impl UserStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -1000,49 +1076,7 @@ impl PrivacyLogStore for PgStore {
         chain: ChainFn,
     ) -> Result<Vec<u64>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query(sql::ENSURE_PRIVACY_HEAD)
-            .bind(tenant.0)
-            .bind(&genesis[..])
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        // The head row's lock serialises appends of every instance to this tenant's chain.
-        let head = sqlx::query(sql::LOCK_PRIVACY_HEAD)
-            .bind(tenant.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let (mut seq, mut prev) = head_of(&head)?;
-        let mut seqs = Vec::with_capacity(entries.len());
-        for e in entries {
-            seq += 1;
-            prev = chain(tenant, &prev, seq, e);
-            sqlx::query(sql::INSERT_PRIVACY)
-                .bind(tenant.0)
-                .bind(i64::try_from(seq).map_err(backend)?)
-                .bind(to_millis(e.at))
-                .bind(e.actor_id)
-                .bind(&e.via)
-                .bind(e.subject_id)
-                .bind(&e.object_type)
-                .bind(e.object_id)
-                .bind(&e.action)
-                .bind(e.fields.join(","))
-                .bind(&e.decision)
-                .bind(&e.client_sealed)
-                .bind(&prev[..])
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            seqs.push(seq);
-        }
-        sqlx::query(sql::SET_PRIVACY_HEAD)
-            .bind(i64::try_from(seq).map_err(backend)?)
-            .bind(&prev[..])
-            .bind(tenant.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let seqs = append_chain(&mut tx, tenant, entries, genesis, chain).await?;
         tx.commit().await.map_err(backend)?;
         Ok(seqs)
     }
@@ -1298,7 +1332,7 @@ impl RecordStore for PgStore {
             .collect()
     }
 
-    async fn insert_record(&self, w: &RecordWrite) -> Result<()> {
+    async fn insert_record(&self, w: &RecordWrite, log: &ChangeLog) -> Result<()> {
         let r = &w.record;
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(sql::INSERT_RECORD)
@@ -1321,6 +1355,7 @@ impl RecordStore for PgStore {
             .map_err(constraint("subject or group"))?;
         insert_index(&mut tx, r, &w.index).await?;
         insert_history(&mut tx, r.tenant_id, &w.history, i64::from(r.version)).await?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)
     }
 
@@ -1351,7 +1386,12 @@ impl RecordStore for PgStore {
         Ok(Some((view, files)))
     }
 
-    async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool> {
+    async fn update_record(
+        &self,
+        w: &RecordWrite,
+        expected_version: u32,
+        log: &ChangeLog,
+    ) -> Result<bool> {
         let r = &w.record;
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::UPDATE_RECORD)
@@ -1380,6 +1420,7 @@ impl RecordStore for PgStore {
             .map_err(backend)?;
         insert_index(&mut tx, r, &w.index).await?;
         insert_history(&mut tx, r.tenant_id, &w.history, i64::from(r.version)).await?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -1441,6 +1482,7 @@ impl RecordStore for PgStore {
         tenant: TenantId,
         f: &FileRow,
         h: &HistoryRow,
+        log: &ChangeLog,
     ) -> Result<Option<FileRow>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let version: i64 = sqlx::query(sql::BUMP_RECORD_VERSION)
@@ -1483,6 +1525,7 @@ impl RecordStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(constraint("file"))?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)?;
         Ok(old)
     }
@@ -1535,6 +1578,7 @@ impl RecordStore for PgStore {
         subject: UserId,
         reason: &str,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let n = sqlx::query(sql::DELETE_FILE_VERSION)
@@ -1556,6 +1600,9 @@ impl RecordStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        if n == 1 {
+            append_log(&mut tx, log).await?;
+        }
         tx.commit().await.map_err(backend)?;
         Ok(n == 1)
     }
@@ -1633,6 +1680,7 @@ impl RecordStore for PgStore {
         tenant: TenantId,
         row: &PolicyRow,
         expected_version: u64,
+        log: &ChangeLog,
     ) -> Result<bool> {
         let version = i64::try_from(row.version).map_err(backend)?;
         let q = if expected_version == 0 {
@@ -1653,12 +1701,7 @@ impl RecordStore for PgStore {
                 .bind(tenant.0)
                 .bind(i64::try_from(expected_version).map_err(backend)?)
         };
-        let n = q
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        Ok(n == 1)
+        self.affected(q, log).await
     }
 }
 
@@ -1852,7 +1895,7 @@ impl JobStore for PgStore {
         job_states(&rows)
     }
 
-    async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool> {
+    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool> {
         let inserted = sqlx::query(sql::INSERT_NOTICE)
             .bind(n.tenant_id.0)
             .bind(n.id)
@@ -1860,12 +1903,8 @@ impl JobStore for PgStore {
             .bind(&n.what)
             .bind(to_millis(n.expiry_at))
             .bind(to_millis(n.due_at))
-            .bind(to_millis(n.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        Ok(inserted == 1)
+            .bind(to_millis(n.created_at));
+        self.affected(inserted, log).await
     }
 
     async fn notice_for(
@@ -1913,17 +1952,14 @@ impl JobStore for PgStore {
         user: UserId,
         id: Uuid,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
         let n = sqlx::query(sql::KEEP_NOTICE)
             .bind(to_millis(now))
             .bind(tenant.0)
             .bind(user.0)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        Ok(n == 1)
+            .bind(id);
+        self.affected(n, log).await
     }
 
     async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
@@ -1950,15 +1986,20 @@ impl JobStore for PgStore {
         tenant: TenantId,
         subject: UserId,
         hidden: bool,
+        log: &ChangeLog,
     ) -> Result<u64> {
-        Ok(sqlx::query(sql::SET_SUBJECT_HIDDEN)
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = sqlx::query(sql::SET_SUBJECT_HIDDEN)
             .bind(hidden)
             .bind(tenant.0)
             .bind(subject.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?
-            .rows_affected())
+            .rows_affected();
+        append_log(&mut tx, log).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
     }
 }
 
@@ -1978,12 +2019,15 @@ impl PgStore {
     async fn affected(
         &self,
         q: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+        log: &ChangeLog,
     ) -> Result<bool> {
-        Ok(q.execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected()
-            == 1)
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let changed = q.execute(&mut *tx).await.map_err(backend)?.rows_affected() == 1;
+        if changed {
+            append_log(&mut tx, log).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(changed)
     }
 }
 
@@ -1995,6 +2039,7 @@ impl DeletionStore for PgStore {
         id: RecordId,
         by: UserId,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
         self.affected(
             sqlx::query(sql::SOFT_DELETE_RECORD)
@@ -2002,13 +2047,22 @@ impl DeletionStore for PgStore {
                 .bind(by.0)
                 .bind(tenant.0)
                 .bind(id.0),
+            log,
         )
         .await
     }
 
-    async fn restore_record(&self, tenant: TenantId, id: RecordId) -> Result<bool> {
-        self.affected(sqlx::query(sql::RESTORE_RECORD).bind(tenant.0).bind(id.0))
-            .await
+    async fn restore_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        self.affected(
+            sqlx::query(sql::RESTORE_RECORD).bind(tenant.0).bind(id.0),
+            log,
+        )
+        .await
     }
 
     async fn set_record_hold(
@@ -2016,6 +2070,7 @@ impl DeletionStore for PgStore {
         tenant: TenantId,
         id: RecordId,
         hold: Option<(UserId, Timestamp)>,
+        log: &ChangeLog,
     ) -> Result<bool> {
         let q = match hold {
             Some((by, at)) => sqlx::query(sql::HOLD_RECORD)
@@ -2025,7 +2080,7 @@ impl DeletionStore for PgStore {
                 .bind(id.0),
             None => sqlx::query(sql::RELEASE_RECORD).bind(tenant.0).bind(id.0),
         };
-        self.affected(q).await
+        self.affected(q, log).await
     }
 
     async fn deleted_before(
@@ -2082,6 +2137,7 @@ impl DeletionStore for PgStore {
         id: RecordId,
         reason: &str,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         if sqlx::query(sql::LOCK_TENANT_SHARED)
@@ -2131,6 +2187,7 @@ impl DeletionStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        append_log(&mut tx, log).await?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -2172,6 +2229,7 @@ impl DeletionStore for PgStore {
                 .bind(to_millis(now))
                 .bind(tenant.0)
                 .bind(subject.0),
+            &ChangeLog::none(),
         )
         .await
     }

@@ -13,7 +13,8 @@ use crate::raw::{
 };
 use crate::raw::{RawJob, RawNotice};
 use crate::{
-    ChainFn, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery, PrivacyRecord,
+    ChainFn, ChangeLog, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery,
+    PrivacyRecord,
 };
 use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
@@ -236,6 +237,62 @@ impl SqliteStore {
         .await
         .map_err(backend)?
     }
+}
+
+/// Appends entries to a tenant's chain inside the caller's write transaction. The write
+/// transaction is SQLite's only writer: nothing else appends meanwhile.
+fn append_chain(
+    tx: &Connection,
+    tenant: TenantId,
+    entries: &[PrivacyEntry],
+    genesis: [u8; 32],
+    chain: ChainFn,
+) -> Result<Vec<u64>> {
+    tx.execute(sql::ENSURE_PRIVACY_HEAD, params![tenant.0, &genesis[..]])
+        .map_err(backend)?;
+    let head = tx
+        .query_row(sql::PRIVACY_HEAD, [tenant.0], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(backend)?;
+    let (mut seq, mut prev) = head_of(head)?;
+    let mut st = tx.prepare_cached(sql::INSERT_PRIVACY).map_err(backend)?;
+    let mut seqs = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        prev = chain(tenant, &prev, seq, e);
+        st.execute(params![
+            tenant.0,
+            i64::try_from(seq).map_err(backend)?,
+            to_millis(e.at),
+            e.actor_id,
+            e.via,
+            e.subject_id,
+            e.object_type,
+            e.object_id,
+            e.action,
+            e.fields.join(","),
+            e.decision,
+            e.client_sealed,
+            &prev[..]
+        ])
+        .map_err(backend)?;
+        seqs.push(seq);
+    }
+    tx.execute(
+        sql::SET_PRIVACY_HEAD,
+        params![i64::try_from(seq).map_err(backend)?, &prev[..], tenant.0],
+    )
+    .map_err(backend)?;
+    Ok(seqs)
+}
+
+/// Appends a change's entries inside the change's own transaction (nothing if it has none).
+fn append_log(tx: &Connection, log: &ChangeLog) -> Result<()> {
+    if log.entries.is_empty() {
+        return Ok(());
+    }
+    append_chain(tx, log.tenant, &log.entries, log.genesis, log.chain).map(drop)
 }
 
 fn raw_tenant(r: &Row<'_>) -> rusqlite::Result<RawTenant> {
@@ -614,9 +671,13 @@ pub(crate) fn tenant_key_row(
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn insert_user(&self, user: &NewUser) -> Result<()> {
-        let user = user.clone();
-        self.write(move |tx| insert_user(tx, &user)).await
+    async fn insert_user(&self, user: &NewUser, log: &ChangeLog) -> Result<()> {
+        let (user, log) = (user.clone(), log.clone());
+        self.write(move |tx| {
+            insert_user(tx, &user)?;
+            append_log(tx, &log)
+        })
+        .await
     }
 
     async fn user_by_email_index(
@@ -650,8 +711,9 @@ impl UserStore for SqliteStore {
         id: UserId,
         patch: &UserPatch,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<Option<User>> {
-        let patch = patch.clone();
+        let (patch, log) = (patch.clone(), log.clone());
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -670,6 +732,7 @@ impl UserStore for SqliteStore {
             if n == 0 {
                 return Ok(None);
             }
+            append_log(tx, &log)?;
             one_user(tx, sql::USER_BY_ID, params![tenant.0, id.0])
         })
         .await
@@ -765,7 +828,14 @@ impl UserStore for SqliteStore {
         .await
     }
 
-    async fn forget_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool> {
+    async fn forget_user(
+        &self,
+        tenant: TenantId,
+        id: UserId,
+        now: Timestamp,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let log = log.clone();
         self.write(move |tx| {
             let n = tx
                 .execute(sql::FORGET_USER, params![to_millis(now), tenant.0, id.0])
@@ -781,6 +851,7 @@ impl UserStore for SqliteStore {
                 .map_err(backend)?;
             tx.execute(sql::DELETE_USER_RESETS, params![tenant.0, id.0])
                 .map_err(backend)?;
+            append_log(tx, &log)?;
             Ok(true)
         })
         .await
@@ -1171,47 +1242,8 @@ impl PrivacyLogStore for SqliteStore {
         chain: ChainFn,
     ) -> Result<Vec<u64>> {
         let entries = entries.to_vec();
-        // The write transaction is SQLite's only writer: nothing else appends meanwhile.
-        self.write(move |tx| {
-            tx.execute(sql::ENSURE_PRIVACY_HEAD, params![tenant.0, &genesis[..]])
-                .map_err(backend)?;
-            let head = tx
-                .query_row(sql::PRIVACY_HEAD, [tenant.0], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-                })
-                .map_err(backend)?;
-            let (mut seq, mut prev) = head_of(head)?;
-            let mut st = tx.prepare_cached(sql::INSERT_PRIVACY).map_err(backend)?;
-            let mut seqs = Vec::with_capacity(entries.len());
-            for e in &entries {
-                seq += 1;
-                prev = chain(tenant, &prev, seq, e);
-                st.execute(params![
-                    tenant.0,
-                    i64::try_from(seq).map_err(backend)?,
-                    to_millis(e.at),
-                    e.actor_id,
-                    e.via,
-                    e.subject_id,
-                    e.object_type,
-                    e.object_id,
-                    e.action,
-                    e.fields.join(","),
-                    e.decision,
-                    e.client_sealed,
-                    &prev[..]
-                ])
-                .map_err(backend)?;
-                seqs.push(seq);
-            }
-            tx.execute(
-                sql::SET_PRIVACY_HEAD,
-                params![i64::try_from(seq).map_err(backend)?, &prev[..], tenant.0],
-            )
-            .map_err(backend)?;
-            Ok(seqs)
-        })
-        .await
+        self.write(move |tx| append_chain(tx, tenant, &entries, genesis, chain))
+            .await
     }
 
     async fn privacy_page(
@@ -1462,8 +1494,8 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn insert_record(&self, w: &RecordWrite) -> Result<()> {
-        let w = w.clone();
+    async fn insert_record(&self, w: &RecordWrite, log: &ChangeLog) -> Result<()> {
+        let (w, log) = (w.clone(), log.clone());
         self.write(move |tx| {
             let r = &w.record;
             tx.prepare_cached(sql::INSERT_RECORD)
@@ -1487,7 +1519,8 @@ impl RecordStore for SqliteStore {
                 })
                 .map_err(constraint("subject or group"))?;
             insert_index(tx, r, &w.index)?;
-            insert_history(tx, r.tenant_id, &w.history, r.version)
+            insert_history(tx, r.tenant_id, &w.history, r.version)?;
+            append_log(tx, &log)
         })
         .await
     }
@@ -1535,8 +1568,13 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn update_record(&self, w: &RecordWrite, expected_version: u32) -> Result<bool> {
-        let w = w.clone();
+    async fn update_record(
+        &self,
+        w: &RecordWrite,
+        expected_version: u32,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let (w, log) = (w.clone(), log.clone());
         self.write(move |tx| {
             let r = &w.record;
             let n = tx
@@ -1564,6 +1602,7 @@ impl RecordStore for SqliteStore {
                 .map_err(backend)?;
             insert_index(tx, r, &w.index)?;
             insert_history(tx, r.tenant_id, &w.history, r.version)?;
+            append_log(tx, &log)?;
             Ok(true)
         })
         .await
@@ -1619,8 +1658,9 @@ impl RecordStore for SqliteStore {
         tenant: TenantId,
         file: &FileRow,
         history: &HistoryRow,
+        log: &ChangeLog,
     ) -> Result<Option<FileRow>> {
-        let (f, h) = (file.clone(), history.clone());
+        let (f, h, log) = (file.clone(), history.clone(), log.clone());
         self.write(move |tx| {
             let version: Option<i64> = tx
                 .prepare_cached(sql::BUMP_RECORD_VERSION)
@@ -1660,6 +1700,7 @@ impl RecordStore for SqliteStore {
                     ])
                 })
                 .map_err(constraint("file"))?;
+            append_log(tx, &log)?;
             Ok(old)
         })
         .await
@@ -1716,9 +1757,10 @@ impl RecordStore for SqliteStore {
         subject: UserId,
         reason: &str,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
         let f = file.clone();
-        let reason = reason.to_owned();
+        let (reason, log) = (reason.to_owned(), log.clone());
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -1738,6 +1780,9 @@ impl RecordStore for SqliteStore {
                 ],
             )
             .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(n == 1)
         })
         .await
@@ -1804,8 +1849,9 @@ impl RecordStore for SqliteStore {
         tenant: TenantId,
         row: &PolicyRow,
         expected_version: u64,
+        log: &ChangeLog,
     ) -> Result<bool> {
-        let row = row.clone();
+        let (row, log) = (row.clone(), log.clone());
         self.write(move |tx| {
             let version = i64::try_from(row.version).map_err(backend)?;
             let n = if expected_version == 0 {
@@ -1835,6 +1881,9 @@ impl RecordStore for SqliteStore {
                 )
             }
             .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(n == 1)
         })
         .await
@@ -2065,8 +2114,8 @@ impl JobStore for SqliteStore {
             .await
     }
 
-    async fn insert_notice(&self, n: &DeletionNotice) -> Result<bool> {
-        let n = n.clone();
+    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool> {
+        let (n, log) = (n.clone(), log.clone());
         self.write(move |tx| {
             let inserted = tx
                 .execute(
@@ -2082,6 +2131,9 @@ impl JobStore for SqliteStore {
                     ],
                 )
                 .map_err(backend)?;
+            if inserted == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(inserted == 1)
         })
         .await
@@ -2128,7 +2180,9 @@ impl JobStore for SqliteStore {
         user: UserId,
         id: Uuid,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
+        let log = log.clone();
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -2136,6 +2190,9 @@ impl JobStore for SqliteStore {
                     params![to_millis(now), tenant.0, user.0, id],
                 )
                 .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(n == 1)
         })
         .await
@@ -2175,7 +2232,9 @@ impl JobStore for SqliteStore {
         tenant: TenantId,
         subject: UserId,
         hidden: bool,
+        log: &ChangeLog,
     ) -> Result<u64> {
+        let log = log.clone();
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -2183,6 +2242,7 @@ impl JobStore for SqliteStore {
                     params![hidden, tenant.0, subject.0],
                 )
                 .map_err(backend)?;
+            append_log(tx, &log)?;
             Ok(n as u64)
         })
         .await
@@ -2203,7 +2263,9 @@ impl DeletionStore for SqliteStore {
         id: RecordId,
         by: UserId,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
+        let log = log.clone();
         self.write(move |tx| {
             let n = tx
                 .execute(
@@ -2211,16 +2273,28 @@ impl DeletionStore for SqliteStore {
                     params![to_millis(now), by.0, tenant.0, id.0],
                 )
                 .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(n == 1)
         })
         .await
     }
 
-    async fn restore_record(&self, tenant: TenantId, id: RecordId) -> Result<bool> {
+    async fn restore_record(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let log = log.clone();
         self.write(move |tx| {
             let n = tx
                 .execute(sql::RESTORE_RECORD, params![tenant.0, id.0])
                 .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(n == 1)
         })
         .await
@@ -2231,7 +2305,9 @@ impl DeletionStore for SqliteStore {
         tenant: TenantId,
         id: RecordId,
         hold: Option<(UserId, Timestamp)>,
+        log: &ChangeLog,
     ) -> Result<bool> {
+        let log = log.clone();
         self.write(move |tx| {
             let n = match hold {
                 Some((by, at)) => tx.execute(
@@ -2241,6 +2317,9 @@ impl DeletionStore for SqliteStore {
                 None => tx.execute(sql::RELEASE_RECORD, params![tenant.0, id.0]),
             }
             .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
             Ok(n == 1)
         })
         .await
@@ -2301,8 +2380,9 @@ impl DeletionStore for SqliteStore {
         id: RecordId,
         reason: &str,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
-        let reason = reason.to_owned();
+        let (reason, log) = (reason.to_owned(), log.clone());
         self.write(move |tx| {
             let row: Option<(bool, Uuid)> = tx
                 .query_row(sql::RECORD_HELD_SQLITE, params![tenant.0, id.0], |r| {
@@ -2324,6 +2404,7 @@ impl DeletionStore for SqliteStore {
                 params![tenant.0, id.0, "", subject, reason, to_millis(now)],
             )
             .map_err(backend)?;
+            append_log(tx, &log)?;
             Ok(true)
         })
         .await

@@ -348,7 +348,155 @@ async fn the_writer_signs_checkpoints_by_itself(b: Backend) {
     }
 }
 
+/// Makes the database refuse privacy-log entries of one action, as a full disk or a fault
+/// in the middle of an append would.
+async fn refuse_entries(s: &TestServer, b: Backend, action: &str) {
+    match b {
+        Backend::Sqlite => {
+            s.raw_sql(&format!(
+                "CREATE TRIGGER refuse_{action} BEFORE INSERT ON privacy_log \
+                 WHEN NEW.action = '{action}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            ))
+            .await;
+        }
+        Backend::Postgres => {
+            s.raw_sql(
+                "CREATE OR REPLACE FUNCTION refuse_entry() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql",
+            )
+            .await;
+            s.raw_sql(&format!(
+                "CREATE TRIGGER refuse_{action} BEFORE INSERT ON privacy_log FOR EACH ROW \
+                 WHEN (NEW.action = '{action}') EXECUTE FUNCTION refuse_entry()"
+            ))
+            .await;
+        }
+    }
+}
+
+/// A change and its privacy-log entry commit together or not at all: when the entry cannot
+/// be written, the answer is a 500 and the change did not happen (no user, no record, no
+/// new value); once entries can be written again, the same requests succeed and are logged.
+async fn a_change_without_its_entry_does_not_happen(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (pia, pia_client) = settled(
+        &s,
+        &admin,
+        &t,
+        "pia@example.com",
+        "Pia",
+        json!(["participant"]),
+    )
+    .await;
+    let r = admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "notes", "fields": [{"name": "text", "type": "string", "personal": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = pia_client
+        .post(
+            "/api/v1/collections/notes/records",
+            &json!({"subject_id": pia, "data": {"text": "first"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let note = r.json["id"].as_str().unwrap().to_owned();
+    let tenant = tenant_id(&s, &t).await;
+    let entries = || async {
+        verify(&*s.services.store, tenant, None)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let before = entries().await;
+
+    refuse_entries(&s, b, "create").await;
+    refuse_entries(&s, b, "update").await;
+    admin
+        .post(
+            "/api/v1/users",
+            &json!({"email": "sam@example.com", "name": "Sam", "roles": ["coach"]}),
+        )
+        .await
+        .assert_problem(500, "internal");
+    let r = admin.get("/api/v1/users").await;
+    assert!(
+        r.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["email"] != "sam@example.com"),
+        "the user was created without its entry"
+    );
+    pia_client
+        .post(
+            "/api/v1/collections/notes/records",
+            &json!({"subject_id": pia, "data": {"text": "second"}}),
+        )
+        .await
+        .assert_problem(500, "internal");
+    assert_eq!(
+        s.raw_sql("UPDATE records SET version = version").await,
+        1,
+        "a record was created without its entry"
+    );
+    admin
+        .patch(
+            &format!("/api/v1/users/{pia}"),
+            &json!({"name": "Pia Changed"}),
+        )
+        .await
+        .assert_problem(500, "internal");
+    pia_client
+        .patch(
+            &format!("/api/v1/records/{note}"),
+            &json!({"data": {"text": "changed"}}),
+        )
+        .await
+        .assert_problem(500, "internal");
+    let r = admin.get(&format!("/api/v1/users/{pia}")).await;
+    assert_eq!(r.json["name"], "Pia", "the user changed without its entry");
+    let r = pia_client.get(&format!("/api/v1/records/{note}")).await;
+    assert_eq!(
+        r.json["data"]["text"], "first",
+        "the record changed without its entry"
+    );
+    assert_eq!(r.json["version"], 1);
+    // The chain still verifies and holds only the reads just made (a list of two people,
+    // one person, one record).
+    let after_failures = entries().await;
+    assert_eq!(after_failures, before + 4);
+
+    for action in ["create", "update"] {
+        s.raw_sql(&match b {
+            Backend::Sqlite => format!("DROP TRIGGER refuse_{action}"),
+            Backend::Postgres => format!("DROP TRIGGER refuse_{action} ON privacy_log"),
+        })
+        .await;
+    }
+    let r = admin
+        .post(
+            "/api/v1/users",
+            &json!({"email": "sam@example.com", "name": "Sam", "roles": ["coach"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = pia_client
+        .patch(
+            &format!("/api/v1/records/{note}"),
+            &json!({"data": {"text": "changed"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(entries().await, after_failures + 2);
+}
+
 both_backends!(
+    a_change_without_its_entry_does_not_happen,
     a_tail_cut_with_the_head_rewound_is_caught_by_a_checkpoint,
     a_forged_checkpoint_is_caught,
     the_writer_signs_checkpoints_by_itself,

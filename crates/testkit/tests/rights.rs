@@ -276,7 +276,12 @@ async fn forgetting_leaves_nothing_readable_and_the_log_verifies(b: Backend) {
     assert!(
         s.services
             .store
-            .forget_user(tenant.id, p1_id, time::OffsetDateTime::now_utc())
+            .forget_user(
+                tenant.id,
+                p1_id,
+                time::OffsetDateTime::now_utc(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );

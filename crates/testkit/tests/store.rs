@@ -164,14 +164,25 @@ async fn users_are_scoped_to_their_tenant(b: Backend) {
     let (a, _) = with_tenant(&f, "alpha").await;
     let (bt, _) = with_tenant(&f, "beta").await;
     let ann = user(&a, "ann@example.com");
-    f.store.insert_user(&ann).await.unwrap();
+    f.store
+        .insert_user(&ann, &strongroom_store::ChangeLog::none())
+        .await
+        .unwrap();
     // The same address may exist in another tenant, not twice in one.
     f.store
-        .insert_user(&user(&bt, "ann@example.com"))
+        .insert_user(
+            &user(&bt, "ann@example.com"),
+            &strongroom_store::ChangeLog::none(),
+        )
         .await
         .unwrap();
     assert!(matches!(
-        f.store.insert_user(&user(&a, "ann@example.com")).await,
+        f.store
+            .insert_user(
+                &user(&a, "ann@example.com"),
+                &strongroom_store::ChangeLog::none()
+            )
+            .await,
         Err(StoreError::Conflict("user"))
     ));
 
@@ -181,12 +192,23 @@ async fn users_are_scoped_to_their_tenant(b: Backend) {
     );
     assert!(
         f.store
-            .update_user(bt.id, ann.id, &UserPatch::default(), now())
+            .update_user(
+                bt.id,
+                ann.id,
+                &UserPatch::default(),
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
             .is_none()
     );
-    assert!(!f.store.forget_user(bt.id, ann.id, now()).await.unwrap());
+    assert!(
+        !f.store
+            .forget_user(bt.id, ann.id, now(), &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
     assert_eq!(f.store.list_users(a.id).await.unwrap().len(), 2);
     assert!(
         f.store
@@ -210,14 +232,23 @@ async fn update_patches_only_given_fields(b: Backend) {
     let (t, _) = with_tenant(&f, "acme").await;
     let mut u = user(&t, "ann@example.com");
     u.license_expires_at = Some(now());
-    f.store.insert_user(&u).await.unwrap();
+    f.store
+        .insert_user(&u, &strongroom_store::ChangeLog::none())
+        .await
+        .unwrap();
     let patch = UserPatch {
         name_sealed: Some(b"sealed:Anna".to_vec()),
         ..Default::default()
     };
     let got = f
         .store
-        .update_user(t.id, u.id, &patch, now())
+        .update_user(
+            t.id,
+            u.id,
+            &patch,
+            now(),
+            &strongroom_store::ChangeLog::none(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -231,7 +262,13 @@ async fn update_patches_only_given_fields(b: Backend) {
     };
     let got = f
         .store
-        .update_user(t.id, u.id, &patch, now())
+        .update_user(
+            t.id,
+            u.id,
+            &patch,
+            now(),
+            &strongroom_store::ChangeLog::none(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -243,7 +280,10 @@ async fn failures_block_at_the_threshold_and_password_reset_clears(b: Backend) {
     let f = open(b).await;
     let (t, _) = with_tenant(&f, "acme").await;
     let u = user(&t, "ann@example.com");
-    f.store.insert_user(&u).await.unwrap();
+    f.store
+        .insert_user(&u, &strongroom_store::ChangeLog::none())
+        .await
+        .unwrap();
     let c1 = f
         .store
         .record_login_failure(t.id, u.id, 3, now())
@@ -548,7 +588,10 @@ async fn forgetting_removes_personal_fields_and_access(b: Backend) {
     let f = open(b).await;
     let (t, _) = with_tenant(&f, "acme").await;
     let u = user(&t, "ann@example.com");
-    f.store.insert_user(&u).await.unwrap();
+    f.store
+        .insert_user(&u, &strongroom_store::ChangeLog::none())
+        .await
+        .unwrap();
     let g = Group {
         tenant_id: t.id,
         id: GroupId::new(),
@@ -562,9 +605,17 @@ async fn forgetting_removes_personal_fields_and_access(b: Backend) {
         .unwrap();
     let s = session(&t, u.id, FamilyId::new(), 1);
     f.store.insert_session(&s).await.unwrap();
-    assert!(f.store.forget_user(t.id, u.id, now()).await.unwrap());
     assert!(
-        !f.store.forget_user(t.id, u.id, now()).await.unwrap(),
+        f.store
+            .forget_user(t.id, u.id, now(), &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .forget_user(t.id, u.id, now(), &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap(),
         "idempotent: second time finds nothing"
     );
     let got = f.store.user_by_id(t.id, u.id).await.unwrap().unwrap();
@@ -596,7 +647,10 @@ async fn forgetting_removes_personal_fields_and_access(b: Backend) {
     );
     // The address is free again.
     f.store
-        .insert_user(&user(&t, "ann@example.com"))
+        .insert_user(
+            &user(&t, "ann@example.com"),
+            &strongroom_store::ChangeLog::none(),
+        )
         .await
         .unwrap();
 }
@@ -796,12 +850,17 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
         Err(StoreError::Conflict(_))
     ));
     let w = record_write(&t, &c, admin.id, r#"{"title":"a"}"#);
-    f.store.insert_record(&w).await.unwrap();
+    f.store
+        .insert_record(&w, &strongroom_store::ChangeLog::none())
+        .await
+        .unwrap();
     // A subject from another tenant is refused by the foreign key, nothing half-written.
     let mut foreign = record_write(&t, &c, UserId::new(), "{}");
     foreign.record.subject_id = UserId::new();
     assert!(matches!(
-        f.store.insert_record(&foreign).await,
+        f.store
+            .insert_record(&foreign, &strongroom_store::ChangeLog::none())
+            .await,
         Err(StoreError::NotFound(_))
     ));
     assert!(
@@ -859,8 +918,18 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
         data_before: Some(w.record.data.clone()),
         ..w.history.clone()
     };
-    assert!(f.store.update_record(&next, 1).await.unwrap());
-    assert!(!f.store.update_record(&next, 1).await.unwrap());
+    assert!(
+        f.store
+            .update_record(&next, 1, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .update_record(&next, 1, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
     assert!(
         f.store
             .search_records(t.id, c.id, "title", &[7; 32], 10)
@@ -897,10 +966,19 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
         ..w.history.clone()
     };
     let first = file("v.mp4");
-    assert_eq!(f.store.put_file(t.id, &first, &h).await.unwrap(), None);
+    assert_eq!(
+        f.store
+            .put_file(t.id, &first, &h, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap(),
+        None
+    );
     let second = file("v.mp4");
     assert_eq!(
-        f.store.put_file(t.id, &second, &h).await.unwrap(),
+        f.store
+            .put_file(t.id, &second, &h, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap(),
         Some(first)
     );
     assert_eq!(
@@ -919,7 +997,9 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
             .is_none()
     );
     assert!(matches!(
-        f.store.put_file(other.id, &second, &h).await,
+        f.store
+            .put_file(other.id, &second, &h, &strongroom_store::ChangeLog::none())
+            .await,
         Err(StoreError::NotFound(_))
     ));
     let got = f.store.record(t.id, w.record.id).await.unwrap().unwrap();
@@ -937,10 +1017,30 @@ async fn policies_are_stored_under_a_version_guard(b: Backend) {
         updated_by: admin.id,
         updated_at: now(),
     };
-    assert!(f.store.put_policies(t.id, &row(1, "a"), 0).await.unwrap());
-    assert!(!f.store.put_policies(t.id, &row(1, "b"), 0).await.unwrap());
-    assert!(!f.store.put_policies(t.id, &row(2, "c"), 5).await.unwrap());
-    assert!(f.store.put_policies(t.id, &row(2, "d"), 1).await.unwrap());
+    assert!(
+        f.store
+            .put_policies(t.id, &row(1, "a"), 0, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .put_policies(t.id, &row(1, "b"), 0, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .put_policies(t.id, &row(2, "c"), 5, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .put_policies(t.id, &row(2, "d"), 1, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
     let got = f.store.policies(t.id).await.unwrap().unwrap();
     assert_eq!((got.version, got.policies.as_str()), (2, "d"));
 }
@@ -964,7 +1064,10 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     let b2 = record_write(&t, &c, admin.id, r#"{"title":"b","ends":"2024-06-30"}"#);
     let plain = record_write(&t, &c, admin.id, r#"{"title":"c"}"#);
     for w in [&a, &b2, &plain] {
-        f.store.insert_record(w).await.unwrap();
+        f.store
+            .insert_record(w, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap();
     }
     let at = now();
     let later = at + time::Duration::days(1);
@@ -972,19 +1075,37 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     // Soft deletion: tenant-scoped, once, hidden from search, undone by restore.
     assert!(
         !f.store
-            .soft_delete_record(other.id, a.record.id, admin.id, now())
+            .soft_delete_record(
+                other.id,
+                a.record.id,
+                admin.id,
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         f.store
-            .soft_delete_record(t.id, a.record.id, admin.id, at)
+            .soft_delete_record(
+                t.id,
+                a.record.id,
+                admin.id,
+                at,
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         !f.store
-            .soft_delete_record(t.id, a.record.id, admin.id, at)
+            .soft_delete_record(
+                t.id,
+                a.record.id,
+                admin.id,
+                at,
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
@@ -1020,25 +1141,47 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     // A hold: no soft deletion, no purge, no crypto-shredding of the subject.
     assert!(
         f.store
-            .set_record_hold(t.id, b2.record.id, Some((admin.id, now())))
+            .set_record_hold(
+                t.id,
+                b2.record.id,
+                Some((admin.id, now())),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         !f.store
-            .set_record_hold(t.id, b2.record.id, Some((admin.id, now())))
+            .set_record_hold(
+                t.id,
+                b2.record.id,
+                Some((admin.id, now())),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         !f.store
-            .soft_delete_record(t.id, b2.record.id, admin.id, now())
+            .soft_delete_record(
+                t.id,
+                b2.record.id,
+                admin.id,
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         !f.store
-            .purge_record(t.id, b2.record.id, "legal_retention", now())
+            .purge_record(
+                t.id,
+                b2.record.id,
+                "legal_retention",
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
@@ -1091,7 +1234,12 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     );
     assert!(
         f.store
-            .set_record_hold(t.id, b2.record.id, None)
+            .set_record_hold(
+                t.id,
+                b2.record.id,
+                None,
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
@@ -1120,19 +1268,37 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     );
     assert!(
         !f.store
-            .purge_record(other.id, a.record.id, "deleted", now())
+            .purge_record(
+                other.id,
+                a.record.id,
+                "deleted",
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         f.store
-            .purge_record(t.id, a.record.id, "deleted", now())
+            .purge_record(
+                t.id,
+                a.record.id,
+                "deleted",
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
     assert!(
         !f.store
-            .purge_record(t.id, a.record.id, "deleted", now())
+            .purge_record(
+                t.id,
+                a.record.id,
+                "deleted",
+                now(),
+                &strongroom_store::ChangeLog::none()
+            )
             .await
             .unwrap()
     );
@@ -1161,7 +1327,12 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
             .unwrap()
             .is_none()
     );
-    assert!(!f.store.restore_record(t.id, a.record.id).await.unwrap());
+    assert!(
+        !f.store
+            .restore_record(t.id, a.record.id, &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
 
     // Without holds the key goes; the retention period can be removed again.
     assert!(
