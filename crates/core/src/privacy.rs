@@ -16,7 +16,7 @@ use crate::CoreError;
 use crate::error::failed;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use strongroom_crypto::Key32;
 use strongroom_domain::{TenantId, Timestamp, to_millis};
 use strongroom_store::{ChangeLog, PrivacyCheckpoint, PrivacyEntry, Store};
@@ -185,7 +185,8 @@ async fn writer(
     signing: Option<Key32>,
     clock: Arc<dyn crate::Clock>,
 ) {
-    let mut last_checkpoint: HashMap<TenantId, Instant> = HashMap::new();
+    // Per tenant: the sequence number and (injected) time of this writer's last checkpoint.
+    let mut last_checkpoint: HashMap<TenantId, (u64, Timestamp)> = HashMap::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -212,15 +213,20 @@ async fn writer(
                     for (p, seq) in pending.into_iter().zip(seqs) {
                         let _ = p.done.send(Ok(seq));
                     }
-                    let crossed =
-                        last / CHECKPOINT_EVERY > first.saturating_sub(1) / CHECKPOINT_EVERY;
+                    // Changes append inside their own transactions, so the chain may have
+                    // grown past a multiple since this writer's last checkpoint.
+                    let now = clock.now();
+                    let since = last_checkpoint
+                        .get(&tenant)
+                        .map_or(first.saturating_sub(1), |(seq, _)| *seq);
+                    let crossed = last / CHECKPOINT_EVERY > since / CHECKPOINT_EVERY;
                     let stale = last_checkpoint
                         .get(&tenant)
-                        .is_none_or(|t| t.elapsed() >= CHECKPOINT_INTERVAL);
+                        .is_none_or(|(_, at)| now - *at >= CHECKPOINT_INTERVAL);
                     if let (Some(key), true) = (&signing, crossed || stale) {
-                        match checkpoint(&*store, key, tenant, clock.now()).await {
-                            Ok(_) => {
-                                last_checkpoint.insert(tenant, Instant::now());
+                        match checkpoint(&*store, key, tenant, now).await {
+                            Ok(seq) => {
+                                last_checkpoint.insert(tenant, (seq.unwrap_or(last), now));
                             }
                             Err(e) => {
                                 tracing::error!(error = %e, tenant = %tenant, "privacy log checkpoint failed");
