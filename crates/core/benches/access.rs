@@ -48,6 +48,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
     let coach = actor(Role::Coach, MembershipRole::Coach);
     let peer = actor(Role::Participant, MembershipRole::Participant);
     let record = RecordFacts {
+        tenant,
         id: RecordId::new(),
         collection: "recordings".into(),
         owner: UserId::new(),

@@ -40,6 +40,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("dossier", include_str!("policies/dossier.cedar")),
 ];
 
+/// The base layer: forbids in every tenant's set that no tenant policy can lift.
+pub const BASE: &str = include_str!("policies/base.cedar");
+
+/// Ids of the base layer's policies start with this; tenant policies may not.
+pub const BASE_ID_PREFIX: &str = "base:";
+
+/// What "able to administer the tenant" means: a policy change that leaves no user with both
+/// of these is refused, so a tenant can always repair its policies and its users.
+pub const ADMINISTRATION: [Action; 2] = [Action::ManagePolicies, Action::ManageUsers];
+
 /// The template a tenant uses until it stores policies of its own.
 pub const DEFAULT_TEMPLATE: &str = "training";
 
@@ -63,6 +73,14 @@ pub enum Action {
     HoldRecord,
     WriteFile,
     ReadFile,
+    ReadUsers,
+    ManageUsers,
+    ManageGroups,
+    ExportUser,
+    ReadPrivacyLog,
+    ManageTenant,
+    ManagePolicies,
+    ManageRetention,
 }
 
 impl Action {
@@ -79,6 +97,14 @@ impl Action {
             Action::HoldRecord => "holdRecord",
             Action::WriteFile => "writeFile",
             Action::ReadFile => "readFile",
+            Action::ReadUsers => "readUsers",
+            Action::ManageUsers => "manageUsers",
+            Action::ManageGroups => "manageGroups",
+            Action::ExportUser => "exportUser",
+            Action::ReadPrivacyLog => "readPrivacyLog",
+            Action::ManageTenant => "manageTenant",
+            Action::ManagePolicies => "managePolicies",
+            Action::ManageRetention => "manageRetention",
         }
     }
 }
@@ -96,6 +122,8 @@ pub struct Actor {
 /// What level 3 knows about a record (no personal data).
 #[derive(Clone, Debug)]
 pub struct RecordFacts {
+    /// The tenant the record is stored under (the base layer compares it with the caller's).
+    pub tenant: TenantId,
     pub id: RecordId,
     pub collection: String,
     pub owner: UserId,
@@ -185,6 +213,7 @@ pub struct Access {
     schema: Schema,
     validator: Validator,
     authorizer: Authorizer,
+    base: PolicySet,
     templates: HashMap<&'static str, Arc<ByResource>>,
     sets: RwLock<HashMap<TenantId, (u64, Arc<ByResource>)>>,
     level2: Mutex<HashMap<(Actor, Action), Verdict>>,
@@ -244,11 +273,15 @@ impl Access {
         let mut access = Self {
             schema,
             validator,
+            base: PolicySet::new(),
             authorizer: Authorizer::new(),
             templates: HashMap::new(),
             sets: RwLock::new(HashMap::new()),
             level2: Mutex::new(HashMap::new()),
         };
+        access.base = access
+            .parse_any(BASE, true)
+            .map_err(|e| CoreError::internal("the base layer does not validate", e))?;
         for (name, text) in TEMPLATES {
             let set = access.parse(text).map_err(|e| {
                 CoreError::internal(
@@ -258,14 +291,28 @@ impl Access {
             })?;
             access
                 .templates
-                .insert(name, Arc::new(ByResource::split(&set)?));
+                .insert(name, Arc::new(access.layered(&set)?));
         }
         Ok(access)
     }
 
-    /// Parses policy text, gives each policy its `@id`, and validates the set (strict mode).
-    /// The error lists every problem, with policy ids.
+    /// Parses a tenant's policy text, gives each policy its `@id`, and validates the set
+    /// (strict mode). The error lists every problem, with policy ids.
     pub fn parse(&self, text: &str) -> Result<PolicySet, CoreError> {
+        self.parse_any(text, false)
+    }
+
+    /// A tenant's set with the base layer added, split by resource type.
+    fn layered(&self, set: &PolicySet) -> Result<ByResource, CoreError> {
+        let mut all = self.base.clone();
+        for p in set.policies() {
+            all.add(p.clone())
+                .map_err(|_| broken("layering policies"))?;
+        }
+        ByResource::split(&all)
+    }
+
+    fn parse_any(&self, text: &str, base: bool) -> Result<PolicySet, CoreError> {
         if text.len() > MAX_POLICY_BYTES {
             return Err(CoreError::Invalid(format!(
                 "policies: at most {MAX_POLICY_BYTES} bytes"
@@ -279,6 +326,12 @@ impl Access {
             let id = p
                 .annotation("id")
                 .map_or_else(|| p.id().to_string(), std::borrow::ToOwned::to_owned);
+            if !base && id.starts_with(BASE_ID_PREFIX) {
+                return Err(CoreError::Invalid(format!(
+                    "policies: the id \"{id}\" is reserved (ids starting with \"{BASE_ID_PREFIX}\" \
+                     belong to the base layer)"
+                )));
+            }
             if !seen.insert(id.clone()) {
                 return Err(CoreError::Invalid(format!(
                     "policies: two policies have the id \"{id}\""
@@ -368,9 +421,13 @@ impl Access {
             .policies(tenant)
             .await?
             .ok_or_else(|| broken("stored policies vanished"))?;
-        let set = Arc::new(ByResource::split(&self.parse(&row.policies).map_err(
-            |e| CoreError::internal("stored policies no longer validate", e),
-        )?)?);
+        let set = Arc::new(
+            self.layered(
+                &self
+                    .parse(&row.policies)
+                    .map_err(|e| CoreError::internal("stored policies no longer validate", e))?,
+            )?,
+        );
         self.sets
             .write()
             .map_err(|_| broken("policy cache"))?
@@ -394,6 +451,10 @@ impl Access {
         }
         let attrs = HashMap::from([
             (
+                "tenant".to_owned(),
+                RestrictedExpression::new_entity_uid(tenant_uid(actor.tenant)?),
+            ),
+            (
                 "roles".to_owned(),
                 RestrictedExpression::new_set(actor.roles.0.iter().map(|r| string(r.as_str()))),
             ),
@@ -410,6 +471,10 @@ impl Access {
 
     fn record_entity(r: &RecordFacts) -> Result<Entity, CoreError> {
         let mut attrs = HashMap::from([
+            (
+                "tenant".to_owned(),
+                RestrictedExpression::new_entity_uid(tenant_uid(r.tenant)?),
+            ),
             ("collection".to_owned(), string(&r.collection)),
             (
                 "owner".to_owned(),
@@ -575,6 +640,46 @@ impl Access {
         )
     }
 
+    /// Whether someone could still administer the tenant under `set` (a tenant's own
+    /// policies, not yet layered): some distinct set of roles among the tenant's active users
+    /// is allowed every action of [`ADMINISTRATION`]. Memberships are left out, so a right
+    /// that only a group would give does not count: the check errs towards refusing.
+    pub fn administrable(
+        &self,
+        tenant: TenantId,
+        set: &PolicySet,
+        role_sets: &HashSet<Roles>,
+    ) -> Result<bool, CoreError> {
+        let layered = self.layered(set)?;
+        for roles in role_sets {
+            let actor = Actor {
+                tenant,
+                user: UserId::new(),
+                roles: roles.clone(),
+                memberships: Vec::new(),
+                policy_version: 0,
+            };
+            let mut all = true;
+            for action in ADMINISTRATION {
+                let t = tenant_uid(tenant)?;
+                let mut entities = Self::actor_entities(&actor)?;
+                entities.push(Entity::new_no_attrs(t.clone(), HashSet::new()));
+                let verdict = self.decide(
+                    layered.for_kind(Kind::Tenant),
+                    user_uid(actor.user)?,
+                    action,
+                    t,
+                    entities,
+                )?;
+                all &= verdict.allowed();
+            }
+            if all {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The schema, for the policy API.
     pub fn schema(&self) -> &Schema {
         &self.schema
@@ -584,8 +689,7 @@ impl Access {
 impl crate::Services {
     /// The tenant's policies in force (administrators).
     pub async fn get_policies(&self, p: &crate::Principal) -> Result<TenantPolicies, CoreError> {
-        crate::users::require_settled(p)?;
-        crate::users::require_admin(p)?;
+        self.authorize(p, Action::ManagePolicies).await?;
         self.access.policies_of(&*self.store, p.tenant_id).await
     }
 
@@ -600,8 +704,7 @@ impl crate::Services {
         text: Option<&str>,
         expected_version: u64,
     ) -> Result<TenantPolicies, CoreError> {
-        crate::users::require_settled(p)?;
-        crate::users::require_admin(p)?;
+        self.authorize(p, Action::ManagePolicies).await?;
         let current = self.access.policies_of(&*self.store, p.tenant_id).await?;
         if let Some(t) = template
             && Access::template(t).is_none()
@@ -622,7 +725,23 @@ impl crate::Services {
             }
         };
         // Validation first: nothing invalid is ever stored.
-        self.access.parse(&policies)?;
+        let set = self.access.parse(&policies)?;
+        let role_sets: HashSet<Roles> = self
+            .store
+            .list_users(p.tenant_id)
+            .await?
+            .into_iter()
+            .filter(|u| u.status == strongroom_domain::UserStatus::Active)
+            .map(|u| u.roles)
+            .collect();
+        if !self.access.administrable(p.tenant_id, &set, &role_sets)? {
+            return Err(CoreError::Invalid(format!(
+                "policies: no user of this tenant could administer it under these policies \
+                 (someone must be allowed {}); keep a permit such as the templates' \
+                 \"administration\"",
+                ADMINISTRATION.map(Action::as_str).join(" and ")
+            )));
+        }
         if expected_version != current.version {
             return Err(CoreError::Conflict(format!(
                 "the policies are at version {}; read them again and retry",
@@ -636,7 +755,7 @@ impl crate::Services {
             updated_by: p.user_id,
             updated_at: self.clock.now(),
         };
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let log = self
             .change_log(
                 &actor,
@@ -662,5 +781,107 @@ impl crate::Services {
             policies: row.policies,
             version: row.version,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strongroom_domain::Role;
+
+    fn actor(tenant: TenantId) -> Actor {
+        Actor {
+            tenant,
+            user: UserId::new(),
+            roles: Roles([Role::Administrator].into_iter().collect()),
+            memberships: Vec::new(),
+            policy_version: 0,
+        }
+    }
+
+    fn record(tenant: TenantId, owner: UserId) -> RecordFacts {
+        RecordFacts {
+            tenant,
+            id: RecordId::new(),
+            collection: "notes".into(),
+            owner,
+            author: owner,
+            group: None,
+            visibility: crate::records::Visibility::Private,
+            hidden: false,
+            is_reply: false,
+        }
+    }
+
+    /// A tenant policy that permits everything still cannot reach a record of another tenant:
+    /// the base layer's forbid wins over every permit.
+    #[test]
+    fn the_base_layer_keeps_every_decision_inside_the_callers_tenant() {
+        let access = Access::new().unwrap();
+        let set = access
+            .layered(
+                &access
+                    .parse("@id(\"everything\")\npermit(principal, action, resource);")
+                    .unwrap(),
+            )
+            .unwrap();
+        let (ours, theirs) = (TenantId::new(), TenantId::new());
+        let a = actor(ours);
+        let decide = |r: &RecordFacts| {
+            let mut entities = Access::actor_entities(&a).unwrap();
+            entities.push(Access::record_entity(r).unwrap());
+            access
+                .decide(
+                    set.for_kind(Kind::Record),
+                    user_uid(a.user).unwrap(),
+                    Action::ReadRecord,
+                    record_uid(r.id).unwrap(),
+                    entities,
+                )
+                .unwrap()
+        };
+        assert!(decide(&record(ours, a.user)).allowed());
+        assert_eq!(decide(&record(theirs, a.user)), Verdict::Deny);
+        let tenant = |t: TenantId| {
+            let mut entities = Access::actor_entities(&a).unwrap();
+            entities.push(Entity::new_no_attrs(tenant_uid(t).unwrap(), HashSet::new()));
+            access
+                .decide(
+                    set.for_kind(Kind::Tenant),
+                    user_uid(a.user).unwrap(),
+                    Action::ManageUsers,
+                    tenant_uid(t).unwrap(),
+                    entities,
+                )
+                .unwrap()
+        };
+        assert!(tenant(ours).allowed());
+        assert_eq!(tenant(theirs), Verdict::Deny);
+    }
+
+    /// What migration 0011 appends to a tenant's stored policies validates, and gives back
+    /// administration to a set that lacked it.
+    #[test]
+    fn the_upgrade_permit_validates_and_restores_administration() {
+        let sql = include_str!("../../store/migrations/sqlite/0011_administration_in_policies.sql");
+        let appended = sql.split('\'').nth(1).unwrap();
+        assert_eq!(
+            sql,
+            include_str!("../../store/migrations/postgres/0011_administration_in_policies.sql")
+        );
+        let access = Access::new().unwrap();
+        let text = Access::template("training").unwrap();
+        let start = text.find("@id(\"administration\")").unwrap();
+        let end = start + text[start..].find("};").unwrap() + 2;
+        let old = format!("{}{}", &text[..start], &text[end..]);
+        let admins = HashSet::from([Roles([Role::Administrator].into_iter().collect())]);
+        let tenant = TenantId::new();
+        assert!(
+            !access
+                .administrable(tenant, &access.parse(&old).unwrap(), &admins)
+                .unwrap()
+        );
+        let migrated = access.parse(&format!("{old}{appended}")).unwrap();
+        assert!(access.administrable(tenant, &migrated, &admins).unwrap());
     }
 }

@@ -316,7 +316,22 @@ impl Services {
     }
 
     /// Resolves a bearer access token to the caller.
+    ///
+    /// A caller who still has an initial password gets `PasswordChangeRequired` here, for
+    /// every operation at once: this is the one place that rule is checked. Only the calls
+    /// that let them change it (and see who they are, and log out) use
+    /// [`Self::authenticate_unsettled`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, CoreError> {
+        let p = self.authenticate_unsettled(access_token).await?;
+        if p.must_change_password {
+            return Err(CoreError::PasswordChangeRequired);
+        }
+        Ok(p)
+    }
+
+    /// [`Self::authenticate`] for the calls a caller with an initial password may make:
+    /// `GET /me` (and their own groups, logins and privacy log), the password change, logout.
+    pub async fn authenticate_unsettled(&self, access_token: &str) -> Result<Principal, CoreError> {
         let (tenant, digest) = Token::parse(TokenKind::Access, access_token)
             .map_err(|_| CoreError::Unauthenticated)?;
         let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));

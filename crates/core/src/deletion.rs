@@ -179,7 +179,7 @@ impl Services {
         client: Option<IpAddr>,
         id: RecordId,
     ) -> Result<(), CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let (view, _, role) = self
             .checked_record(&actor, client, Action::DeleteRecord, id)
             .await?;
@@ -216,7 +216,7 @@ impl Services {
         client: Option<IpAddr>,
         id: RecordId,
     ) -> Result<(), CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let (view, _, role) = self
             .checked_record_even_deleted(&actor, client, Action::RestoreRecord, id)
             .await?;
@@ -247,7 +247,7 @@ impl Services {
         id: RecordId,
         hold: bool,
     ) -> Result<(), CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let (view, _, role) = self
             .checked_record_even_deleted(&actor, client, Action::HoldRecord, id)
             .await?;
@@ -295,7 +295,7 @@ impl Services {
         name: &str,
         retention: Option<LegalRetention>,
     ) -> Result<crate::records::CollectionInfo, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(
             &actor,
             client,

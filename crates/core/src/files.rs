@@ -113,7 +113,7 @@ impl Services {
         S: Stream<Item = Result<Bytes, E>> + Send,
         E: std::fmt::Display,
     {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let (view, _, role) = self
             .checked_record(&actor, client, Action::WriteFile, id)
             .await?;
@@ -264,7 +264,7 @@ impl Services {
         name: &str,
         range: impl FnOnce(u64) -> Result<Option<Range<u64>>, CoreError>,
     ) -> Result<FileDownload, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(&actor, client, Action::ReadFile, (FILE_OBJECT, Some(id.0)))
             .await?;
         let Some(view) = self.store.record(p.tenant_id, id).await? else {

@@ -19,9 +19,9 @@
 //! does the subject's key, which step 1 then leaves in place. The account is gone all the same.
 //! Releasing the last hold runs forgetting again, which finishes it (`deletion.rs`).
 
+use crate::access::Action;
 use crate::error::failed;
 use crate::records::parse_fields;
-use crate::users::require_settled;
 use crate::{CoreError, Principal, Services};
 use serde_json::{Map, Value};
 use strongroom_domain::{Role, TenantId, UserId, UserStatus};
@@ -44,8 +44,8 @@ pub struct ForgetReport {
 impl Services {
     /// `DELETE /users/{id}` (administrators; not themselves).
     pub async fn forget_user(&self, p: &Principal, id: UserId) -> Result<ForgetReport, CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, Some(id), "delete").await?;
+        self.authorize_logged(p, Action::ManageUsers, Some(id), "delete")
+            .await?;
         if id == p.user_id {
             return Err(CoreError::Invalid(
                 "administrators cannot delete their own account here; use DELETE /api/v1/me".into(),
@@ -57,7 +57,6 @@ impl Services {
     /// `DELETE /me`: anyone may have themselves forgotten, except a tenant's last
     /// administrator (who would leave the tenant without one).
     pub async fn forget_me(&self, p: &Principal) -> Result<ForgetReport, CoreError> {
-        require_settled(p)?;
         if p.roles.contains(Role::Administrator) {
             let admins = self
                 .store
@@ -76,7 +75,7 @@ impl Services {
     }
 
     async fn forget_logged(&self, p: &Principal, id: UserId) -> Result<ForgetReport, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let log = self
             .change_log(
                 &actor,

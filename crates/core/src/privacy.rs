@@ -210,9 +210,6 @@ async fn writer(
                         seqs.first().copied().unwrap_or(0),
                         seqs.last().copied().unwrap_or(0),
                     );
-                    for (p, seq) in pending.into_iter().zip(seqs) {
-                        let _ = p.done.send(Ok(seq));
-                    }
                     // Changes append inside their own transactions, so the chain may have
                     // grown past a multiple since this writer's last checkpoint.
                     let now = clock.now();
@@ -232,6 +229,11 @@ async fn writer(
                                 tracing::error!(error = %e, tenant = %tenant, "privacy log checkpoint failed");
                             }
                         }
+                    }
+                    // Released after the checkpoint (at most one a minute and one per 256
+                    // entries), so an answer never outruns the checkpoint its entry made due.
+                    for (p, seq) in pending.into_iter().zip(seqs) {
+                        let _ = p.done.send(Ok(seq));
                     }
                 }
                 Err(e) => {

@@ -10,7 +10,6 @@
 use crate::access::{Action, Actor, RecordFacts, Verdict};
 use crate::error::failed;
 use crate::keyring::SubjectKey;
-use crate::users::require_settled;
 use crate::{CoreError, Principal, Services};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -243,11 +242,8 @@ fn canonical(v: &Value) -> String {
 impl Services {
     /// The caller as the access policies see them, with their subject key (for sealing the
     /// client address of their privacy-log entries).
-    pub(crate) fn actor(
-        p: &Principal,
-    ) -> Result<(Actor, Option<strongroom_store::WrappedSubjectKey>), CoreError> {
-        require_settled(p)?;
-        Ok((
+    pub(crate) fn actor(p: &Principal) -> (Actor, Option<strongroom_store::WrappedSubjectKey>) {
+        (
             Actor {
                 tenant: p.tenant_id,
                 user: p.user_id,
@@ -256,7 +252,7 @@ impl Services {
                 policy_version: p.policy_version,
             },
             p.subject_key.clone(),
-        ))
+        )
     }
 
     /// A privacy-log entry by this actor about a record (or file), with the client address
@@ -394,6 +390,7 @@ impl Services {
             None => (r.visibility, r.hidden),
         };
         Ok(RecordFacts {
+            tenant: r.tenant_id,
             id: r.id,
             collection: view.collection.name.clone(),
             owner: r.subject_id,
@@ -481,7 +478,7 @@ impl Services {
         fields: Vec<FieldDef>,
         retention: Option<crate::deletion::LegalRetention>,
     ) -> Result<CollectionInfo, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(
             &actor,
             client,
@@ -548,7 +545,7 @@ impl Services {
         p: &Principal,
         client: Option<IpAddr>,
     ) -> Result<Vec<CollectionInfo>, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(
             &actor,
             client,
@@ -687,7 +684,7 @@ impl Services {
         collection: &str,
         new: NewRecord,
     ) -> Result<RecordId, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(&actor, client, Action::CreateRecord, (RECORD_OBJECT, None))
             .await?;
         let c = self.collection(p, collection).await?;
@@ -757,6 +754,7 @@ impl Services {
         let id = RecordId::new();
         let now = self.clock.now();
         let facts = RecordFacts {
+            tenant: p.tenant_id,
             id,
             collection: c.name.clone(),
             owner: subject,
@@ -914,7 +912,7 @@ impl Services {
         client: Option<IpAddr>,
         id: RecordId,
     ) -> Result<RecordInfo, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(
             &actor,
             client,
@@ -979,7 +977,7 @@ impl Services {
         field: &str,
         value: &str,
     ) -> Result<Vec<RecordInfo>, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         self.level2(&actor, client, Action::ReadRecord, (RECORD_OBJECT, None))
             .await?;
         let c = self.collection(p, collection).await?;
@@ -1064,7 +1062,7 @@ impl Services {
         id: RecordId,
         changes: RecordChanges,
     ) -> Result<RecordInfo, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         // Hiding and reopening is its own right (administrators in the templates); changing
         // contents or visibility needs `updateRecord`, and both when a request does both.
         let only_hidden =
@@ -1220,7 +1218,7 @@ impl Services {
         client: Option<IpAddr>,
         id: RecordId,
     ) -> Result<Vec<HistoryInfo>, CoreError> {
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let (view, _, role) = self
             .checked_record(&actor, client, Action::ReadRecord, id)
             .await?;

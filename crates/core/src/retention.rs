@@ -20,6 +20,7 @@
 //!
 //! Every action is a privacy-log entry (actor: none; via: `retention`).
 
+use crate::access::Action;
 use crate::error::failed;
 use crate::{CoreError, Services};
 use serde::{Deserialize, Serialize};
@@ -602,8 +603,8 @@ impl Services {
 
     /// `GET /retention-rules` (administrators).
     pub async fn retention_rules(&self, p: &crate::Principal) -> Result<RetentionRules, CoreError> {
-        crate::users::require_settled(p)?;
-        self.admin_or_deny(p, None, "read_retention_rules").await?;
+        self.authorize_logged(p, Action::ManageRetention, None, "read_retention_rules")
+            .await?;
         self.rules_of(p.tenant_id).await
     }
 
@@ -614,8 +615,7 @@ impl Services {
         p: &crate::Principal,
         rules: RetentionRules,
     ) -> Result<RetentionRules, CoreError> {
-        crate::users::require_settled(p)?;
-        self.admin_or_deny(p, None, "update_retention_rules")
+        self.authorize_logged(p, Action::ManageRetention, None, "update_retention_rules")
             .await?;
         rules.check()?;
         let json =
@@ -632,7 +632,6 @@ impl Services {
         &self,
         p: &crate::Principal,
     ) -> Result<Vec<DeletionNotice>, CoreError> {
-        crate::users::require_settled(p)?;
         Ok(self.store.notices_of(p.tenant_id, p.user_id).await?)
     }
 
@@ -642,8 +641,7 @@ impl Services {
         p: &crate::Principal,
         id: uuid::Uuid,
     ) -> Result<(), CoreError> {
-        crate::users::require_settled(p)?;
-        let actor = Self::actor(p)?;
+        let actor = Self::actor(p);
         let log = self
             .change_log(
                 &actor,

@@ -1,6 +1,6 @@
 //! Tenants, created by the operator (CLI), each with a first administrator.
 
-use crate::users::{NewUserRequest, require_admin, require_settled};
+use crate::users::NewUserRequest;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
@@ -69,8 +69,8 @@ impl Services {
 
     /// `GET /tenant`: the caller's tenant and its settings (administrators).
     pub async fn my_tenant(&self, p: &Principal) -> Result<Tenant, CoreError> {
-        require_settled(p)?;
-        require_admin(p)?;
+        self.authorize(p, crate::access::Action::ManageTenant)
+            .await?;
         self.store
             .tenant_by_id(p.tenant_id)
             .await?
@@ -83,8 +83,8 @@ impl Services {
         p: &Principal,
         threshold: u32,
     ) -> Result<Tenant, CoreError> {
-        require_settled(p)?;
-        require_admin(p)?;
+        self.authorize(p, crate::access::Action::ManageTenant)
+            .await?;
         if !LOCKOUT_THRESHOLD_RANGE.contains(&threshold) {
             return Err(CoreError::Invalid(format!(
                 "lockout_threshold: must be between {} and {}",

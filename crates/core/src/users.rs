@@ -2,8 +2,10 @@
 //!
 //! Level 1 of the access check is structural here: every store call is keyed by the caller's
 //! tenant, so an id from another tenant is indistinguishable from an id that does not exist.
-//! Level 2 (role) is `require_admin` until the Cedar policies of the records issue take over.
+//! Level 2 (may this role call the operation) is a Cedar decision in the tenant's policy set,
+//! like every other operation's (`authorize`, `authorize_logged`).
 
+use crate::access::Action;
 use crate::error::failed;
 use crate::keyring::TenantKeys;
 use crate::{CoreError, Principal, Services};
@@ -44,25 +46,6 @@ pub struct NewUserRequest {
 /// The name shown in every history and log view for a person who was forgotten.
 pub const DELETED_NAME: &str = "Deleted GDPR";
 
-pub(crate) fn require_admin(p: &Principal) -> Result<(), CoreError> {
-    if p.roles.contains(Role::Administrator) {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden(
-            "this needs the administrator role".into(),
-        ))
-    }
-}
-
-/// Refuses everything but the password change to a caller who still has an initial password.
-pub fn require_settled(p: &Principal) -> Result<(), CoreError> {
-    if p.must_change_password {
-        Err(CoreError::PasswordChangeRequired)
-    } else {
-        Ok(())
-    }
-}
-
 impl Services {
     fn user_entry(
         &self,
@@ -86,19 +69,39 @@ impl Services {
         }
     }
 
-    /// Level 2 for user administration: administrators only. A refusal is logged as a denial
+    /// Level 2 of an operation on the tenant (administration): a Cedar decision in the
+    /// tenant's policy set, through the same decision point as every other level.
+    pub(crate) async fn authorize(&self, p: &Principal, action: Action) -> Result<(), CoreError> {
+        let (actor, _) = Self::actor(p);
+        if self
+            .access
+            .level2(&*self.store, &actor, action)
+            .await?
+            .allowed()
+        {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(format!(
+                "your roles do not allow {}",
+                action.as_str()
+            )))
+        }
+    }
+
+    /// [`Self::authorize`] for an operation on people's data: a refusal is logged as a denial
     /// (naming the person it concerned, if any) before it is answered.
-    pub(crate) async fn admin_or_deny(
+    pub(crate) async fn authorize_logged(
         &self,
         p: &Principal,
+        action: Action,
         subject: Option<UserId>,
-        action: &str,
+        logged_as: &str,
     ) -> Result<(), CoreError> {
-        if let Err(e) = require_admin(p) {
+        if let Err(e) = self.authorize(p, action).await {
             self.privacy
                 .append(
                     p.tenant_id,
-                    self.user_entry(p, subject, action, &[], "deny"),
+                    self.user_entry(p, subject, logged_as, &[], "deny"),
                 )
                 .await?;
             return Err(e);
@@ -224,8 +227,8 @@ impl Services {
         p: &Principal,
         req: NewUserRequest,
     ) -> Result<(UserId, SecretString), CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, None, "create").await?;
+        self.authorize_logged(p, Action::ManageUsers, None, "create")
+            .await?;
         let keys = self
             .keyring
             .tenant_fresh(&*self.store, p.tenant_id, self.clock.now())
@@ -255,8 +258,8 @@ impl Services {
     }
 
     pub async fn list_users(&self, p: &Principal) -> Result<Vec<UserInfo>, CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, None, "read").await?;
+        self.authorize_logged(p, Action::ReadUsers, None, "read")
+            .await?;
         let users = self.store.list_users(p.tenant_id).await?;
         let keys = self.tenant_keys_for(p.tenant_id, &users).await?;
         let infos = users
@@ -281,8 +284,8 @@ impl Services {
     }
 
     pub async fn get_user(&self, p: &Principal, id: UserId) -> Result<UserInfo, CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, Some(id), "read").await?;
+        self.authorize_logged(p, Action::ReadUsers, Some(id), "read")
+            .await?;
         let user = self.live_user(p, id).await?;
         let keys = self
             .tenant_keys_for(p.tenant_id, std::slice::from_ref(&user))
@@ -303,8 +306,8 @@ impl Services {
         id: UserId,
         changes: UserChanges,
     ) -> Result<UserInfo, CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, Some(id), "update").await?;
+        self.authorize_logged(p, Action::ManageUsers, Some(id), "update")
+            .await?;
         if changes.roles.as_ref().is_some_and(|r| r.0.is_empty()) {
             return Err(CoreError::Invalid("roles: give at least one role".into()));
         }
@@ -375,8 +378,7 @@ impl Services {
         p: &Principal,
         name: TenantName,
     ) -> Result<GroupId, CoreError> {
-        require_settled(p)?;
-        require_admin(p)?;
+        self.authorize(p, Action::ManageGroups).await?;
         let group = Group {
             tenant_id: p.tenant_id,
             id: GroupId::new(),
@@ -402,8 +404,7 @@ impl Services {
         user: UserId,
         role: MembershipRole,
     ) -> Result<(), CoreError> {
-        require_settled(p)?;
-        require_admin(p)?;
+        self.authorize(p, Action::ManageGroups).await?;
         self.store
             .put_member(p.tenant_id, group, user, role)
             .await
@@ -531,9 +532,13 @@ impl Services {
         p: &Principal,
         mut q: PrivacyQuery,
     ) -> Result<Vec<PrivacyView>, CoreError> {
-        require_settled(p)?;
-        self.admin_or_deny(p, q.subject.map(UserId::from), "read_privacy_log")
-            .await?;
+        self.authorize_logged(
+            p,
+            Action::ReadPrivacyLog,
+            q.subject.map(UserId::from),
+            "read_privacy_log",
+        )
+        .await?;
         q.limit = q.limit.clamp(1, PRIVACY_PAGE_LIMIT);
         self.privacy_views(p.tenant_id, &q, true).await
     }

@@ -90,8 +90,31 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     }
 }
 
-/// The authenticated caller, from `Authorization: Bearer <access token>`.
+/// The authenticated caller, from `Authorization: Bearer <access token>`. A caller who must
+/// still change their initial password is refused here (`password_change_required`).
 pub struct Caller(pub Principal);
+
+/// The authenticated caller, also one who must still change their initial password: only
+/// for `GET /me` (and its own views), the password change and logout.
+pub struct Unsettled(pub Principal);
+
+fn bearer(parts: &Parts) -> Result<&str, Problem> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            Problem::new(
+                "unauthenticated",
+                "send 'Authorization: Bearer <access_token>'",
+            )
+        })
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
@@ -100,25 +123,29 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| {
-                Problem::new(
-                    "unauthenticated",
-                    "send 'Authorization: Bearer <access_token>'",
-                )
-            })?;
+        let token = bearer(parts)?;
         state
             .services
-            .authenticate(token.trim())
+            .authenticate(token)
             .await
             .map(Caller)
+            .map_err(Problem::from)
+    }
+}
+
+impl FromRequestParts<AppState> for Unsettled {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        state
+            .services
+            .authenticate_unsettled(token)
+            .await
+            .map(Unsettled)
             .map_err(Problem::from)
     }
 }

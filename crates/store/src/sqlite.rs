@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_jobs.sql"),
     include_str!("../migrations/sqlite/0009_record_index_by_record.sql"),
     include_str!("../migrations/sqlite/0010_deletion_and_holds.sql"),
+    include_str!("../migrations/sqlite/0011_administration_in_policies.sql"),
 ];
 
 #[derive(Clone)]
@@ -2513,6 +2514,45 @@ impl DeletionStore for SqliteStore {
 mod tests {
     use super::*;
     use std::sync::mpsc;
+
+    /// Migration 0011 gives the administration permit to a tenant that stored its own
+    /// policies before administration was a policy decision, and moves the version on.
+    #[tokio::test]
+    async fn stored_policies_get_administration_on_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let mut c = Connection::open(&path).unwrap();
+            // The row stands alone: no tenant row is needed to show the upgrade.
+            c.pragma_update(None, "foreign_keys", "OFF").unwrap();
+            let tx = c.transaction().unwrap();
+            for m in MIGRATIONS.iter().take(10) {
+                tx.execute_batch(m).unwrap();
+            }
+            tx.pragma_update(None, "user_version", 10).unwrap();
+            tx.execute(
+                "INSERT INTO tenant_policies VALUES (?1, 'training', 'permit(principal, action, resource);', 3, ?2, 0)",
+                params![Uuid::nil(), Uuid::nil()],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let row = store
+            .policies(TenantId::from(Uuid::nil()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.version, 4);
+        assert!(
+            row.policies
+                .starts_with("permit(principal, action, resource);")
+        );
+        assert!(
+            row.policies
+                .contains("@id(\"administration-granted-by-upgrade\")")
+        );
+    }
 
     /// With every reader taken by a long scan, a point read waits on the blocking pool and
     /// the runtime worker stays free: on a one-thread runtime, another task runs (and here

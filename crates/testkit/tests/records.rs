@@ -841,7 +841,77 @@ async fn corrupt_rows_are_never_read_as_defaults(b: Backend) {
         .assert_problem(500, "internal");
 }
 
+/// Administration is a policy decision too: the template's "administration" permit is what
+/// lets administrators manage users, and a tenant may give it to another role. A change that
+/// would leave nobody able to administer the tenant is refused, and so are the base layer's
+/// reserved ids; nothing is stored then.
+async fn administration_is_decided_by_the_tenant_policies(b: Backend) {
+    let t = training(b).await;
+    let admin = &t.admin;
+    let (_, coach) = &t.coach;
+    let text = admin.get("/api/v1/policies").await.json["policies"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = text.find("@id(\"administration\")").unwrap();
+    let end = start + text[start..].find("};").unwrap() + 2;
+    let permit = text[start..end].to_owned();
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    // Without the permit nobody could administer the tenant: refused.
+    let r = admin
+        .put(
+            "/api/v1/policies",
+            &json!({"policies": without, "version": 0}),
+        )
+        .await;
+    r.assert_problem(400, "invalid_input");
+    assert!(r.body.contains("administer"), "{}", r.body);
+    // The base layer's ids are reserved.
+    let r = admin
+        .put(
+            "/api/v1/policies",
+            &json!({"policies": format!("{text}\n@id(\"base:mine\")\npermit(principal, action, resource);"), "version": 0}),
+        )
+        .await;
+    r.assert_problem(400, "invalid_input");
+    assert!(r.body.contains("reserved"), "{}", r.body);
+    assert_eq!(admin.get("/api/v1/policies").await.json["version"], 0);
+    assert_eq!(coach.get("/api/v1/users").await.status, 403);
+
+    // Coaches administer too: they may now list users, the next request already.
+    let coaches = permit
+        .replace("@id(\"administration\")", "@id(\"coaches-administer\")")
+        .replace(
+            "principal.roles.contains(\"administrator\")",
+            "principal.roles.contains(\"coach\")",
+        );
+    let r = admin
+        .put(
+            "/api/v1/policies",
+            &json!({"policies": format!("{text}\n{coaches}"), "version": 0}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = coach.get("/api/v1/users").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // And only coaches: administrators lose user management, but coaches can still
+    // administer, so the change is allowed.
+    let r = admin
+        .put(
+            "/api/v1/policies",
+            &json!({"policies": format!("{without}\n{coaches}"), "version": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    admin
+        .get("/api/v1/users")
+        .await
+        .assert_problem(403, "forbidden");
+    assert_eq!(coach.get("/api/v1/users").await.status, 200);
+}
+
 both_backends!(
+    administration_is_decided_by_the_tenant_policies,
     corrupt_rows_are_never_read_as_defaults,
     seed_000_training_scenario,
     seed_000_with_files_on_s3,

@@ -1,7 +1,7 @@
 //! `/auth/*`: login, token refresh, logout, password reset.
 
 use crate::AppState;
-use crate::extract::{ApiJson, Caller, ClientIp};
+use crate::extract::{ApiJson, ClientIp, Unsettled};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
@@ -82,7 +82,10 @@ pub async fn refresh(
 /// End this session: its access and refresh tokens stop working.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ProblemBody)))]
-pub async fn logout(State(s): State<AppState>, Caller(p): Caller) -> Result<StatusCode, Problem> {
+pub async fn logout(
+    State(s): State<AppState>,
+    Unsettled(p): Unsettled,
+) -> Result<StatusCode, Problem> {
     s.services.logout(&p).await?;
     Ok(StatusCode::NO_CONTENT)
 }

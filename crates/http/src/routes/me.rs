@@ -3,7 +3,7 @@
 
 use super::auth::TokenResponse;
 use crate::AppState;
-use crate::extract::{ApiJson, Caller, ClientIp};
+use crate::extract::{ApiJson, Caller, ClientIp, Unsettled};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
@@ -35,7 +35,10 @@ pub struct MyGroup {
 /// Who am I.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = ProblemBody)))]
-pub async fn me(State(s): State<AppState>, Caller(p): Caller) -> Result<Json<MeResponse>, Problem> {
+pub async fn me(
+    State(s): State<AppState>,
+    Unsettled(p): Unsettled,
+) -> Result<Json<MeResponse>, Problem> {
     let (tenant, user) = s.services.me(&p).await?;
     let groups = s
         .services
@@ -69,7 +72,7 @@ pub struct ChangePasswordRequest {
     responses((status = 200, body = TokenResponse), (status = 401, body = ProblemBody), (status = 422, body = ProblemBody), (status = 423, body = ProblemBody)))]
 pub async fn change_password(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Unsettled(p): Unsettled,
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<Json<TokenResponse>, Problem> {
@@ -95,7 +98,7 @@ pub struct LoginRecord {
     responses((status = 200, body = [LoginRecord]), (status = 401, body = ProblemBody)))]
 pub async fn my_logins(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Unsettled(p): Unsettled,
 ) -> Result<Json<Vec<LoginRecord>>, Problem> {
     let rows = s.services.my_logins(&p).await?;
     Ok(Json(

@@ -1,7 +1,7 @@
 //! `/privacy-log` and `/me/privacy-log`: who read or changed personal data, and when.
 
 use crate::AppState;
-use crate::extract::{ApiQuery, Caller};
+use crate::extract::{ApiQuery, Caller, Unsettled};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
@@ -100,7 +100,7 @@ pub async fn privacy_log(
     responses((status = 200, body = [PrivacyEntryView]), (status = 401, body = ProblemBody)))]
 pub async fn my_privacy_log(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Unsettled(p): Unsettled,
 ) -> Result<Json<Vec<PrivacyEntryView>>, Problem> {
     Ok(Json(
         s.services
