@@ -299,7 +299,7 @@ pub async fn rotate_root(config: &Config, finish: bool) -> anyhow::Result<String
             .map(|(p, _)| p)
             .context("give the (new) passphrase in STRONGROOM_PASSPHRASE")?
     };
-    let keyring = strongroom_core::keyring::Keyring::new(file.clone());
+    let keyring = strongroom_core::keys::Keyring::new(file.clone());
     let now = time::OffsetDateTime::now_utc();
     let report = keyring
         .wrap_all_under_current_root(&*store, now, &mut progress("tenants"))
@@ -345,7 +345,7 @@ pub async fn rotate_tenant(config: &Config, slug: &str) -> anyhow::Result<String
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_context(|| format!("no tenant {slug}"))?;
-    let keyring = strongroom_core::keyring::Keyring::new(file);
+    let keyring = strongroom_core::keys::Keyring::new(file);
     let report = keyring
         .rotate_kek(
             &*store,
@@ -361,7 +361,7 @@ pub async fn rotate_tenant(config: &Config, slug: &str) -> anyhow::Result<String
     ))
 }
 
-/// `keys export --out FILE`: the key backup (see `strongroom_core::key_backup`), encrypted in
+/// `keys export --out FILE`: the key backup (see `strongroom_core::keys::backup`), encrypted in
 /// the age format under `STRONGROOM_KEY_BACKUP_PASSPHRASE` (or one typed at the terminal).
 pub async fn export(config: &Config, out: &Path) -> anyhow::Result<String> {
     // The key file must open: a backup of keys nobody can unwrap would be worthless.
@@ -385,7 +385,7 @@ pub async fn export(config: &Config, out: &Path) -> anyhow::Result<String> {
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-    let backup = strongroom_core::key_backup::export(
+    let backup = strongroom_core::keys::backup::export(
         &*store,
         time::OffsetDateTime::now_utc(),
         &mut progress("tenants"),

@@ -45,7 +45,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     let config_for_keys = config.clone();
     let key_file =
         tokio::task::spawn_blocking(move || crate::keys::load(&config_for_keys)).await??;
-    let keyring = strongroom_core::keyring::Keyring::new(key_file);
+    let keyring = strongroom_core::keys::Keyring::new(key_file);
     let store = strongroom_store::open(&config.database_url())
         .await
         .map_err(|e| {

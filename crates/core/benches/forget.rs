@@ -33,7 +33,7 @@ async fn run(dir: &std::path::Path) -> (f64, f64) {
         .await
         .unwrap();
     let mailer = Mailer::outbox(dir.join("outbox"), "B <b@example.com>").unwrap();
-    let keyring = strongroom_core::keyring::Keyring::new(strongroom_crypto::KeyFile::generate());
+    let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
     let blobs = strongroom_store::blobs::Blobs::local(&dir.join("blobs")).unwrap();
     let s = Services::new(
         store,

@@ -35,7 +35,7 @@ async fn setup(dir: &std::path::Path) -> (Services, SecretString) {
         ip_burst: u32::MAX / 2,
         ..AuthSettings::default()
     };
-    let keyring = strongroom_core::keyring::Keyring::new(strongroom_crypto::KeyFile::generate());
+    let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
     let blobs = strongroom_store::blobs::Blobs::local(&dir.join("blobs")).unwrap();
     let s = Services::new(store, mailer, Arc::new(SystemClock), auth, keyring, blobs).unwrap();
     let email = Email::parse("bench@example.com").unwrap();

@@ -59,8 +59,7 @@ fn bench(c: &mut Criterion) {
             created_at: time::OffsetDateTime::now_utc(),
         };
         // A tenant row is all the log needs (its keys and users are not involved).
-        let keyring =
-            strongroom_core::keyring::Keyring::new(strongroom_crypto::KeyFile::generate());
+        let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
         let (rows, keys) = keyring
             .new_tenant_keys(tenant.id, tenant.created_at)
             .unwrap();
@@ -137,7 +136,7 @@ fn bench(c: &mut Criterion) {
 
 /// An administrator row for the bench tenant (sealed fields under a fresh subject key).
 fn bench_admin(
-    keys: &strongroom_core::keyring::TenantKeys,
+    keys: &strongroom_core::keys::TenantKeys,
     tenant: TenantId,
 ) -> strongroom_store::NewUser {
     let id = strongroom_domain::UserId::new();

@@ -1,29 +1,28 @@
-//! Domain services of Strongroom: tenants, users and groups, authentication, mail.
+//! Domain services of Strongroom, one folder per capability: `access` (Cedar engine, the guard
+//! every operation passes, the policy API), `auth` (login, sessions, passwords, throttle,
+//! hashing), `tenancy` (tenants, users, groups, the caller's account, demo), `keys` (key
+//! hierarchy, rotation, key backup), `records` (schemas with legal retention, collections,
+//! records, sealing, files), `privacy` (the log: writer, chain, verification, views), `rights`
+//! (export, forget), `lifecycle` (deletion, holds, purges, licence rules, notices, tenant end)
+//! and `jobs` (the durable job runner).
 //!
 //! Front ends (HTTP, CLI) call these services and nothing below them. The services enforce the
-//! rules: level 1 of the access check (every store call names the caller's tenant), role checks,
-//! password policy, lockout, token life cycles. No HTTP types here; no SQL here.
+//! rules: level 1 of the access check (every store call names the caller's tenant), levels 2
+//! to 4 through Cedar, password policy, lockout, token life cycles. No HTTP types here; no SQL
+//! here.
 
 pub mod access;
 pub mod auth;
 pub mod clock;
-pub mod deletion;
-pub mod demo;
 pub mod error;
-pub mod export;
-pub mod files;
-pub mod forget;
-pub mod hashing;
-pub mod key_backup;
-pub mod keyring;
+pub mod jobs;
+pub mod keys;
+pub mod lifecycle;
 pub mod mail;
-pub mod password_policy;
 pub mod privacy;
 pub mod records;
-pub mod retention;
-pub mod tenants;
-pub mod throttle;
-pub mod users;
+pub mod rights;
+pub mod tenancy;
 
 pub use auth::{AuthSettings, Principal, TokenPair};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -36,12 +35,12 @@ use strongroom_store::Store;
 #[derive(Clone)]
 pub struct Services {
     pub store: Arc<dyn Store>,
-    pub hasher: Arc<hashing::HashPool>,
+    pub hasher: Arc<auth::HashPool>,
     pub mailer: Arc<mail::Mailer>,
     pub clock: Arc<dyn Clock>,
-    pub throttle: Arc<throttle::IpThrottle>,
+    pub throttle: Arc<auth::IpThrottle>,
     pub auth: Arc<AuthSettings>,
-    pub keyring: Arc<keyring::Keyring>,
+    pub keyring: Arc<keys::Keyring>,
     pub privacy: Arc<privacy::PrivacyLog>,
     pub access: Arc<access::Access>,
     pub blobs: strongroom_store::blobs::Blobs,
@@ -55,10 +54,10 @@ impl Services {
         mailer: mail::Mailer,
         clock: Arc<dyn Clock>,
         auth: AuthSettings,
-        keyring: keyring::Keyring,
+        keyring: keys::Keyring,
         blobs: strongroom_store::blobs::Blobs,
     ) -> Result<Self, CoreError> {
-        let hasher = hashing::HashPool::new(auth.hash_concurrency)?;
+        let hasher = auth::HashPool::new(auth.hash_concurrency)?;
         let privacy = Arc::new(privacy::PrivacyLog::start(
             store.clone(),
             keyring.audit_signing_key().cloned(),
@@ -73,7 +72,7 @@ impl Services {
             hasher: Arc::new(hasher),
             mailer: Arc::new(mailer),
             clock,
-            throttle: Arc::new(throttle::IpThrottle::new(
+            throttle: Arc::new(auth::IpThrottle::new(
                 auth.ip_attempts_per_minute,
                 auth.ip_burst,
             )),

@@ -4,7 +4,7 @@
 //! purge, forgetting, tenant destruction) until it is released, and per-tenant rules.
 
 use serde_json::{Value, json};
-use strongroom_core::retention::Ran;
+use strongroom_core::jobs::Ran;
 use strongroom_testkit::{Backend, Client, TestServer, both_backends};
 use time::{Duration, OffsetDateTime};
 
@@ -454,7 +454,7 @@ async fn retention_rules_are_per_tenant_validated_and_move_scheduled_steps(b: Ba
     assert_eq!(r.status, 200, "{}", r.body);
     s.clock.set(at(0));
     s.services.run_retention(at(0)).await.unwrap();
-    let notice_at = |preview: &[(strongroom_core::retention::Planned, String)]| {
+    let notice_at = |preview: &[(strongroom_core::jobs::Planned, String)]| {
         preview
             .iter()
             .find(|(p, _)| p.kind == "retention.notice")

@@ -84,7 +84,7 @@ async fn run_day(
     s: &TestServer,
     s2: &TestServer,
     at: OffsetDateTime,
-) -> Vec<strongroom_core::retention::Ran> {
+) -> Vec<strongroom_core::jobs::Ran> {
     s.clock.set(at);
     s2.clock.set(at);
     let (a, b) = tokio::join!(s.services.run_retention(at), s2.services.run_retention(at));

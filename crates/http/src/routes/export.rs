@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use strongroom_core::export::Export;
+use strongroom_core::rights::Export;
 use strongroom_domain::UserId;
 
 fn zip_response(e: Export) -> Response {

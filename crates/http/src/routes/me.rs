@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use strongroom_core::retention::RetentionRules;
+use strongroom_core::lifecycle::RetentionRules;
 use strongroom_domain::{GroupId, LoginOutcome, MembershipRole, Role, Timestamp, UserId};
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use strongroom_core::CoreError;
-use strongroom_core::deletion::LegalRetention;
+use strongroom_core::records::LegalRetention;
 use strongroom_core::records::{
     CollectionInfo, FieldDef, FileInfo, HistoryInfo, NewRecord, RecordChanges, RecordInfo,
     Visibility,

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
-use strongroom_core::users::{NewUserRequest, UserChanges, UserInfo};
+use strongroom_core::tenancy::{NewUserRequest, UserChanges, UserInfo};
 use strongroom_domain::{
     Email, GroupId, MembershipRole, PersonName, Role, TenantName, Timestamp, UserId, UserStatus,
 };

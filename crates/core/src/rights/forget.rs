@@ -134,7 +134,7 @@ impl Services {
                     tenant,
                     &f,
                     id,
-                    crate::deletion::REASON_FORGOTTEN,
+                    crate::lifecycle::REASON_FORGOTTEN,
                     now,
                     &ChangeLog::none(),
                 )

@@ -18,123 +18,24 @@
 //!
 //! Every deletion, restore, hold and release is a privacy-log entry.
 
-use crate::access::{Action, Actor};
-use crate::error::failed;
-use crate::records::{FieldType, RECORD_OBJECT, parse_fields};
+use crate::access::Action;
+use crate::records::{LegalRetention, RECORD_OBJECT};
 use crate::{CoreError, Principal, Services};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::net::IpAddr;
-use strongroom_domain::{RecordId, Role, TenantId, Timestamp};
-use strongroom_store::{ChangeLog, Collection, RecordView, Tombstone};
+use strongroom_domain::{RecordId, TenantId, Timestamp};
+use strongroom_store::{ChangeLog, RecordView, Tombstone};
 
 /// Records purged per store round trip.
 const PURGE_BATCH: u32 = 1000;
 
 /// Tombstone reasons.
 pub const REASON_DELETED: &str = "deleted";
+
 pub const REASON_LEGAL_RETENTION: &str = "legal_retention";
+
 pub const REASON_FORGOTTEN: &str = "forgotten";
+
 pub const REASON_RECORDINGS: &str = "recordings_expired";
-
-/// A collection's legal retention period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LegalRetention {
-    /// The `date` field (not personal) that ends a record, e.g. a contract's end date.
-    pub end_field: String,
-    /// The period after the end date, in years ...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub years: Option<u32>,
-    /// ... or in days (exactly one of the two).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub days: Option<u32>,
-}
-
-impl LegalRetention {
-    /// The collection's period, if it has one.
-    pub fn of(c: &Collection) -> Result<Option<Self>, CoreError> {
-        c.retention
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(failed("a stored legal retention does not parse"))
-    }
-
-    /// The stored form (`collections.retention`).
-    pub(crate) fn stored(r: Option<&Self>) -> Result<Option<String>, CoreError> {
-        r.map(serde_json::to_string)
-            .transpose()
-            .map_err(failed("a legal retention does not serialise"))
-    }
-
-    /// Checks the period against the collection's fields.
-    pub fn check(&self, fields: &[crate::records::FieldDef]) -> Result<(), CoreError> {
-        let Some(f) = fields.iter().find(|f| f.name == self.end_field) else {
-            return Err(CoreError::Invalid(format!(
-                "retention.end_field: the collection has no field {:?}",
-                self.end_field
-            )));
-        };
-        if f.kind != FieldType::Date || f.personal {
-            return Err(CoreError::Invalid(format!(
-                "retention.end_field: {:?} must be a date field that is not personal (the retention engine reads it without the subject's key)",
-                self.end_field
-            )));
-        }
-        match (self.years, self.days) {
-            (Some(y), None) if (1..=100).contains(&y) => Ok(()),
-            (None, Some(d)) if (1..=36_500).contains(&d) => Ok(()),
-            (Some(_), None) => Err(CoreError::Invalid("retention.years: 1 to 100".into())),
-            (None, Some(_)) => Err(CoreError::Invalid("retention.days: 1 to 36500".into())),
-            _ => Err(CoreError::Invalid(
-                "retention: give either years or days".into(),
-            )),
-        }
-    }
-
-    /// The first end date that is still kept at `now` (`YYYY-MM-DD`): records that ended
-    /// before it are purged.
-    pub fn cutoff(&self, now: Timestamp) -> Result<String, CoreError> {
-        let today = now.date();
-        let date = match (self.years, self.days) {
-            (Some(y), _) => {
-                let year = today.year()
-                    - i32::try_from(y)
-                        .map_err(failed("a retention period in years is out of range"))?;
-                // 29 February of a year without one: the 28th.
-                today
-                    .replace_year(year)
-                    .or_else(|_| today.replace_day(28).and_then(|d| d.replace_year(year)))
-                    .map_err(failed("a retention date is out of range"))?
-            }
-            (None, Some(d)) => today - time::Duration::days(i64::from(d)),
-            (None, None) => {
-                return Err(CoreError::internal(
-                    "a legal retention with neither years nor days",
-                    "absent",
-                ));
-            }
-        };
-        Ok(date_text(date))
-    }
-}
-
-fn date_text(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// The end date a record of `c` with this (plaintext or stored) data carries.
-pub(crate) fn ends_on(
-    c: &Collection,
-    data: &Map<String, Value>,
-) -> Result<Option<String>, CoreError> {
-    Ok(LegalRetention::of(c)?.and_then(|r| {
-        data.get(&r.end_field)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    }))
-}
 
 /// A record the caller passed levels 2 and 3 for, unless it is soft-deleted.
 pub(crate) fn not_deleted(view: &RecordView) -> Result<(), CoreError> {
@@ -157,21 +58,6 @@ pub(crate) fn gone(what: &str, t: &Tombstone) -> CoreError {
 }
 
 impl Services {
-    /// The answer for a record that is not there: 410 if retention or erasure deleted it and
-    /// the caller may know it existed (administrators, its subject), 404 otherwise.
-    pub(crate) async fn missing_record(&self, actor: &Actor, id: RecordId) -> CoreError {
-        match self.store.tombstone(actor.tenant, id.0, "").await {
-            Ok(Some(t))
-                if actor.roles.contains(Role::Administrator)
-                    || t.subject_id == Some(actor.user) =>
-            {
-                gone("record", &t)
-            }
-            Ok(_) => CoreError::NotFound("record"),
-            Err(e) => e.into(),
-        }
-    }
-
     /// `DELETE /records/{id}`: soft deletion (levels 2 and 3, `deleteRecord`).
     pub async fn delete_record(
         &self,
@@ -284,41 +170,6 @@ impl Services {
                 held = report.held_records, "forgetting resumed after a legal hold was released");
         }
         Ok(())
-    }
-
-    /// `PATCH /collections/{name}`: sets or removes the legal retention period
-    /// (`manageCollections`); every record's end date is copied again.
-    pub async fn set_collection_retention(
-        &self,
-        p: &Principal,
-        client: Option<IpAddr>,
-        name: &str,
-        retention: Option<LegalRetention>,
-    ) -> Result<crate::records::CollectionInfo, CoreError> {
-        let actor = Self::actor(p);
-        self.level2(
-            &actor,
-            client,
-            Action::ManageCollections,
-            ("collection", None),
-        )
-        .await?;
-        let mut c = self.collection(p, name).await?;
-        let fields = parse_fields(&c.fields)?;
-        if let Some(r) = &retention {
-            r.check(&fields)?;
-        }
-        c.retention = LegalRetention::stored(retention.as_ref())?;
-        self.store
-            .set_collection_retention(
-                p.tenant_id,
-                c.id,
-                c.retention.as_deref(),
-                retention.as_ref().map(|r| r.end_field.as_str()),
-            )
-            .await?;
-        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, collection = %c.id, "legal retention period changed");
-        Self::collection_info(&c)
     }
 
     /// Purges a record and its replies for good (files' blobs first, then one transaction

@@ -7,14 +7,14 @@
 
 use crate::access::Action;
 use crate::error::failed;
-use crate::keyring::TenantKeys;
+use crate::keys::TenantKeys;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
     Email, GroupId, MembershipRole, PersonName, Role, Roles, TenantName, Timestamp, UserId,
     UserStatus,
 };
-use strongroom_store::{Group, NewUser, PrivacyEntry, PrivacyQuery, Tenant, User, UserPatch};
+use strongroom_store::{Group, NewUser, User, UserPatch};
 
 /// How many login-history rows `GET /me` style views return at most.
 pub const LOGIN_HISTORY_LIMIT: u32 = 100;
@@ -46,69 +46,16 @@ pub struct NewUserRequest {
 /// The name shown in every history and log view for a person who was forgotten.
 pub const DELETED_NAME: &str = "Deleted GDPR";
 
+/// What an administrator may change about a user; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct UserChanges {
+    pub name: Option<PersonName>,
+    pub roles: Option<Roles>,
+    /// `Some(None)` clears the licence expiry.
+    pub license_expires_at: Option<Option<Timestamp>>,
+}
+
 impl Services {
-    fn user_entry(
-        &self,
-        p: &Principal,
-        subject: Option<UserId>,
-        action: &str,
-        fields: &[&str],
-        decision: &str,
-    ) -> PrivacyEntry {
-        PrivacyEntry {
-            at: self.clock.now(),
-            actor_id: Some(p.user_id.0),
-            via: p.roles.to_stored(),
-            subject_id: subject.map(|s| s.0),
-            object_type: USERS_TABLE.into(),
-            object_id: subject.map(|s| s.0),
-            action: action.into(),
-            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-            decision: decision.into(),
-            client_sealed: None,
-        }
-    }
-
-    /// Level 2 of an operation on the tenant (administration): a Cedar decision in the
-    /// tenant's policy set, through the same decision point as every other level.
-    pub(crate) async fn authorize(&self, p: &Principal, action: Action) -> Result<(), CoreError> {
-        let (actor, _) = Self::actor(p);
-        if self
-            .access
-            .level2(&*self.store, &actor, action)
-            .await?
-            .allowed()
-        {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden(format!(
-                "your roles do not allow {}",
-                action.as_str()
-            )))
-        }
-    }
-
-    /// [`Self::authorize`] for an operation on people's data: a refusal is logged as a denial
-    /// (naming the person it concerned, if any) before it is answered.
-    pub(crate) async fn authorize_logged(
-        &self,
-        p: &Principal,
-        action: Action,
-        subject: Option<UserId>,
-        logged_as: &str,
-    ) -> Result<(), CoreError> {
-        if let Err(e) = self.authorize(p, action).await {
-            self.privacy
-                .append(
-                    p.tenant_id,
-                    self.user_entry(p, subject, logged_as, &[], "deny"),
-                )
-                .await?;
-            return Err(e);
-        }
-        Ok(())
-    }
-
     /// The caller's tenant keys.
     pub(crate) async fn tenant_keys(
         &self,
@@ -409,219 +356,5 @@ impl Services {
             .put_member(p.tenant_id, group, user, role)
             .await
             .map_err(Into::into)
-    }
-
-    /// `GET /me`: the caller's own profile. Allowed with an initial password.
-    /// The groups the caller belongs to, with their role in each.
-    pub async fn my_groups(
-        &self,
-        p: &Principal,
-    ) -> Result<Vec<(GroupId, MembershipRole)>, CoreError> {
-        Ok(self.store.memberships(p.tenant_id, p.user_id).await?)
-    }
-
-    pub async fn me(&self, p: &Principal) -> Result<(Tenant, UserInfo), CoreError> {
-        let tenant = self
-            .store
-            .tenant_by_id(p.tenant_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let user = self
-            .store
-            .user_by_id(p.tenant_id, p.user_id)
-            .await?
-            .ok_or(CoreError::Unauthenticated)?;
-        let keys = self
-            .tenant_keys_for(p.tenant_id, std::slice::from_ref(&user))
-            .await?;
-        let info = Self::open_user(&keys, user)?;
-        Ok((tenant, info))
-    }
-
-    /// The caller's own login history, newest first, addresses opened.
-    pub async fn my_logins(&self, p: &Principal) -> Result<Vec<LoginInfo>, CoreError> {
-        self.logins_of(p.tenant_id, p.user_id, LOGIN_HISTORY_LIMIT)
-            .await
-    }
-
-    /// A user's login attempts, newest first, with the addresses opened.
-    pub(crate) async fn logins_of(
-        &self,
-        tenant: strongroom_domain::TenantId,
-        user_id: UserId,
-        limit: u32,
-    ) -> Result<Vec<LoginInfo>, CoreError> {
-        let events = self.store.login_history(tenant, user_id, limit).await?;
-        let user = self
-            .store
-            .user_by_id(tenant, user_id)
-            .await?
-            .ok_or(CoreError::NotFound("user"))?;
-        let own = self.ip_key(tenant, Some(&user)).await?;
-        let system = self.system_subject_key(tenant).await?;
-        Ok(events
-            .into_iter()
-            .map(|e| {
-                let ip = e.ip_sealed.as_deref().and_then(|sealed| {
-                    let key_id = strongroom_crypto::field::key_id(sealed).ok()?;
-                    let key = [&own, &system]
-                        .into_iter()
-                        .find(|k| k.id.as_bytes() == &key_id)?;
-                    match key.open(
-                        tenant,
-                        crate::auth::LOGIN_HISTORY_TABLE,
-                        e.id.0,
-                        "ip",
-                        sealed,
-                    ) {
-                        Ok(bytes) => String::from_utf8(bytes.to_vec()).ok(),
-                        Err(_) => None,
-                    }
-                });
-                LoginInfo {
-                    at: e.at,
-                    ip,
-                    outcome: e.outcome,
-                }
-            })
-            .collect())
-    }
-}
-
-/// A privacy-log entry as shown: ids, and the actor's name resolved now.
-pub struct PrivacyView {
-    pub seq: u64,
-    pub at: Timestamp,
-    pub actor_id: Option<UserId>,
-    /// The actor's current name, or `Deleted GDPR` once they were forgotten.
-    pub actor: Option<String>,
-    pub via: String,
-    pub subject_id: Option<UserId>,
-    pub object: String,
-    pub action: String,
-    pub fields: Vec<String>,
-    pub decision: String,
-    /// The actor's client address, for administrators only (it is the actor's personal data,
-    /// sealed under their key: `None` once they are forgotten, or if none was recorded).
-    pub client: Option<String>,
-}
-
-/// One login attempt with its address opened (`None` once the key that sealed it is gone).
-pub struct LoginInfo {
-    pub at: Timestamp,
-    pub ip: Option<String>,
-    pub outcome: strongroom_domain::LoginOutcome,
-}
-
-/// What an administrator may change about a user; `None` leaves a field as it is.
-#[derive(Default)]
-pub struct UserChanges {
-    pub name: Option<PersonName>,
-    pub roles: Option<Roles>,
-    /// `Some(None)` clears the licence expiry.
-    pub license_expires_at: Option<Option<Timestamp>>,
-}
-
-/// Most entries one privacy-log query returns.
-pub const PRIVACY_PAGE_LIMIT: u32 = 500;
-
-impl Services {
-    /// `GET /privacy-log`: the tenant's entries, newest first (administrators).
-    pub async fn privacy_log(
-        &self,
-        p: &Principal,
-        mut q: PrivacyQuery,
-    ) -> Result<Vec<PrivacyView>, CoreError> {
-        self.authorize_logged(
-            p,
-            Action::ReadPrivacyLog,
-            q.subject.map(UserId::from),
-            "read_privacy_log",
-        )
-        .await?;
-        q.limit = q.limit.clamp(1, PRIVACY_PAGE_LIMIT);
-        self.privacy_views(p.tenant_id, &q, true).await
-    }
-
-    /// `GET /me/privacy-log`: who viewed or changed my data, newest first.
-    pub async fn my_privacy_log(&self, p: &Principal) -> Result<Vec<PrivacyView>, CoreError> {
-        let q = PrivacyQuery {
-            subject: Some(p.user_id.0),
-            actor: None,
-            from: None,
-            to: None,
-            limit: PRIVACY_PAGE_LIMIT,
-        };
-        self.privacy_views(p.tenant_id, &q, false).await
-    }
-
-    pub(crate) async fn privacy_views(
-        &self,
-        tenant: strongroom_domain::TenantId,
-        q: &PrivacyQuery,
-        with_client: bool,
-    ) -> Result<Vec<PrivacyView>, CoreError> {
-        let records = self.store.privacy_query(tenant, q).await?;
-        let mut names: std::collections::HashMap<uuid::Uuid, String> =
-            std::collections::HashMap::new();
-        let mut keys: std::collections::HashMap<uuid::Uuid, crate::keyring::SubjectKey> =
-            std::collections::HashMap::new();
-        for actor in records.iter().filter_map(|r| r.entry.actor_id) {
-            if names.contains_key(&actor) {
-                continue;
-            }
-            let user = self
-                .store
-                .user_by_id(tenant, UserId::from(actor))
-                .await?
-                .filter(|u| u.status != UserStatus::Deleted && u.subject_key.is_some());
-            let name = match user {
-                Some(u) => {
-                    if with_client {
-                        keys.insert(actor, self.ip_key(tenant, Some(&u)).await?);
-                    }
-                    let tk = self
-                        .tenant_keys_for(tenant, std::slice::from_ref(&u))
-                        .await?;
-                    Self::open_user(&tk, u)?
-                        .name
-                        .map_or_else(|| DELETED_NAME.to_owned(), |n| n.as_str().to_owned())
-                }
-                None => DELETED_NAME.to_owned(),
-            };
-            names.insert(actor, name);
-        }
-        let client = |e: &PrivacyEntry| -> Option<String> {
-            let actor = e.actor_id?;
-            let sealed = e.client_sealed.as_deref()?;
-            let opened = keys
-                .get(&actor)?
-                .open(tenant, "privacy_log", actor, "client", sealed)
-                .ok()?;
-            String::from_utf8(opened.to_vec()).ok()
-        };
-        Ok(records
-            .into_iter()
-            .map(|r| {
-                let client = client(&r.entry);
-                PrivacyView {
-                    seq: r.seq,
-                    at: r.entry.at,
-                    actor: r.entry.actor_id.and_then(|a| names.get(&a).cloned()),
-                    actor_id: r.entry.actor_id.map(UserId::from),
-                    via: r.entry.via,
-                    subject_id: r.entry.subject_id.map(UserId::from),
-                    object: format!(
-                        "{}/{}",
-                        r.entry.object_type,
-                        r.entry.object_id.map(|o| o.to_string()).unwrap_or_default()
-                    ),
-                    client,
-                    action: r.entry.action,
-                    fields: r.entry.fields,
-                    decision: r.entry.decision,
-                }
-            })
-            .collect())
     }
 }

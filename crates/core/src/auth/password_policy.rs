@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 pub const MIN_CHARS: usize = 8;
+
 pub const MAX_CHARS: usize = 128;
 
 static COMMON: LazyLock<HashSet<&'static str>> =

@@ -14,9 +14,9 @@
 use crate::CoreError;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use strongroom_crypto::field::{self, FieldContext};
+use strongroom_crypto::field::FieldContext;
 use strongroom_crypto::keys::aad;
-use strongroom_crypto::{Key32, KeyFile, RootKeyId};
+use strongroom_crypto::{Key32, KeyFile, RootKeyId, field};
 use strongroom_domain::{TenantId, Timestamp};
 use strongroom_store::{KeyPurpose, Store, TenantKeyRow, WrappedSubjectKey};
 use uuid::Uuid;

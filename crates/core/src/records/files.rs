@@ -91,6 +91,88 @@ async fn seal_and_write(
     Ok(())
 }
 
+async fn read_all(blobs: &Blobs, key: &str, range: Range<u64>) -> Result<Bytes, CoreError> {
+    let mut s = blobs.read_range(key, range).await?;
+    let mut out = BytesMut::new();
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out.freeze())
+}
+
+struct DecryptState {
+    source: BoxStream<'static, Result<Bytes, strongroom_store::StoreError>>,
+    buf: BytesMut,
+    dec: Decryptor,
+    plan: RangePlan,
+    index: u64,
+    skip: usize,
+    remaining: u64,
+}
+
+fn io_error(what: &str) -> std::io::Error {
+    tracing::error!(what, "file stream failed");
+    std::io::Error::other(what.to_owned())
+}
+
+impl DecryptState {
+    /// The next segment's plaintext slice, or `None` at the end of the range.
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, std::io::Error> {
+        if self.remaining == 0 || !self.plan.segments().contains(&self.index) {
+            return Ok(None);
+        }
+        let (last, len) = self.plan.segment(self.index);
+        while self.buf.len() < len {
+            match self.source.next().await {
+                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+                Some(Err(_)) => return Err(io_error("blob read failed")),
+                None => return Err(io_error("blob shorter than its record says")),
+            }
+        }
+        let mut segment = self.buf.split_to(len);
+        let plain = self
+            .dec
+            .open_segment(self.index, last, &mut segment)
+            .map_err(|_| io_error("segment does not authenticate"))?;
+        let start = self.skip.min(plain.len());
+        let take = usize::try_from(self.remaining)
+            .unwrap_or(usize::MAX)
+            .min(plain.len() - start);
+        let out = Bytes::copy_from_slice(plain.get(start..start + take).unwrap_or_default());
+        self.skip = 0;
+        self.remaining -= take as u64;
+        self.index += 1;
+        Ok(Some(out))
+    }
+}
+
+fn decrypt_stream(
+    source: BoxStream<'static, Result<Bytes, strongroom_store::StoreError>>,
+    dec: Decryptor,
+    plan: RangePlan,
+) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
+    let state = DecryptState {
+        source,
+        buf: BytesMut::with_capacity(ENCRYPTED_SEGMENT_LEN + TAG_LEN),
+        skip: plan.skip(),
+        remaining: plan.len(),
+        index: plan.segments().start,
+        dec,
+        plan,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        match s.next_chunk().await {
+            Ok(Some(b)) => Some((Ok(b), s)),
+            Ok(None) => None,
+            Err(e) => {
+                s.remaining = 0;
+                Some((Err(e), s))
+            }
+        }
+    })
+    .boxed()
+}
+
 impl Services {
     /// `PUT /records/{id}/files/{name}`: stores the body, encrypted, replacing a file of the
     /// same name.
@@ -279,11 +361,11 @@ impl Services {
             (FILE_OBJECT, Some(id.0)),
         )
         .await?;
-        crate::deletion::not_deleted(&view)?;
+        crate::lifecycle::not_deleted(&view)?;
         let Some(file) = self.store.file(p.tenant_id, id, name).await? else {
             // The caller may see the record, so may know its files existed.
             return Err(match self.store.tombstone(p.tenant_id, id.0, name).await? {
-                Some(t) => crate::deletion::gone("file", &t),
+                Some(t) => crate::lifecycle::gone("file", &t),
                 None => CoreError::NotFound("file"),
             });
         };
@@ -339,16 +421,14 @@ impl Services {
             body,
         })
     }
-}
 
-impl Services {
     /// The plaintext of `range` of a stored file, as a stream. The first segment is opened
     /// before this returns: a damaged or swapped blob is then a clean error rather than an
     /// answer that breaks off (later segments can only break off). Callers check access first.
     pub(crate) async fn open_file_stream(
         &self,
         tenant: TenantId,
-        subject_key: &crate::keyring::SubjectKey,
+        subject_key: &crate::keys::SubjectKey,
         file: &FileRow,
         range: Range<u64>,
     ) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, CoreError> {
@@ -386,88 +466,6 @@ impl Services {
             .chain(body)
             .boxed())
     }
-}
-
-async fn read_all(blobs: &Blobs, key: &str, range: Range<u64>) -> Result<Bytes, CoreError> {
-    let mut s = blobs.read_range(key, range).await?;
-    let mut out = BytesMut::new();
-    while let Some(chunk) = s.next().await {
-        out.extend_from_slice(&chunk?);
-    }
-    Ok(out.freeze())
-}
-
-struct DecryptState {
-    source: BoxStream<'static, Result<Bytes, strongroom_store::StoreError>>,
-    buf: BytesMut,
-    dec: Decryptor,
-    plan: RangePlan,
-    index: u64,
-    skip: usize,
-    remaining: u64,
-}
-
-fn io_error(what: &str) -> std::io::Error {
-    tracing::error!(what, "file stream failed");
-    std::io::Error::other(what.to_owned())
-}
-
-impl DecryptState {
-    /// The next segment's plaintext slice, or `None` at the end of the range.
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>, std::io::Error> {
-        if self.remaining == 0 || !self.plan.segments().contains(&self.index) {
-            return Ok(None);
-        }
-        let (last, len) = self.plan.segment(self.index);
-        while self.buf.len() < len {
-            match self.source.next().await {
-                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
-                Some(Err(_)) => return Err(io_error("blob read failed")),
-                None => return Err(io_error("blob shorter than its record says")),
-            }
-        }
-        let mut segment = self.buf.split_to(len);
-        let plain = self
-            .dec
-            .open_segment(self.index, last, &mut segment)
-            .map_err(|_| io_error("segment does not authenticate"))?;
-        let start = self.skip.min(plain.len());
-        let take = usize::try_from(self.remaining)
-            .unwrap_or(usize::MAX)
-            .min(plain.len() - start);
-        let out = Bytes::copy_from_slice(plain.get(start..start + take).unwrap_or_default());
-        self.skip = 0;
-        self.remaining -= take as u64;
-        self.index += 1;
-        Ok(Some(out))
-    }
-}
-
-fn decrypt_stream(
-    source: BoxStream<'static, Result<Bytes, strongroom_store::StoreError>>,
-    dec: Decryptor,
-    plan: RangePlan,
-) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
-    let state = DecryptState {
-        source,
-        buf: BytesMut::with_capacity(ENCRYPTED_SEGMENT_LEN + TAG_LEN),
-        skip: plan.skip(),
-        remaining: plan.len(),
-        index: plan.segments().start,
-        dec,
-        plan,
-    };
-    futures_util::stream::unfold(state, |mut s| async move {
-        match s.next_chunk().await {
-            Ok(Some(b)) => Some((Ok(b), s)),
-            Ok(None) => None,
-            Err(e) => {
-                s.remaining = 0;
-                Some((Err(e), s))
-            }
-        }
-    })
-    .boxed()
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@
 //!   empty, so that key is the decision's whole input: a role or membership change is a new
 //!   key, never a stale hit.
 
+pub mod guard;
+pub mod policy_api;
+#[cfg(test)]
+mod tests;
+
 use crate::CoreError;
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
@@ -129,7 +134,7 @@ pub struct RecordFacts {
     pub owner: UserId,
     pub author: UserId,
     pub group: Option<GroupId>,
-    pub visibility: crate::records::Visibility,
+    pub visibility: strongroom_domain::Visibility,
     pub hidden: bool,
     pub is_reply: bool,
 }
@@ -683,205 +688,5 @@ impl Access {
     /// The schema, for the policy API.
     pub fn schema(&self) -> &Schema {
         &self.schema
-    }
-}
-
-impl crate::Services {
-    /// The tenant's policies in force (administrators).
-    pub async fn get_policies(&self, p: &crate::Principal) -> Result<TenantPolicies, CoreError> {
-        self.authorize(p, Action::ManagePolicies).await?;
-        self.access.policies_of(&*self.store, p.tenant_id).await
-    }
-
-    /// Replaces the tenant's policies (administrators): a template by name, policy text, or
-    /// both (the text then counts as edited from that template). Validated before stored;
-    /// `expected_version` guards against overwriting a change one has not seen.
-    pub async fn put_policies(
-        &self,
-        p: &crate::Principal,
-        client: Option<std::net::IpAddr>,
-        template: Option<&str>,
-        text: Option<&str>,
-        expected_version: u64,
-    ) -> Result<TenantPolicies, CoreError> {
-        self.authorize(p, Action::ManagePolicies).await?;
-        let current = self.access.policies_of(&*self.store, p.tenant_id).await?;
-        if let Some(t) = template
-            && Access::template(t).is_none()
-        {
-            let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
-            return Err(CoreError::Invalid(format!(
-                "template: one of {}",
-                names.join(", ")
-            )));
-        }
-        let policies = match (text, template) {
-            (Some(text), _) => text.to_owned(),
-            (None, Some(t)) => Access::template(t).unwrap_or_default().to_owned(),
-            (None, None) => {
-                return Err(CoreError::Invalid(
-                    "give a template, policies, or both".into(),
-                ));
-            }
-        };
-        // Validation first: nothing invalid is ever stored.
-        let set = self.access.parse(&policies)?;
-        let role_sets: HashSet<Roles> = self
-            .store
-            .list_users(p.tenant_id)
-            .await?
-            .into_iter()
-            .filter(|u| u.status == strongroom_domain::UserStatus::Active)
-            .map(|u| u.roles)
-            .collect();
-        if !self.access.administrable(p.tenant_id, &set, &role_sets)? {
-            return Err(CoreError::Invalid(format!(
-                "policies: no user of this tenant could administer it under these policies \
-                 (someone must be allowed {}); keep a permit such as the templates' \
-                 \"administration\"",
-                ADMINISTRATION.map(Action::as_str).join(" and ")
-            )));
-        }
-        if expected_version != current.version {
-            return Err(CoreError::Conflict(format!(
-                "the policies are at version {}; read them again and retry",
-                current.version
-            )));
-        }
-        let row = PolicyRow {
-            template: template.unwrap_or(&current.template).to_owned(),
-            policies,
-            version: current.version + 1,
-            updated_by: p.user_id,
-            updated_at: self.clock.now(),
-        };
-        let actor = Self::actor(p);
-        let log = self
-            .change_log(
-                &actor,
-                client,
-                "administrator",
-                None,
-                ("policies", None),
-                "replace",
-                Vec::new(),
-            )
-            .await?;
-        if !self
-            .store
-            .put_policies(p.tenant_id, &row, expected_version, &log)
-            .await?
-        {
-            return Err(CoreError::Conflict(
-                "the policies changed meanwhile; read them again and retry".into(),
-            ));
-        }
-        Ok(TenantPolicies {
-            template: row.template,
-            policies: row.policies,
-            version: row.version,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use strongroom_domain::Role;
-
-    fn actor(tenant: TenantId) -> Actor {
-        Actor {
-            tenant,
-            user: UserId::new(),
-            roles: Roles([Role::Administrator].into_iter().collect()),
-            memberships: Vec::new(),
-            policy_version: 0,
-        }
-    }
-
-    fn record(tenant: TenantId, owner: UserId) -> RecordFacts {
-        RecordFacts {
-            tenant,
-            id: RecordId::new(),
-            collection: "notes".into(),
-            owner,
-            author: owner,
-            group: None,
-            visibility: crate::records::Visibility::Private,
-            hidden: false,
-            is_reply: false,
-        }
-    }
-
-    /// A tenant policy that permits everything still cannot reach a record of another tenant:
-    /// the base layer's forbid wins over every permit.
-    #[test]
-    fn the_base_layer_keeps_every_decision_inside_the_callers_tenant() {
-        let access = Access::new().unwrap();
-        let set = access
-            .layered(
-                &access
-                    .parse("@id(\"everything\")\npermit(principal, action, resource);")
-                    .unwrap(),
-            )
-            .unwrap();
-        let (ours, theirs) = (TenantId::new(), TenantId::new());
-        let a = actor(ours);
-        let decide = |r: &RecordFacts| {
-            let mut entities = Access::actor_entities(&a).unwrap();
-            entities.push(Access::record_entity(r).unwrap());
-            access
-                .decide(
-                    set.for_kind(Kind::Record),
-                    user_uid(a.user).unwrap(),
-                    Action::ReadRecord,
-                    record_uid(r.id).unwrap(),
-                    entities,
-                )
-                .unwrap()
-        };
-        assert!(decide(&record(ours, a.user)).allowed());
-        assert_eq!(decide(&record(theirs, a.user)), Verdict::Deny);
-        let tenant = |t: TenantId| {
-            let mut entities = Access::actor_entities(&a).unwrap();
-            entities.push(Entity::new_no_attrs(tenant_uid(t).unwrap(), HashSet::new()));
-            access
-                .decide(
-                    set.for_kind(Kind::Tenant),
-                    user_uid(a.user).unwrap(),
-                    Action::ManageUsers,
-                    tenant_uid(t).unwrap(),
-                    entities,
-                )
-                .unwrap()
-        };
-        assert!(tenant(ours).allowed());
-        assert_eq!(tenant(theirs), Verdict::Deny);
-    }
-
-    /// What migration 0011 appends to a tenant's stored policies validates, and gives back
-    /// administration to a set that lacked it.
-    #[test]
-    fn the_upgrade_permit_validates_and_restores_administration() {
-        let sql = include_str!("../../store/migrations/sqlite/0011_administration_in_policies.sql");
-        let appended = sql.split('\'').nth(1).unwrap();
-        assert_eq!(
-            sql,
-            include_str!("../../store/migrations/postgres/0011_administration_in_policies.sql")
-        );
-        let access = Access::new().unwrap();
-        let text = Access::template("training").unwrap();
-        let start = text.find("@id(\"administration\")").unwrap();
-        let end = start + text[start..].find("};").unwrap() + 2;
-        let old = format!("{}{}", &text[..start], &text[end..]);
-        let admins = HashSet::from([Roles([Role::Administrator].into_iter().collect())]);
-        let tenant = TenantId::new();
-        assert!(
-            !access
-                .administrable(tenant, &access.parse(&old).unwrap(), &admins)
-                .unwrap()
-        );
-        let migrated = access.parse(&format!("{old}{appended}")).unwrap();
-        assert!(access.administrable(tenant, &migrated, &admins).unwrap());
     }
 }

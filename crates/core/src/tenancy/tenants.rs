@@ -1,6 +1,6 @@
 //! Tenants, created by the operator (CLI), each with a first administrator.
 
-use crate::users::NewUserRequest;
+use crate::tenancy::NewUserRequest;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
@@ -10,6 +10,7 @@ use strongroom_store::Tenant;
 
 /// Lockout threshold of a new tenant: seed 001, "after three attempts to login with a wrong password".
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 3;
+
 /// The range a tenant may choose from.
 pub const LOCKOUT_THRESHOLD_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 

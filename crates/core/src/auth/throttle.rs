@@ -7,7 +7,8 @@
 //! `REFUSALS_RECORDED_PER_MINUTE` per address, so a flood of requests cannot become a flood of
 //! writes. The state is per server instance and in memory.
 
-use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock as _, clock::DefaultClock};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};

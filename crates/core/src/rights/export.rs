@@ -14,7 +14,7 @@
 use crate::access::Action;
 use crate::error::failed;
 use crate::records::{HistoryInfo, RecordInfo};
-use crate::users::UserInfo;
+use crate::tenancy::UserInfo;
 use crate::{CoreError, Principal, Services};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -28,8 +28,10 @@ use tokio::sync::mpsc;
 
 /// The privacy log's object type for exports.
 pub const EXPORT_OBJECT: &str = "export";
+
 /// Bytes the zip writer hands over at a time.
 const CHUNK: usize = 64 * 1024;
+
 /// Chunks in flight between the zip writer and the answer.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
@@ -113,6 +115,52 @@ fn profile(u: &UserInfo) -> Value {
     })
 }
 
+fn write_zip(
+    out: ChannelWriter,
+    document: &[u8],
+    streams: Vec<(String, BoxStream<'static, Result<Bytes, std::io::Error>>)>,
+    handle: &tokio::runtime::Handle,
+    at: zip::DateTime,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(at)
+        .large_file(true);
+    let mut zip = zip::ZipWriter::new_stream(out);
+    zip.start_file("README.txt", options)?;
+    zip.write_all(README.as_bytes())?;
+    zip.start_file("export.json", options)?;
+    zip.write_all(document)?;
+    for (path, mut stream) in streams {
+        zip.start_file(path, options)?;
+        while let Some(chunk) = handle.block_on(stream.next()) {
+            zip.write_all(&chunk?)?;
+        }
+    }
+    let mut out = zip.finish()?.into_inner();
+    out.flush()?;
+    Ok(())
+}
+
+/// A zip entry time (UTC; the format has no zone and counts from 1980).
+fn zip_time(t: strongroom_domain::Timestamp) -> zip::DateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    u16::try_from(t.year())
+        .ok()
+        .and_then(|year| {
+            zip::DateTime::from_date_and_time(
+                year,
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+            )
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
 impl Services {
     /// `GET /me/export` (`user` = the caller) and `GET /users/{id}/export` (administrators).
     #[allow(
@@ -177,7 +225,7 @@ impl Services {
                 at: h.at,
                 actor_id: h.actor_id,
                 actor: info.name.as_ref().map_or_else(
-                    || crate::users::DELETED_NAME.to_owned(),
+                    || crate::tenancy::DELETED_NAME.to_owned(),
                     |n| n.as_str().to_owned(),
                 ),
                 action: h.action,
@@ -303,50 +351,4 @@ impl Services {
         let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
         Ok(Export { user, body })
     }
-}
-
-fn write_zip(
-    out: ChannelWriter,
-    document: &[u8],
-    streams: Vec<(String, BoxStream<'static, Result<Bytes, std::io::Error>>)>,
-    handle: &tokio::runtime::Handle,
-    at: zip::DateTime,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .last_modified_time(at)
-        .large_file(true);
-    let mut zip = zip::ZipWriter::new_stream(out);
-    zip.start_file("README.txt", options)?;
-    zip.write_all(README.as_bytes())?;
-    zip.start_file("export.json", options)?;
-    zip.write_all(document)?;
-    for (path, mut stream) in streams {
-        zip.start_file(path, options)?;
-        while let Some(chunk) = handle.block_on(stream.next()) {
-            zip.write_all(&chunk?)?;
-        }
-    }
-    let mut out = zip.finish()?.into_inner();
-    out.flush()?;
-    Ok(())
-}
-
-/// A zip entry time (UTC; the format has no zone and counts from 1980).
-fn zip_time(t: strongroom_domain::Timestamp) -> zip::DateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    u16::try_from(t.year())
-        .ok()
-        .and_then(|year| {
-            zip::DateTime::from_date_and_time(
-                year,
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-            )
-            .ok()
-        })
-        .unwrap_or_default()
 }

@@ -12,6 +12,12 @@
 //! is older than [`CHECKPOINT_INTERVAL`], and `verify` checks every checkpoint against the
 //! key file's public key.
 
+pub mod verify;
+pub mod views;
+
+pub use verify::*;
+pub use views::*;
+
 use crate::CoreError;
 use crate::error::failed;
 use std::collections::HashMap;
@@ -24,8 +30,10 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Entries one commit takes at most.
 const BATCH: usize = 512;
+
 /// A checkpoint is signed each time a chain crosses a multiple of this many entries…
 pub const CHECKPOINT_EVERY: u64 = 256;
+
 /// …and when a chain's last checkpoint is older than this.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_mins(1);
 
@@ -245,97 +253,5 @@ async fn writer(
                 }
             }
         }
-    }
-}
-
-/// Where a chain first breaks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainBreak {
-    /// The first sequence number that does not verify.
-    pub seq: u64,
-    pub reason: String,
-}
-
-/// Recomputes a tenant's chain from the start and checks its checkpoints (signatures against
-/// `public_key`, the key file's; unchecked if `None`). `Ok(entries)` if everything holds.
-pub async fn verify(
-    store: &dyn Store,
-    tenant: TenantId,
-    public_key: Option<&[u8]>,
-) -> Result<Result<u64, ChainBreak>, CoreError> {
-    let checkpoints = store.checkpoints(tenant).await?;
-    if let Some(pk) = public_key {
-        for c in &checkpoints {
-            if !strongroom_crypto::sign::verify(
-                pk,
-                &checkpoint_message(tenant, c.seq, &c.hash, c.at),
-                &c.signature,
-            ) {
-                return Ok(Err(ChainBreak {
-                    seq: c.seq,
-                    reason: format!("the checkpoint at entry {} has no valid signature", c.seq),
-                }));
-            }
-        }
-    }
-    let signed: HashMap<u64, [u8; 32]> = checkpoints.iter().map(|c| (c.seq, c.hash)).collect();
-    let mut prev = genesis(tenant);
-    let mut expected = 1u64;
-    loop {
-        let page = store.privacy_page(tenant, expected - 1, 1000).await?;
-        if page.is_empty() {
-            break;
-        }
-        for r in page {
-            if r.seq != expected {
-                return Ok(Err(ChainBreak {
-                    seq: expected,
-                    reason: format!("entry {expected} is missing (next is {})", r.seq),
-                }));
-            }
-            let hash = chain(tenant, &prev, r.seq, &r.entry);
-            if hash != r.hash {
-                return Ok(Err(ChainBreak {
-                    seq: r.seq,
-                    reason: "contents do not match the chain (edited, moved or replaced)".into(),
-                }));
-            }
-            if signed.get(&r.seq).is_some_and(|h| *h != hash) {
-                return Ok(Err(ChainBreak {
-                    seq: r.seq,
-                    reason: "the chain was rewritten: it differs from the signed checkpoint here"
-                        .into(),
-                }));
-            }
-            prev = hash;
-            expected += 1;
-        }
-    }
-    let last = expected - 1;
-    if let Some(c) = checkpoints.iter().rev().find(|c| c.seq > last) {
-        return Ok(Err(ChainBreak {
-            seq: last + 1,
-            reason: format!(
-                "entries {} to at least {} were cut off (a signed checkpoint covers them)",
-                last + 1,
-                c.seq
-            ),
-        }));
-    }
-    match store.privacy_head(tenant).await? {
-        None if last == 0 => Ok(Ok(0)),
-        None => Ok(Err(ChainBreak {
-            seq: 1,
-            reason: "entries exist but the chain head is missing".into(),
-        })),
-        Some((seq, hash)) if seq == last && hash == prev => Ok(Ok(last)),
-        Some((seq, _)) if seq > last => Ok(Err(ChainBreak {
-            seq: last + 1,
-            reason: format!("entries {} to {seq} were cut off", last + 1),
-        })),
-        Some((seq, _)) => Ok(Err(ChainBreak {
-            seq: seq + 1,
-            reason: "the chain head does not match the last entry".into(),
-        })),
     }
 }

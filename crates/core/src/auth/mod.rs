@@ -4,7 +4,16 @@
 //! Timing: a login for an unknown e-mail or a blocked account verifies the password against a
 //! dummy hash, so every path costs one Argon2id verification plus a few store calls.
 
-use crate::keyring::SubjectKey;
+pub mod hashing;
+pub mod password_policy;
+pub mod throttle;
+
+pub use hashing::*;
+pub use password_policy::*;
+pub use strongroom_store::SessionPrincipal as Principal;
+pub use throttle::*;
+
+use crate::keys::SubjectKey;
 use crate::{CoreError, Services};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
@@ -18,8 +27,6 @@ use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant, User};
 
 /// The table login events' sealed fields are bound to.
 pub const LOGIN_HISTORY_TABLE: &str = "login_history";
-
-pub use strongroom_store::SessionPrincipal as Principal;
 
 /// Authentication settings (operator configuration).
 #[derive(Clone, Debug)]
@@ -56,6 +63,25 @@ pub struct TokenPair {
 
 fn ttl(d: Duration) -> time::Duration {
     time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
+}
+
+/// The answer to a wrong password: blocked from the threshold on.
+fn failure_error(failed: u32, threshold: u32) -> CoreError {
+    if failed >= threshold {
+        CoreError::AccountBlocked
+    } else {
+        CoreError::InvalidCredentials
+    }
+}
+
+fn blocked_mail(tenant: &Tenant, failed: u32) -> String {
+    format!(
+        "Your account at {} was blocked after {failed} wrong passwords in a row.\n\n\
+         Your password no longer works, not even the right one. To reopen the account, choose a\n\
+         new password with 'forgot password' on the login page.\n\n\
+         If these attempts were not yours, someone may be guessing your password: tell your administrator.\n",
+        tenant.name.as_str()
+    )
 }
 
 impl Services {
@@ -410,7 +436,7 @@ impl Services {
         token: &SecretString,
         new_password: SecretString,
     ) -> Result<(), CoreError> {
-        crate::password_policy::check(&new_password)?;
+        crate::auth::password_policy::check(&new_password)?;
         let (tenant, digest) = Token::parse(TokenKind::PasswordReset, token.expose_secret())
             .map_err(|_| CoreError::InvalidToken)?;
         let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));
@@ -434,7 +460,7 @@ impl Services {
         new: SecretString,
         ip: IpAddr,
     ) -> Result<TokenPair, CoreError> {
-        crate::password_policy::check(&new)?;
+        crate::auth::password_policy::check(&new)?;
         if current.expose_secret() == new.expose_secret() {
             return Err(CoreError::WeakPassword(
                 "the new password must differ from the current one".into(),
@@ -487,23 +513,4 @@ impl Services {
             }
         });
     }
-}
-
-/// The answer to a wrong password: blocked from the threshold on.
-fn failure_error(failed: u32, threshold: u32) -> CoreError {
-    if failed >= threshold {
-        CoreError::AccountBlocked
-    } else {
-        CoreError::InvalidCredentials
-    }
-}
-
-fn blocked_mail(tenant: &Tenant, failed: u32) -> String {
-    format!(
-        "Your account at {} was blocked after {failed} wrong passwords in a row.\n\n\
-         Your password no longer works, not even the right one. To reopen the account, choose a\n\
-         new password with 'forgot password' on the login page.\n\n\
-         If these attempts were not yours, someone may be guessing your password: tell your administrator.\n",
-        tenant.name.as_str()
-    )
 }

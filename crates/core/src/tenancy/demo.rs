@@ -1,7 +1,7 @@
 //! `serve --demo`: tenants `demo` and `other`, each with an administrator, a coach and two
 //! participants in one group, written to `demo-credentials.json` so a newcomer can log in.
 
-use crate::users::NewUserRequest;
+use crate::tenancy::NewUserRequest;
 use crate::{CoreError, Services};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
