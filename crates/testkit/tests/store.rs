@@ -1377,7 +1377,163 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     assert!(f.store.retention_rules(other.id).await.unwrap().is_none());
 }
 
+fn new_job(t: &Tenant, key: &str, run_at: Timestamp) -> NewJob {
+    NewJob {
+        id: uuid::Uuid::now_v7(),
+        tenant_id: t.id,
+        kind: "test.kind".into(),
+        subject_id: None,
+        dedupe_key: key.into(),
+        param: 7,
+        run_at,
+        now: run_at,
+    }
+}
+
+async fn state(f: &Fixture, t: &Tenant, id: uuid::Uuid) -> JobState {
+    f.store
+        .jobs_of_kind(t.id, "test.kind")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.job.id == id)
+        .unwrap()
+}
+
+/// The durable job queue: one job per dedupe key, nothing claimed before it is due, a lease
+/// that keeps a claimed job from a second worker until it expires (a crashed worker's job is
+/// claimed again), a retry at the backoff time it was given, and giving up after the last
+/// attempt (kept as `failed`, never claimed again).
+async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let t0 = now();
+    let job = new_job(&t, "k1", t0);
+    assert!(f.store.enqueue(&job).await.unwrap());
+    assert!(
+        !f.store
+            .enqueue(&NewJob {
+                id: uuid::Uuid::now_v7(),
+                ..job.clone()
+            })
+            .await
+            .unwrap(),
+        "the same dedupe key schedules once"
+    );
+    assert_eq!(
+        f.store.jobs_of_kind(t.id, "test.kind").await.unwrap().len(),
+        1
+    );
+    let lease = Duration::minutes(5);
+    let claim = |at: Timestamp| {
+        let store = f.store.clone();
+        async move { store.claim_jobs(at, at + lease, 10).await.unwrap() }
+    };
+    assert!(
+        claim(t0 - Duration::seconds(1)).await.is_empty(),
+        "not due yet"
+    );
+    let first = claim(t0).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].id, first[0].attempts, first[0].param),
+        (job.id, 1, 7)
+    );
+    assert!(
+        claim(t0 + Duration::minutes(1)).await.is_empty(),
+        "leased to the first worker"
+    );
+    // The first worker crashed: once its lease expired another claims the job.
+    let again = claim(t0 + Duration::minutes(6)).await;
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    // A failure: pending again at the backoff time, not before.
+    let at = t0 + Duration::minutes(6);
+    let retry_at = at + Duration::minutes(4);
+    f.store
+        .retry_job(job.id, 3, retry_at, "boom", at)
+        .await
+        .unwrap();
+    let s = state(&f, &t, job.id).await;
+    assert_eq!(
+        (s.status.as_str(), s.outcome.as_deref()),
+        ("pending", Some("boom"))
+    );
+    assert!(claim(retry_at - Duration::seconds(1)).await.is_empty());
+    let third = claim(retry_at).await;
+    assert_eq!(third[0].attempts, 3);
+    // The last attempt failed too: given up, kept for inspection, never claimed again.
+    f.store
+        .retry_job(
+            job.id,
+            3,
+            retry_at + Duration::minutes(8),
+            "boom again",
+            retry_at,
+        )
+        .await
+        .unwrap();
+    let s = state(&f, &t, job.id).await;
+    assert_eq!(s.status, "failed");
+    assert!(claim(t0 + Duration::days(30)).await.is_empty());
+    // A finished job is done and stays done; finishing twice changes nothing.
+    let other = new_job(&t, "k2", t0);
+    f.store.enqueue(&other).await.unwrap();
+    assert_eq!(claim(t0).await.len(), 1);
+    f.store.finish_job(other.id, "ok", t0).await.unwrap();
+    f.store.finish_job(other.id, "again", t0).await.unwrap();
+    let s = state(&f, &t, other.id).await;
+    assert_eq!(
+        (s.status.as_str(), s.outcome.as_deref()),
+        ("done", Some("ok"))
+    );
+    assert!(claim(t0 + Duration::days(30)).await.is_empty());
+}
+
+/// Two workers claiming at once (PostgreSQL: two connections, `FOR UPDATE SKIP LOCKED`;
+/// SQLite: the single writer) never get the same job, and together get every due one.
+async fn concurrent_claimers_never_share_a_job(b: Backend) {
+    let f = open(b).await;
+    let (t, _) = with_tenant(&f, "acme").await;
+    let t0 = now();
+    let mut ids = std::collections::BTreeSet::new();
+    for i in 0..60 {
+        let j = new_job(&t, &format!("k{i}"), t0);
+        ids.insert(j.id);
+        f.store.enqueue(&j).await.unwrap();
+    }
+    let worker = |store: Arc<dyn Store>| async move {
+        let mut got = Vec::new();
+        loop {
+            let batch = store
+                .claim_jobs(t0, t0 + Duration::minutes(5), 7)
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                return got;
+            }
+            got.extend(batch.into_iter().map(|j| j.id));
+            tokio::task::yield_now().await;
+        }
+    };
+    let (a, b2) = tokio::join!(
+        tokio::spawn(worker(f.store.clone())),
+        tokio::spawn(worker(f.store.clone()))
+    );
+    let (a, b2) = (a.unwrap(), b2.unwrap());
+    let mut all: Vec<_> = a.iter().chain(b2.iter()).copied().collect();
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!(all.len(), n, "a job was claimed twice");
+    assert_eq!(
+        all.into_iter().collect::<std::collections::BTreeSet<_>>(),
+        ids
+    );
+}
+
 both_backends!(
+    the_job_queue_leases_retries_and_gives_up,
+    concurrent_claimers_never_share_a_job,
     deletion_respects_holds_and_leaves_tombstones,
     records_are_versioned_indexed_and_scoped,
     policies_are_stored_under_a_version_guard,
