@@ -143,11 +143,10 @@ fn requests(
             }
             let before = segments.get(k.wrapping_sub(1)).copied().unwrap_or("");
             let value = match before {
-                "records" => record,
+                // No foreign notice exists; another tenant's record id stands in for one.
+                "records" | "deletion-notices" => record,
                 "users" | "members" => user,
                 "groups" => group,
-                // No foreign notice exists; another tenant's record id stands in for one.
-                "deletion-notices" => record,
                 "files" => "f.txt",
                 // Collections are named within a tenant: a name is not another tenant's id.
                 "collections" => "notes",
