@@ -501,14 +501,12 @@ impl KeyStore for PgStore {
         let v = i32::try_from(version).unwrap_or(i32::MAX);
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // Serialise with key creation for this tenant while checking and retiring.
-        sqlx::query(
-            "SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' FOR UPDATE",
-        )
-        .bind(tenant.0)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let pending = sqlx::query("SELECT 1 FROM subject_keys WHERE tenant_id = $1 AND kek_version < $2 AND wrapped IS NOT NULL LIMIT 1")
+        sqlx::query(sql::LOCK_KEKS_PG)
+            .bind(tenant.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let pending = sqlx::query(sql::OLD_KEK_IN_USE)
             .bind(tenant.0)
             .bind(v)
             .fetch_optional(&mut *tx)

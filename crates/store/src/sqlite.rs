@@ -632,17 +632,16 @@ impl KeyStore for SqliteStore {
     async fn retire_old_keks(&self, tenant: TenantId, version: u32) -> Result<bool> {
         self.write(move |tx| {
             let pending: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM subject_keys WHERE tenant_id = $1 AND kek_version < $2 AND wrapped IS NOT NULL LIMIT 1",
-                    params![tenant.0, version],
-                    |r| r.get(0),
-                )
+                .query_row(sql::OLD_KEK_IN_USE, params![tenant.0, version], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(backend)?;
             if pending.is_some() {
                 return Ok(false);
             }
-            tx.execute(sql::RETIRE_OLD_KEKS, params![tenant.0, version]).map_err(backend)?;
+            tx.execute(sql::RETIRE_OLD_KEKS, params![tenant.0, version])
+                .map_err(backend)?;
             Ok(true)
         })
         .await
