@@ -72,7 +72,7 @@ impl Config {
     }
 
     /// S3 settings with credentials from the secret file or the environment.
-    pub fn s3_settings(&self) -> Result<strongroom_store::blobs::S3Settings, String> {
+    pub fn s3_settings(&self) -> Result<strongroom_blobs::S3Settings, String> {
         let b = &self.blobs;
         let secret = match &b.s3_secret_access_key_file {
             Some(path) => Some(
@@ -85,7 +85,7 @@ impl Config {
             ),
             None => std::env::var("AWS_SECRET_ACCESS_KEY").ok(),
         };
-        Ok(strongroom_store::blobs::S3Settings {
+        Ok(strongroom_blobs::S3Settings {
             endpoint: b.s3_endpoint.clone(),
             region: b.s3_region.clone(),
             allow_http: b.s3_allow_http,

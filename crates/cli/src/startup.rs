@@ -58,7 +58,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         Some(url) => Mailer::smtp(url, &config.mail.from),
         None => Mailer::outbox(config.data_dir.join("outbox"), &config.mail.from),
     }?;
-    let blobs = strongroom_store::blobs::Blobs::open(
+    let blobs = strongroom_blobs::Blobs::open(
         &config.blob_url(),
         &config.s3_settings().map_err(|e| anyhow::anyhow!(e))?,
     )

@@ -34,7 +34,7 @@ async fn run(dir: &std::path::Path) -> (f64, f64) {
         .unwrap();
     let mailer = Mailer::outbox(dir.join("outbox"), "B <b@example.com>").unwrap();
     let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
-    let blobs = strongroom_store::blobs::Blobs::local(&dir.join("blobs")).unwrap();
+    let blobs = strongroom_blobs::Blobs::local(&dir.join("blobs")).unwrap();
     let s = Services::new(
         store,
         mailer,

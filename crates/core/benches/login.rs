@@ -36,7 +36,7 @@ async fn setup(dir: &std::path::Path) -> (Services, SecretString) {
         ..AuthSettings::default()
     };
     let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
-    let blobs = strongroom_store::blobs::Blobs::local(&dir.join("blobs")).unwrap();
+    let blobs = strongroom_blobs::Blobs::local(&dir.join("blobs")).unwrap();
     let s = Services::new(store, mailer, Arc::new(SystemClock), auth, keyring, blobs).unwrap();
     let email = Email::parse("bench@example.com").unwrap();
     let t = s

@@ -89,6 +89,17 @@ impl From<StoreError> for CoreError {
     }
 }
 
+impl From<strongroom_blobs::BlobError> for CoreError {
+    fn from(e: strongroom_blobs::BlobError) -> Self {
+        match e {
+            strongroom_blobs::BlobError::NotFound => CoreError::NotFound("file"),
+            strongroom_blobs::BlobError::Backend(msg) => {
+                CoreError::internal("blob store failure", msg)
+            }
+        }
+    }
+}
+
 impl From<strongroom_domain::ParseError> for CoreError {
     fn from(e: strongroom_domain::ParseError) -> Self {
         CoreError::Invalid(e.to_string())

@@ -43,7 +43,7 @@ pub struct Services {
     pub keyring: Arc<keys::Keyring>,
     pub privacy: Arc<privacy::PrivacyLog>,
     pub access: Arc<access::Access>,
-    pub blobs: strongroom_store::blobs::Blobs,
+    pub blobs: strongroom_blobs::Blobs,
     /// Largest file one upload may store.
     pub max_file_bytes: u64,
 }
@@ -55,7 +55,7 @@ impl Services {
         clock: Arc<dyn Clock>,
         auth: AuthSettings,
         keyring: keys::Keyring,
-        blobs: strongroom_store::blobs::Blobs,
+        blobs: strongroom_blobs::Blobs,
     ) -> Result<Self, CoreError> {
         let hasher = auth::HashPool::new(auth.hash_concurrency)?;
         let privacy = Arc::new(privacy::PrivacyLog::start(

@@ -9,7 +9,6 @@
 //! * every multi-statement change is one transaction: a failed call leaves nothing half-written;
 //! * no backend error text reaches a client: [`StoreError::Backend`] is logged, not shown.
 
-pub mod blobs;
 pub mod model;
 pub mod postgres;
 mod raw;

@@ -52,9 +52,15 @@ fn dependencies_point_down_the_layers() {
         ("domain", &[]),
         ("crypto", &[]),
         ("store", &["strongroom-domain"]),
+        ("blobs", &[]),
         (
             "core",
-            &["strongroom-crypto", "strongroom-domain", "strongroom-store"],
+            &[
+                "strongroom-blobs",
+                "strongroom-crypto",
+                "strongroom-domain",
+                "strongroom-store",
+            ],
         ),
         (
             "http",
@@ -63,6 +69,7 @@ fn dependencies_point_down_the_layers() {
         (
             "cli",
             &[
+                "strongroom-blobs",
                 "strongroom-core",
                 "strongroom-crypto",
                 "strongroom-domain",

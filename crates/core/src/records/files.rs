@@ -20,12 +20,12 @@ use bytes::{Bytes, BytesMut};
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use std::net::IpAddr;
 use std::ops::Range;
+use strongroom_blobs::{BlobWriter, Blobs};
 use strongroom_crypto::keys::aad;
 use strongroom_crypto::stream::{
     Decryptor, ENCRYPTED_SEGMENT_LEN, Encryptor, HEADER_LEN, RangePlan, SEGMENT_LEN, TAG_LEN,
 };
 use strongroom_domain::{FileId, RecordId, TenantId};
-use strongroom_store::blobs::{BlobWriter, Blobs};
 use strongroom_store::{FileRow, HistoryRow};
 
 /// The privacy log's object type for files.
@@ -101,7 +101,7 @@ async fn read_all(blobs: &Blobs, key: &str, range: Range<u64>) -> Result<Bytes, 
 }
 
 struct DecryptState {
-    source: BoxStream<'static, Result<Bytes, strongroom_store::StoreError>>,
+    source: BoxStream<'static, Result<Bytes, strongroom_blobs::BlobError>>,
     buf: BytesMut,
     dec: Decryptor,
     plan: RangePlan,
@@ -147,7 +147,7 @@ impl DecryptState {
 }
 
 fn decrypt_stream(
-    source: BoxStream<'static, Result<Bytes, strongroom_store::StoreError>>,
+    source: BoxStream<'static, Result<Bytes, strongroom_blobs::BlobError>>,
     dec: Decryptor,
     plan: RangePlan,
 ) -> BoxStream<'static, Result<Bytes, std::io::Error>> {

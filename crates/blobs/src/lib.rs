@@ -7,7 +7,6 @@
 //! partial object (a local multipart write lands in a staging file renamed at the end; an S3
 //! multipart upload is invisible until completed, and aborted on failure).
 
-use crate::{Result, StoreError};
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -15,6 +14,17 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMulti
 use secrecy::ExposeSecret;
 use std::ops::Range;
 use std::sync::Arc;
+
+/// A blob store failure. The text names what failed, never a credential.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BlobError {
+    #[error("no such blob")]
+    NotFound,
+    #[error("{0}")]
+    Backend(String),
+}
+
+pub type Result<T, E = BlobError> = std::result::Result<T, E>;
 
 /// S3 multipart parts are at least 5 MiB (but the last); 8 MiB keeps the part count low.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -48,22 +58,22 @@ impl std::fmt::Debug for Blobs {
     }
 }
 
-fn blob_error(e: object_store::Error) -> StoreError {
+fn blob_error(e: object_store::Error) -> BlobError {
     match e {
-        object_store::Error::NotFound { .. } => StoreError::NotFound("blob"),
-        other => StoreError::Backend(format!("blob store: {other}")),
+        object_store::Error::NotFound { .. } => BlobError::NotFound,
+        other => BlobError::Backend(format!("blob store: {other}")),
     }
 }
 
 fn key_path(key: &str) -> Result<Path> {
-    Path::parse(key).map_err(|_| StoreError::Backend("invalid blob key".to_owned()))
+    Path::parse(key).map_err(|_| BlobError::Backend("invalid blob key".to_owned()))
 }
 
 impl Blobs {
     /// A local folder (created if missing).
     pub fn local(dir: &std::path::Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Backend(format!("blob folder: {e}")))?;
+            .map_err(|e| BlobError::Backend(format!("blob folder: {e}")))?;
         let fs = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(blob_error)?;
         Ok(Self {
             inner: Arc::new(fs),
@@ -77,7 +87,7 @@ impl Blobs {
             return Self::local(std::path::Path::new(path));
         }
         let Some(rest) = url.strip_prefix("s3://") else {
-            return Err(StoreError::Backend(
+            return Err(BlobError::Backend(
                 "blob URL must start with file:// or s3://".to_owned(),
             ));
         };
