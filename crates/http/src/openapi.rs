@@ -273,7 +273,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 fn response<'a>(
     doc: &'a utoipa::openapi::OpenApi,
     path: &str,
-    method: utoipa::openapi::HttpMethod,
+    method: &utoipa::openapi::HttpMethod,
     status: &str,
 ) -> Option<&'a utoipa::openapi::Response> {
     let item = doc.paths.paths.get(path)?;
@@ -385,7 +385,7 @@ mod tests {
             }
         }
         assert_eq!(crate::JSON_BODY_LIMIT, 64 * 1024, "update the 413 text");
-        let login_401 = response(&doc, "/api/v1/auth/login", HttpMethod::Post, "401").unwrap();
+        let login_401 = response(&doc, "/api/v1/auth/login", &HttpMethod::Post, "401").unwrap();
         assert!(login_401.headers.contains_key("WWW-Authenticate"));
         assert!(
             login_401.description.contains("indistinguishable"),
