@@ -119,6 +119,9 @@ impl<'de> Deserialize<'de> for Slug {
     }
 }
 
+/// The longest person, tenant or group name, in characters.
+pub const NAME_MAX_CHARS: usize = 200;
+
 fn parse_text(field: &'static str, raw: &str, max: usize) -> Result<String, ParseError> {
     let s = raw.trim();
     if s.is_empty() {
@@ -146,7 +149,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        parse_text("name", raw, 200).map(Self)
+        parse_text("name", raw, NAME_MAX_CHARS).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -173,7 +176,7 @@ pub struct TenantName(String);
 
 impl TenantName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        parse_text("name", raw, 200).map(Self)
+        parse_text("name", raw, NAME_MAX_CHARS).map(Self)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -217,6 +220,82 @@ impl Default for Region {
         Self("eu".to_owned())
     }
 }
+
+/// The documented form of parsed text, as JSON Schema `pattern`s that accept exactly what the
+/// parsers accept (checked by the tests below). Written with explicit classes only (`\uXXXX`,
+/// `\xXX`), which read the same in ECMA-262, Python and Rust regex syntax.
+pub mod pattern {
+    /// What `str::trim` removes: Unicode `White_Space`.
+    const WS: &str = r"[\t-\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+    /// Neither a control character (`char::is_control`) nor whitespace.
+    const VISIBLE: &str = r"[^\x00-\x20\x7F-\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
+    /// Not a control character.
+    const NOT_CONTROL: &str = r"[^\x00-\x1F\x7F-\x9F]";
+
+    /// Display text: 1 to `max` characters once trimmed, no control characters inside.
+    pub fn text(max: usize) -> String {
+        let inner = max.saturating_sub(2);
+        format!("^{WS}*{VISIBLE}(?:{NOT_CONTROL}{{0,{inner}}}{VISIBLE})?{WS}*$")
+    }
+
+    /// An e-mail address: one `@`, a local part of 1 to 64, a domain of two or more dot-separated
+    /// labels of 1 to 63 that neither start nor end with `-`; surrounding whitespace is trimmed.
+    /// The documented form is ASCII (the parser also takes other letters).
+    pub fn email() -> String {
+        // Printable ASCII without `@`; for labels also without `.`, and at their ends without `-`.
+        let local = r"[!-?A-~]";
+        let label_end = r"[!-,/-?A-~]";
+        let label_mid = r"[!-\-/-?A-~]";
+        let label = format!("{label_end}(?:{label_mid}{{0,61}}{label_end})?");
+        format!("^{WS}*{local}{{1,64}}@{label}(?:\\.{label})+{WS}*$")
+    }
+}
+
+fn string_schema(
+    pattern: String,
+    max_length: Option<usize>,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .max_length(max_length)
+        .description(Some(description))
+        .into()
+}
+
+impl utoipa::PartialSchema for Email {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            pattern::email(),
+            Some(Email::MAX_LEN),
+            "An e-mail address; trimmed and lower-cased.",
+        )
+    }
+}
+impl utoipa::ToSchema for Email {}
+
+impl utoipa::PartialSchema for PersonName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            pattern::text(NAME_MAX_CHARS),
+            None,
+            "A person's name: 1 to 200 characters once trimmed, no control characters.",
+        )
+    }
+}
+impl utoipa::ToSchema for PersonName {}
+
+impl utoipa::PartialSchema for TenantName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(
+            pattern::text(NAME_MAX_CHARS),
+            None,
+            "A name: 1 to 200 characters once trimmed, no control characters.",
+        )
+    }
+}
+impl utoipa::ToSchema for TenantName {}
 
 #[cfg(test)]
 mod tests {
@@ -263,5 +342,69 @@ mod tests {
         assert!(PersonName::parse("  ").is_err());
         assert!(PersonName::parse("a\u{0}b").is_err());
         assert_eq!(PersonName::parse(" Ann ").unwrap().as_str(), "Ann");
+    }
+
+    /// The documented patterns accept exactly what the parsers accept.
+    #[test]
+    fn patterns_agree_with_the_parsers() {
+        let text = regex::Regex::new(&pattern::text(NAME_MAX_CHARS)).unwrap();
+        let long = "é".repeat(NAME_MAX_CHARS);
+        let too_long = "é".repeat(NAME_MAX_CHARS + 1);
+        for s in [
+            "Ann",
+            "a",
+            " Ann ",
+            "\tAnn\n",
+            "\u{3000}Ann\u{85}",
+            "Ann Bee",
+            "Ann\u{a0}Bee",
+            "",
+            " ",
+            "\u{a0}",
+            "a\u{0}b",
+            "a\u{9f}b",
+            "a\tb",
+            "\u{1c}a",
+            "a\u{7f}",
+            "\u{200b}",
+            "名前",
+            &long,
+            &too_long,
+            &format!(" {long} "),
+        ] {
+            assert_eq!(text.is_match(s), PersonName::parse(s).is_ok(), "name {s:?}");
+            assert_eq!(text.is_match(s), TenantName::parse(s).is_ok(), "{s:?}");
+        }
+        let email = regex::Regex::new(&pattern::email()).unwrap();
+        let local64 = "a".repeat(64);
+        let label63 = "b".repeat(63);
+        for s in [
+            "ann@example.com",
+            " Ann@Example.COM\t",
+            "a.b+c@x-y.example",
+            "a@b.c",
+            "a@b.c.d",
+            "?nak`}=@5t.o.io",
+            &format!("{local64}@example.com"),
+            &format!("a{local64}@example.com"),
+            &format!("a@{label63}.com"),
+            &format!("a@b{label63}.com"),
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "a b@example.com",
+            "ann@localhost",
+            "ann@-x.com",
+            "ann@x-.com",
+            "a@@b.com",
+            "a@b..c",
+            "a@.b.c",
+            "a@b.c.",
+            "a\u{0}@b.c",
+            "a@b\u{7f}.c",
+        ] {
+            assert_eq!(email.is_match(s), Email::parse(s).is_ok(), "email {s:?}");
+        }
     }
 }

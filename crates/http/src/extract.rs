@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::problem::Problem;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
@@ -10,18 +11,151 @@ use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 use strongroom_core::Principal;
 
-/// A JSON body; malformed, mistyped, oversize or non-JSON bodies become 4xx problems.
+/// A JSON body; malformed, mistyped, oversize or non-JSON bodies become 4xx problems. Every
+/// body of the API is a JSON object: an array is refused even where serde would read a struct
+/// from one (`[null]` as a PATCH that changes nothing).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_problem(&rejection)),
+        if !json_content_type(req.headers()) {
+            return Err(json_problem(&JsonRejection::MissingJsonContentType(
+                axum::extract::rejection::MissingJsonContentType::default(),
+            )));
         }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| json_problem(&JsonRejection::BytesRejection(e)))?;
+        let bytes = integral_numbers_as_integers(&bytes);
+        let value = axum::Json::<T>::from_bytes(&bytes).map_err(|e| json_problem(&e))?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(Problem::new(
+                "invalid_field",
+                "the body must be a JSON object",
+            ));
+        }
+        Ok(Self(value.0))
     }
+}
+
+/// JSON (and JSON Schema, which the OpenAPI document speaks) compares numbers by value: `13.0`
+/// and `1.3e1` are the integer 13. serde reads them as floats and would refuse them where an
+/// integer is expected, so every number written with a fraction or an exponent whose value is a
+/// whole number (below 2^53, so exactly representable) is rewritten as that integer before
+/// parsing. Strings and anything that is not a valid JSON number are left as they are, so a
+/// malformed body stays malformed.
+fn integral_numbers_as_integers(body: &Bytes) -> Bytes {
+    let mut out = Vec::with_capacity(body.len());
+    let mut changed = false;
+    let mut rest: &[u8] = body;
+    let mut in_string = false;
+    while let Some((&b, tail)) = rest.split_first() {
+        let starts_number = !in_string && (b == b'-' || b.is_ascii_digit());
+        if !starts_number {
+            out.push(b);
+            rest = tail;
+            if in_string && b == b'\\' {
+                if let Some((&escaped, tail)) = rest.split_first() {
+                    out.push(escaped);
+                    rest = tail;
+                }
+            } else if b == b'"' {
+                in_string = !in_string;
+            }
+            continue;
+        }
+        let len = rest
+            .iter()
+            .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+            .unwrap_or(rest.len());
+        let (token, after) = rest.split_at_checked(len).unwrap_or((rest, &[]));
+        match std::str::from_utf8(token).ok().and_then(whole_number) {
+            Some(n) => {
+                out.extend_from_slice(n.to_string().as_bytes());
+                changed = true;
+            }
+            None => out.extend_from_slice(token),
+        }
+        rest = after;
+    }
+    if changed {
+        Bytes::from(out)
+    } else {
+        body.clone()
+    }
+}
+
+/// The integer a JSON number written with a fraction or an exponent stands for, if it is a whole
+/// number below 2^53 (exactly, not after rounding to a float).
+fn whole_number(t: &str) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if !t.contains(['.', 'e', 'E']) || !is_json_number(t) {
+        return None;
+    }
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let (mantissa, exp) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let point = i64::try_from(int.len()).ok()?.checked_add(exp)?;
+    let whole = int
+        .bytes()
+        .chain(frac.bytes())
+        .zip(0_i64..)
+        .all(|(d, k)| k < point || d == b'0');
+    let value = t.parse::<f64>().ok()?;
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a whole number below 2^53 converts exactly"
+    )]
+    (whole && value.abs() < EXACT).then_some(value as i64)
+}
+
+/// RFC 8259 `number`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn is_json_number(t: &str) -> bool {
+    /// Strips leading digits; `None` if there are none.
+    fn digits(s: &str) -> Option<(&str, &str)> {
+        let n = s.bytes().take_while(u8::is_ascii_digit).count();
+        s.split_at_checked(n).filter(|(d, _)| !d.is_empty())
+    }
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let Some((int, mut rest)) = digits(unsigned) else {
+        return false;
+    };
+    if int.len() > 1 && int.starts_with('0') {
+        return false;
+    }
+    if let Some(frac) = rest.strip_prefix('.') {
+        let Some((_, after)) = digits(frac) else {
+            return false;
+        };
+        rest = after;
+    }
+    if let Some(exp) = rest.strip_prefix(['e', 'E']) {
+        let Some((_, after)) = digits(exp.strip_prefix(['+', '-']).unwrap_or(exp)) else {
+            return false;
+        };
+        rest = after;
+    }
+    rest.is_empty()
+}
+
+/// `application/json` or another `application/*+json` type, as `axum::Json` requires.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(essence) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+    else {
+        return false;
+    };
+    let essence = essence.trim().to_ascii_lowercase();
+    essence
+        .strip_prefix("application/")
+        .is_some_and(|sub| sub == "json" || sub.ends_with("+json"))
 }
 
 fn json_problem(r: &JsonRejection) -> Problem {
@@ -179,5 +313,50 @@ impl FromRequestParts<AppState> for ClientIp {
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
         Ok(Self(peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(s: &str) -> String {
+        String::from_utf8(integral_numbers_as_integers(&Bytes::from(s.to_owned())).to_vec())
+            .unwrap()
+    }
+
+    #[test]
+    fn whole_numbers_become_integers_and_nothing_else_changes() {
+        assert_eq!(
+            rewrite(r#"{"a":13.0,"b":[1.5,-2.0,1e2,0.0,-0.0,3E+1,7],"c":"13.0"}"#),
+            r#"{"a":13,"b":[1.5,-2,100,0,0,30,7],"c":"13.0"}"#
+        );
+        // Escaped quotes do not end a string; too large or inexact values stay floats.
+        assert_eq!(
+            rewrite(r#"{"s":"x\"1.0","n":1e300,"m":9007199254740993.0}"#),
+            r#"{"s":"x\"1.0","n":1e300,"m":9007199254740993.0}"#
+        );
+        // What is not a JSON number stays as it was, so it is still refused.
+        assert_eq!(
+            rewrite("[1.00000000000000001,2.50e1,25e-1,120e-1,0.5e1]"),
+            "[1.00000000000000001,25,25e-1,12,5]"
+        );
+        for bad in [
+            "01.0",
+            "1.",
+            ".5",
+            "1.0e",
+            "--1.0",
+            "1.0.0",
+            "+1.0",
+            "[1.0 2.0]",
+            "x1.0",
+        ] {
+            assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&rewrite(bad)).is_err(),
+                "{bad:?} became valid"
+            );
+        }
     }
 }

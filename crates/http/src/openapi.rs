@@ -1,7 +1,18 @@
 //! The OpenAPI document, generated from the handlers' annotations.
+//!
+//! Handlers document what is theirs (their success answer and the problems their service
+//! raises). What every operation can answer through the shared extractors and layers is added
+//! here, once, by [`SharedResponses`]: 401 on every operation that needs a bearer token, 400,
+//! 413, 415 and 422 on every JSON body, 404 on every path parameter, 400 on every query
+//! string, 500 everywhere; and every error answer is `application/problem+json` with a
+//! `ProblemBody`, because only `problem.rs` builds errors. schemathesis checks the served
+//! document against the running server in CI (`.ci/api-conformance`).
 
+use crate::problem::{CODES, ProblemBody};
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Header, Object, Ref, RefOr, ResponseBuilder, Type};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,9 +28,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         crate::routes::update_collection, crate::routes::delete_record, crate::routes::restore_record, crate::routes::hold_record, crate::routes::release_record,
         crate::routes::get_retention_rules, crate::routes::put_retention_rules,
     ),
-    modifiers(&Bearer)
+    components(schemas(ProblemBody)),
+    modifiers(&Bearer, &SharedResponses)
 )]
 struct ApiDoc;
+
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
 
 struct Bearer;
 
@@ -33,6 +48,349 @@ impl utoipa::Modify for Bearer {
     }
 }
 
+/// Adds the answers that come from the shared extractors (`extract.rs`) and layers rather than
+/// from a handler, and makes every error answer `application/problem+json`.
+struct SharedResponses;
+
+/// Where a shared answer comes from, and which problem codes it carries.
+struct Shared {
+    applies: fn(&Operation) -> bool,
+    codes: &'static [&'static str],
+    why: &'static str,
+}
+
+const SHARED: &[Shared] = &[
+    Shared {
+        applies: needs_bearer,
+        codes: &["unauthenticated"],
+        why: "the access token is missing, malformed, expired or revoked",
+    },
+    Shared {
+        applies: refuses_unsettled,
+        codes: &["password_change_required"],
+        why: "the caller must first change their initial password (`PUT /api/v1/me/password`)",
+    },
+    Shared {
+        applies: takes_json,
+        codes: &["malformed_json", "invalid_input"],
+        why: "the body is not valid JSON or could not be read",
+    },
+    Shared {
+        applies: takes_json,
+        codes: &["invalid_field"],
+        why: "a field of the body is missing, unknown, out of range or has the wrong type",
+    },
+    Shared {
+        applies: takes_json,
+        codes: &["payload_too_large"],
+        why: "the body is larger than 64 KiB (`JSON_BODY_LIMIT`)",
+    },
+    Shared {
+        applies: takes_json,
+        codes: &["unsupported_media_type"],
+        why: "the body is not sent as `Content-Type: application/json`",
+    },
+    Shared {
+        applies: has_path_parameter,
+        codes: &["not_found"],
+        why: "a path parameter names nothing that exists (e.g. a malformed id)",
+    },
+    Shared {
+        applies: has_query_parameter,
+        codes: &["invalid_input"],
+        why: "a query parameter is unknown or does not parse",
+    },
+    Shared {
+        applies: |_| true,
+        codes: &["internal"],
+        why: "an internal failure (logged on the server; the answer says nothing more)",
+    },
+];
+
+fn needs_bearer(op: &Operation) -> bool {
+    op.security.iter().flatten().any(|req| {
+        serde_json::to_value(req)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.contains_key("bearer")))
+            .unwrap_or(false)
+    })
+}
+
+/// The operations whose handler takes `extract::Unsettled` rather than `extract::Caller`: a
+/// caller who still has an initial password may call them (checked against the handlers'
+/// source by a test).
+const UNSETTLED: &[&str] = &[
+    "me",
+    "change_password",
+    "logout",
+    "my_logins",
+    "my_privacy_log",
+];
+
+fn refuses_unsettled(op: &Operation) -> bool {
+    needs_bearer(op)
+        && !op
+            .operation_id
+            .as_deref()
+            .is_some_and(|id| UNSETTLED.contains(&id))
+}
+
+fn takes_json(op: &Operation) -> bool {
+    op.request_body
+        .as_ref()
+        .is_some_and(|b| b.content.contains_key("application/json"))
+}
+
+fn has_parameter(op: &Operation, place: &ParameterIn) -> bool {
+    op.parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == *place)
+}
+
+fn has_path_parameter(op: &Operation) -> bool {
+    has_parameter(op, &ParameterIn::Path)
+}
+
+fn has_query_parameter(op: &Operation) -> bool {
+    has_parameter(op, &ParameterIn::Query)
+}
+
+fn status_of(code: &str) -> u16 {
+    CODES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or(500, |(_, status, _)| *status)
+}
+
+fn problem_content() -> Content {
+    Content::new(Some(Ref::from_schema_name("ProblemBody")))
+}
+
+fn header(description: &str) -> Header {
+    let mut h = Header::new(Object::with_type(Type::String));
+    h.description = Some(description.to_owned());
+    h
+}
+
+impl utoipa::Modify for SharedResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                add_shared(op);
+                problems_as_problem_json(op);
+            }
+        }
+    }
+}
+
+fn add_shared(op: &mut Operation) {
+    let shared: Vec<&Shared> = SHARED.iter().filter(|s| (s.applies)(op)).collect();
+    for shared in shared {
+        let Some(status) = shared.codes.first().map(|c| status_of(c)) else {
+            continue;
+        };
+        let codes = shared
+            .codes
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let line = format!("{codes}: {}", shared.why);
+        match op.responses.responses.entry(status.to_string()) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(RefOr::T(
+                    ResponseBuilder::new()
+                        .description(line)
+                        .content(PROBLEM_JSON, problem_content())
+                        .build(),
+                ));
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                if let RefOr::T(r) = o.get_mut() {
+                    if r.description.is_empty() {
+                        r.description = line;
+                    } else if !r.description.contains(&line) {
+                        r.description = format!("{}; or {line}", r.description);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every error answer is built by `problem.rs`: `application/problem+json`, a `ProblemBody`,
+/// `WWW-Authenticate` on a 401 and `Retry-After` on a 429.
+fn problems_as_problem_json(op: &mut Operation) {
+    for (status, response) in &mut op.responses.responses {
+        let RefOr::T(r) = response else { continue };
+        let status: u16 = status.parse().unwrap_or(0);
+        if status < 400 {
+            continue;
+        }
+        if r.description.is_empty() {
+            r.description = CODES
+                .iter()
+                .filter(|(_, s, _)| *s == status)
+                .map(|(c, _, t)| format!("`{c}`: {t}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        r.content.clear();
+        r.content.insert(PROBLEM_JSON.to_owned(), problem_content());
+        if status == 401 {
+            r.headers
+                .insert("WWW-Authenticate".into(), header("`Bearer`"));
+        }
+        if status == 429 {
+            r.headers.insert(
+                "Retry-After".into(),
+                header("seconds until an attempt is accepted again"),
+            );
+        }
+    }
+}
+
+/// The document as served at `/openapi.json`.
 pub fn spec() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// A response as documented, for tests.
+#[cfg(test)]
+fn response<'a>(
+    doc: &'a utoipa::openapi::OpenApi,
+    path: &str,
+    method: &utoipa::openapi::HttpMethod,
+    status: &str,
+) -> Option<&'a utoipa::openapi::Response> {
+    let item = doc.paths.paths.get(path)?;
+    let op = match method {
+        utoipa::openapi::HttpMethod::Get => item.get.as_ref(),
+        utoipa::openapi::HttpMethod::Put => item.put.as_ref(),
+        utoipa::openapi::HttpMethod::Post => item.post.as_ref(),
+        utoipa::openapi::HttpMethod::Delete => item.delete.as_ref(),
+        utoipa::openapi::HttpMethod::Patch => item.patch.as_ref(),
+        _ => None,
+    }?;
+    match op.responses.responses.get(status)? {
+        RefOr::T(r) => Some(r),
+        RefOr::Ref(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::HttpMethod;
+
+    fn operations(doc: &utoipa::openapi::OpenApi) -> Vec<(String, &Operation)> {
+        doc.paths
+            .paths
+            .iter()
+            .flat_map(|(path, item)| {
+                [
+                    ("GET", &item.get),
+                    ("PUT", &item.put),
+                    ("POST", &item.post),
+                    ("DELETE", &item.delete),
+                    ("PATCH", &item.patch),
+                ]
+                .into_iter()
+                .filter_map(move |(m, op)| op.as_ref().map(|op| (format!("{m} {path}"), op)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_error_answer_is_a_problem() {
+        let doc = spec();
+        for (name, op) in operations(&doc) {
+            assert!(
+                op.responses.responses.contains_key("500"),
+                "{name}: 500 missing"
+            );
+            for (status, r) in &op.responses.responses {
+                let RefOr::T(r) = r else {
+                    panic!("{name} {status}: a reference")
+                };
+                if status.parse::<u16>().unwrap() >= 400 {
+                    let types: Vec<_> = r.content.keys().collect();
+                    assert_eq!(types, [PROBLEM_JSON], "{name} {status}");
+                    assert!(!r.description.is_empty(), "{name} {status}: no description");
+                }
+            }
+        }
+    }
+
+    /// `UNSETTLED` names exactly the handlers that take `Unsettled`.
+    #[test]
+    fn unsettled_list_matches_the_handlers() {
+        let sources = [
+            include_str!("routes/auth.rs"),
+            include_str!("routes/me.rs"),
+            include_str!("routes/export.rs"),
+            include_str!("routes/privacy.rs"),
+            include_str!("routes/records.rs"),
+            include_str!("routes/tenant.rs"),
+            include_str!("routes/users.rs"),
+        ];
+        let mut found: Vec<&str> = sources
+            .iter()
+            .flat_map(|src| src.split("pub async fn ").skip(1))
+            .filter_map(|f| {
+                let (name, rest) = f.split_once('(')?;
+                let signature = rest.split_once(") ->").map_or(rest, |(sig, _)| sig);
+                signature.contains("Unsettled").then_some(name)
+            })
+            .collect();
+        found.sort_unstable();
+        let mut listed = UNSETTLED.to_vec();
+        listed.sort_unstable();
+        assert_eq!(found, listed);
+        let doc = spec();
+        for (name, op) in operations(&doc) {
+            let documented = op.responses.responses.contains_key("403");
+            assert!(
+                documented || !refuses_unsettled(op),
+                "{name}: 403 password_change_required missing"
+            );
+        }
+    }
+
+    #[test]
+    fn secured_operations_document_401_and_json_bodies_their_rejections() {
+        let doc = spec();
+        for (name, op) in operations(&doc) {
+            let has = |s: &str| op.responses.responses.contains_key(s);
+            if needs_bearer(op) {
+                assert!(has("401"), "{name}: 401 missing");
+            }
+            if takes_json(op) {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(has(s), "{name}: {s} missing");
+                }
+            }
+        }
+        assert_eq!(crate::JSON_BODY_LIMIT, 64 * 1024, "update the 413 text");
+        let login_401 = response(&doc, "/api/v1/auth/login", &HttpMethod::Post, "401").unwrap();
+        assert!(login_401.headers.contains_key("WWW-Authenticate"));
+        assert!(
+            login_401.description.contains("indistinguishable"),
+            "the handler's own description stays: {}",
+            login_401.description
+        );
+    }
 }

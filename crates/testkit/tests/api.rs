@@ -835,6 +835,61 @@ async fn bad_requests_get_problems_never_500(b: Backend) {
     );
 }
 
+/// Every body is a JSON object (serde would read a struct from an array: `[null]` as a PATCH
+/// that changes nothing), and a whole number is an integer however it is written, as in the
+/// JSON Schema of the OpenAPI document (found by schemathesis).
+async fn bodies_are_objects_and_whole_numbers_are_integers(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let http = admin.raw().clone();
+    let me = admin.get("/api/v1/me").await.json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for body in ["[null]", "[]", " [\"Renamed\"]"] {
+        let r = admin
+            .send(
+                http.patch(admin.url(&format!("/api/v1/users/{me}")))
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        r.assert_problem(422, "invalid_field");
+        assert!(
+            r.json["detail"].as_str().unwrap().contains("JSON object"),
+            "{}",
+            r.body
+        );
+    }
+    for (written, value) in [("5.0", 5), ("7e0", 7), ("0.4e1", 4)] {
+        let r = admin
+            .send(
+                http.patch(admin.url("/api/v1/tenant"))
+                    .header("content-type", "application/json")
+                    .body(format!("{{\"lockout_threshold\": {written}}}")),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{written}: {}", r.body);
+        assert_eq!(r.json["lockout_threshold"], value, "{written}");
+    }
+    for written in ["5.5", "1e-1", "05.0"] {
+        let r = admin
+            .send(
+                http.patch(admin.url("/api/v1/tenant"))
+                    .header("content-type", "application/json")
+                    .body(format!("{{\"lockout_threshold\": {written}}}")),
+            )
+            .await;
+        assert!(matches!(r.status, 400 | 422), "{written}: {}", r.body);
+    }
+    // A number in a string is a string.
+    admin
+        .patch("/api/v1/tenant", &json!({"lockout_threshold": "5.0"}))
+        .await
+        .assert_problem(422, "invalid_field");
+}
+
 async fn one_address_is_throttled(b: Backend) {
     let s = TestServer::start_with(b, |c| {
         c.auth.ip_burst = 4;
@@ -920,6 +975,17 @@ async fn health_openapi_and_metrics(b: Backend) {
         );
     }
     assert!(spec.json["components"]["securitySchemes"]["bearer"].is_object());
+    // Errors are documented as they are sent: problem+json, 401 on every secured operation.
+    let me_401 = &spec.json["paths"]["/api/v1/me"]["get"]["responses"]["401"];
+    assert!(
+        me_401["content"]["application/problem+json"]["schema"].is_object(),
+        "{me_401}"
+    );
+    assert!(me_401["content"]["application/json"].is_null(), "{me_401}");
+    let params = spec.json["paths"]["/api/v1/privacy-log"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(params.iter().all(|p| p["in"] == "query"), "{params:?}");
     let m = c.get("/metrics").await;
     assert_eq!(m.status, 200);
     assert!(
@@ -948,6 +1014,7 @@ both_backends!(
     users_and_groups_crud,
     a_tenant_admin_cannot_reach_another_tenants_users,
     bad_requests_get_problems_never_500,
+    bodies_are_objects_and_whole_numbers_are_integers,
     one_address_is_throttled,
     login_history_records_every_attempt,
     health_openapi_and_metrics,

@@ -8,16 +8,21 @@ use strongroom_domain::TenantId;
 use time::Duration;
 
 /// A tenant's retention rules (`GET/PUT /retention-rules`); the defaults are seed 000's.
+/// Every period is 0 to 3650 days; the notice comes before the deletion of recordings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionRules {
     /// Licence expiry to the mail that announces the deletion of recordings.
+    #[schema(maximum = 3650)]
     pub notice_after_days: u32,
     /// Licence expiry to the deletion of recordings (unless the user keeps them).
+    #[schema(maximum = 3650)]
     pub delete_recordings_after_days: u32,
     /// End of the agreement to the destruction of the tenant.
+    #[schema(maximum = 3650)]
     pub destroy_after_days: u32,
     /// Soft deletion to the purge.
+    #[schema(maximum = 3650)]
     pub purge_deleted_after_days: u32,
 }
 

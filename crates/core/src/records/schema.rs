@@ -46,6 +46,8 @@ impl FieldType {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldDef {
+    /// 1 to 63 characters: a-z first, then a-z, 0-9 or _.
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,62}$")]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: FieldType,
@@ -140,7 +142,7 @@ pub(crate) fn canonical(v: &Value) -> String {
 }
 
 /// A collection's legal retention period.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LegalRetention {
     /// The `date` field (not personal) that ends a record, e.g. a contract's end date.
@@ -152,6 +154,71 @@ pub struct LegalRetention {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<u32>,
 }
+
+/// Documented by hand: `years` (1 to 100) or `days` (1 to 36500), exactly one of the two, as
+/// [`LegalRetention::check`] requires.
+impl utoipa::PartialSchema for LegalRetention {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AdditionalProperties, AllOfBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type,
+        };
+        let period = |max: u32, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::Integer, Type::Null]))
+                .minimum(Some(1))
+                .maximum(Some(max))
+                .description(Some(description))
+        };
+        let fields = ObjectBuilder::new()
+            .property(
+                "end_field",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[a-z][a-z0-9_]{0,62}$"))
+                    .description(Some(
+                        "The `date` field (not personal) that ends a record, e.g. a contract's end date.",
+                    )),
+            )
+            .required("end_field")
+            .property(
+                "years",
+                period(
+                    MAX_RETENTION_YEARS,
+                    "The period after the end date, in years ...",
+                ),
+            )
+            .property(
+                "days",
+                period(
+                    MAX_RETENTION_DAYS,
+                    "... or in days (exactly one of the two).",
+                ),
+            )
+            .additional_properties(Some(
+                AdditionalProperties::<utoipa::openapi::Schema>::FreeForm(false),
+            ));
+        let only = |given: &str, absent: &str| {
+            ObjectBuilder::new()
+                .property(given, ObjectBuilder::new().schema_type(Type::Integer))
+                .required(given)
+                .property(absent, ObjectBuilder::new().schema_type(Type::Null))
+        };
+        AllOfBuilder::new()
+            .item(fields)
+            .item(
+                OneOfBuilder::new()
+                    .item(only("years", "days"))
+                    .item(only("days", "years")),
+            )
+            .description(Some("A collection's legal retention period."))
+            .into()
+    }
+}
+impl utoipa::ToSchema for LegalRetention {}
+
+/// The longest legal retention periods.
+const MAX_RETENTION_YEARS: u32 = 100;
+const MAX_RETENTION_DAYS: u32 = 36_500;
 
 impl LegalRetention {
     /// The collection's period, if it has one.
@@ -185,8 +252,8 @@ impl LegalRetention {
             )));
         }
         match (self.years, self.days) {
-            (Some(y), None) if (1..=100).contains(&y) => Ok(()),
-            (None, Some(d)) if (1..=36_500).contains(&d) => Ok(()),
+            (Some(y), None) if (1..=MAX_RETENTION_YEARS).contains(&y) => Ok(()),
+            (None, Some(d)) if (1..=MAX_RETENTION_DAYS).contains(&d) => Ok(()),
             (Some(_), None) => Err(CoreError::Invalid("retention.years: 1 to 100".into())),
             (None, Some(_)) => Err(CoreError::Invalid("retention.days: 1 to 36500".into())),
             _ => Err(CoreError::Invalid(

@@ -114,7 +114,8 @@ pub async fn forgot(
 pub struct ResetRequest {
     #[schema(value_type = String)]
     token: SecretString,
-    #[schema(value_type = String, format = Password)]
+    /// 8 to 128 characters, not one of the 10 000 most common passwords.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     new_password: SecretString,
 }
 

@@ -4,6 +4,7 @@
 use crate::AppState;
 use crate::extract::{ApiPath, Caller, ClientIp};
 use crate::problem::{Problem, ProblemBody};
+use crate::routes::FileBytes;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -30,7 +31,9 @@ fn zip_response(e: Export) -> Response {
 /// Everything Strongroom holds about me: profile, groups, login history, records with their
 /// files, changes I made, objects I created, and who viewed my data (a zip with a README).
 #[utoipa::path(get, path = "/api/v1/me/export", tag = "me", security(("bearer" = [])),
-    responses((status = 200, content_type = "application/zip"), (status = 401, body = ProblemBody)))]
+    responses((status = 200, content_type = "application/zip", body = FileBytes,
+        headers(("Content-Disposition" = String, description = "`attachment; filename=\"strongroom-export-<user id>.zip\"`"))),
+        (status = 403, body = ProblemBody)))]
 pub async fn my_export(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -45,7 +48,9 @@ pub async fn my_export(
 /// The same export for one user of the tenant (administrators).
 #[utoipa::path(get, path = "/api/v1/users/{id}/export", tag = "users", security(("bearer" = [])),
     params(("id" = UserId, Path)),
-    responses((status = 200, content_type = "application/zip"), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+    responses((status = 200, content_type = "application/zip", body = FileBytes,
+        headers(("Content-Disposition" = String, description = "`attachment; filename=\"strongroom-export-<user id>.zip\"`"))),
+        (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn user_export(
     State(s): State<AppState>,
     Caller(p): Caller,

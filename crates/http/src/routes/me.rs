@@ -63,7 +63,8 @@ pub async fn me(
 pub struct ChangePasswordRequest {
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
-    #[schema(value_type = String, format = Password)]
+    /// 8 to 128 characters, not one of the 10 000 most common passwords.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     new_password: SecretString,
 }
 
@@ -116,7 +117,7 @@ pub async fn my_logins(
 /// files are deleted, personal fields are removed from records about me, and every history and
 /// log view shows "Deleted GDPR" for me. My sessions end. Repeating it is harmless.
 #[utoipa::path(delete, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
-    responses((status = 202), (status = 401, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses((status = 202), (status = 403, body = ProblemBody), (status = 409, description = "the tenant's last administrator", body = ProblemBody)))]
 pub async fn forget_me(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -143,7 +144,7 @@ pub struct DeletionNoticeView {
 
 /// Deletions of my data that retention has announced, and whether I kept the data.
 #[utoipa::path(get, path = "/api/v1/me/deletion-notices", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = [DeletionNoticeView]), (status = 401, body = ProblemBody)))]
+    responses((status = 200, body = [DeletionNoticeView]), (status = 403, body = ProblemBody)))]
 pub async fn my_deletion_notices(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -167,7 +168,7 @@ pub async fn my_deletion_notices(
 /// Keep the data a notice announced the deletion of (my veto).
 #[utoipa::path(post, path = "/api/v1/me/deletion-notices/{id}/keep", tag = "me", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = ProblemBody)))]
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn keep_deletion(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -189,7 +190,7 @@ pub async fn get_retention_rules(
 
 /// Change the tenant's retention rules (administrators); scheduled steps move with them.
 #[utoipa::path(put, path = "/api/v1/retention-rules", tag = "privacy", security(("bearer" = [])), request_body = RetentionRules,
-    responses((status = 200, body = RetentionRules), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+    responses((status = 200, body = RetentionRules), (status = 400, description = "a period out of range, or the notice not before the deletion", body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn put_retention_rules(
     State(s): State<AppState>,
     Caller(p): Caller,

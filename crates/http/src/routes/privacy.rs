@@ -53,18 +53,22 @@ impl From<PrivacyView> for PrivacyEntryView {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PrivacyLogParams {
+    #[param(value_type = UserId, required = false)]
     subject_id: Option<UserId>,
+    #[param(value_type = UserId, required = false)]
     actor_id: Option<UserId>,
     /// RFC 3339, inclusive.
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = String, format = DateTime, required = false)]
     from: Option<Timestamp>,
     /// RFC 3339, exclusive.
     #[serde(default, with = "time::serde::rfc3339::option")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = String, format = DateTime, required = false)]
     to: Option<Timestamp>,
-    /// At most 500 (the default).
+    /// How many entries, at most 500 (the default): a larger number answers 500, 0 answers 1.
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 4_294_967_295.0)]
     limit: Option<u32>,
 }
 

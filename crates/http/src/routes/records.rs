@@ -2,11 +2,11 @@
 //! behind the four-level access check of `strongroom-core`.
 
 use crate::AppState;
-use crate::extract::{ApiJson, ApiPath, Caller, ClientIp};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller, ClientIp};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,10 @@ use strongroom_domain::{GroupId, RecordId, UserId};
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCollectionRequest {
+    #[schema(pattern = "^[a-z][a-z0-9_]{0,62}$")]
     name: String,
+    /// 1 to 64 fields, each name once; a `number` field cannot be searchable.
+    #[schema(min_items = 1, max_items = 64)]
     fields: Vec<FieldDef>,
     /// A legal retention period: records whose end date is older are purged.
     retention: Option<LegalRetention>,
@@ -74,13 +77,13 @@ pub struct UpdateCollectionRequest {
         reason = "absent (nothing to change) and null (remove it) differ"
     )]
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<LegalRetention>)]
+    #[schema(value_type = Option<LegalRetention>, required = true)]
     retention: Option<Option<LegalRetention>>,
 }
 
 /// Set or remove a collection's legal retention period (who may define collections).
 #[utoipa::path(patch, path = "/api/v1/collections/{name}", tag = "records", security(("bearer" = [])), request_body = UpdateCollectionRequest,
-    params(("name" = String, Path)),
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$")),
     responses((status = 200, body = CollectionInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn update_collection(
     State(s): State<AppState>,
@@ -121,7 +124,7 @@ pub struct Created {
 
 /// Create a record in a collection. Personal fields are encrypted under the subject's key.
 #[utoipa::path(post, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])), request_body = CreateRecordRequest,
-    params(("name" = String, Path)),
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$")),
     responses((status = 201, body = Created), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn create_record(
     State(s): State<AppState>,
@@ -148,17 +151,55 @@ pub async fn create_record(
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
+/// The query of a search: one field name and the value it must equal.
+pub struct SearchQuery;
+
+impl utoipa::PartialSchema for SearchQuery {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .additional_properties(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String),
+            ))
+            .property_names(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some("^[a-z][a-z0-9_]{0,62}$")),
+            ))
+            .min_properties(Some(1))
+            .max_properties(Some(1))
+            .into()
+    }
+}
+impl utoipa::ToSchema for SearchQuery {}
+
+/// A file's bytes, as they were uploaded.
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+impl utoipa::ToSchema for FileBytes {}
+
 /// Equality search on one searchable field: `?field=value`. Answers only the records the
 /// caller may read; each is logged as read.
 #[utoipa::path(get, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])),
-    params(("name" = String, Path)),
+    params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$"),
+           ("query" = inline(SearchQuery), Query, style = Form, explode, description = "exactly one searchable field and the value it must equal, e.g. `?title=Interview`")),
     responses((status = 200, body = [RecordInfo]), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn search_records(
     State(s): State<AppState>,
     Caller(p): Caller,
     ClientIp(ip): ClientIp,
     ApiPath(name): ApiPath<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Vec<RecordInfo>>, Problem> {
     let mut pairs = q.into_iter();
     let (Some((field, value)), None) = (pairs.next(), pairs.next()) else {
@@ -177,7 +218,7 @@ pub async fn search_records(
 /// Read a record: the four-level check, then decryption, then a durable privacy-log entry.
 #[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])),
     params(("id" = RecordId, Path)),
-    responses((status = 200, body = RecordInfo), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+    responses((status = 200, body = RecordInfo), (status = 403, description = "not allowed, or hidden by retention", body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, description = "deleted", body = ProblemBody)))]
 pub async fn get_record(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -201,7 +242,7 @@ pub struct UpdateRecordRequest {
 /// Change a record; its history keeps who changed what, when, and the values before.
 #[utoipa::path(patch, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])), request_body = UpdateRecordRequest,
     params(("id" = RecordId, Path)),
-    responses((status = 200, body = RecordInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses((status = 200, body = RecordInfo), (status = 400, description = "the data does not fit the collection's fields", body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, description = "the record changed meanwhile, or its subject was forgotten", body = ProblemBody), (status = 410, description = "deleted", body = ProblemBody)))]
 pub async fn update_record(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -286,7 +327,7 @@ pub async fn release_record(
 /// A record's change history, oldest first.
 #[utoipa::path(get, path = "/api/v1/records/{id}/history", tag = "records", security(("bearer" = [])),
     params(("id" = RecordId, Path)),
-    responses((status = 200, body = [HistoryInfo]), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+    responses((status = 200, body = [HistoryInfo]), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, description = "deleted", body = ProblemBody)))]
 pub async fn record_history(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -298,9 +339,9 @@ pub async fn record_history(
 
 /// Attach a file (raw body, streamed and encrypted on the way in); replaces one of the same name.
 #[utoipa::path(put, path = "/api/v1/records/{id}/files/{name}", tag = "records", security(("bearer" = [])),
-    params(("id" = RecordId, Path), ("name" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = FileInfo), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 413, body = ProblemBody)))]
+    params(("id" = RecordId, Path), ("name" = String, Path, pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", description = "1 to 128 of A-Z, a-z, 0-9, `.`, `_` and `-`, not starting with `.`")),
+    request_body(content = FileBytes, content_type = "application/octet-stream", description = "the file's bytes; `Content-Type` is kept as the file's type (default `application/octet-stream`)"),
+    responses((status = 201, body = FileInfo), (status = 400, description = "a file name or content type that is not allowed", body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, description = "the record's subject was forgotten", body = ProblemBody), (status = 410, description = "the record was deleted", body = ProblemBody), (status = 413, description = "larger than the largest file allowed", body = ProblemBody)))]
 pub async fn put_file(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -374,8 +415,15 @@ fn resolve_range(
 /// Download a file: the bytes, decrypted as they stream; `Range` honoured (206). Level 4 of
 /// the access check decides on this very file; the read is logged before the first byte.
 #[utoipa::path(get, path = "/api/v1/records/{id}/files/{name}", tag = "records", security(("bearer" = [])),
-    params(("id" = RecordId, Path), ("name" = String, Path)),
-    responses((status = 200, content_type = "application/octet-stream"), (status = 206), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 416, body = ProblemBody)))]
+    params(("id" = RecordId, Path), ("name" = String, Path, pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$", description = "1 to 128 of A-Z, a-z, 0-9, `.`, `_` and `-`, not starting with `.`")),
+    responses(
+        (status = 200, description = "the whole file, in the type it was uploaded with", content_type = "*/*", body = FileBytes,
+         headers(("Content-Disposition" = String, description = "`attachment`, naming the file"), ("Accept-Ranges" = String, description = "`bytes`"), ("Content-Length" = u64))),
+        (status = 206, description = "the range asked for", content_type = "*/*", body = FileBytes,
+         headers(("Content-Range" = String, description = "`bytes first-last/size`"), ("Content-Disposition" = String, description = "`attachment`, naming the file"), ("Accept-Ranges" = String, description = "`bytes`"), ("Content-Length" = u64))),
+        (status = 400, description = "a `Range` that does not parse, or more than one range", body = ProblemBody),
+        (status = 403, description = "not allowed, or hidden by retention", body = ProblemBody), (status = 404, body = ProblemBody),
+        (status = 410, description = "deleted by retention or erasure", body = ProblemBody), (status = 416, body = ProblemBody)))]
 pub async fn get_file(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -463,6 +511,23 @@ pub struct PoliciesView {
     schema: String,
 }
 
+/// The name of a shipped policy template.
+pub struct PolicyTemplate;
+
+impl utoipa::PartialSchema for PolicyTemplate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(
+                strongroom_core::access::TEMPLATES
+                    .iter()
+                    .map(|(name, _)| *name),
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for PolicyTemplate {}
+
 /// The tenant's access policies (levels 2 to 4), as Cedar text (administrators).
 #[utoipa::path(get, path = "/api/v1/policies", tag = "policies", security(("bearer" = [])),
     responses((status = 200, body = PoliciesView), (status = 403, body = ProblemBody)))]
@@ -482,7 +547,9 @@ pub async fn get_policies(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutPoliciesRequest {
-    /// Start from a shipped template; alone, it installs the template as shipped.
+    /// Start from a shipped template; alone, it installs the template as shipped. Give a
+    /// template, policies, or both.
+    #[schema(value_type = Option<PolicyTemplate>)]
     template: Option<String>,
     /// Cedar policy text; validated against the schema before it takes effect.
     policies: Option<String>,
@@ -493,7 +560,7 @@ pub struct PutPoliciesRequest {
 /// Replace the tenant's policies (administrators). Validated before they take effect; the
 /// next request of every caller is decided by them.
 #[utoipa::path(put, path = "/api/v1/policies", tag = "policies", security(("bearer" = [])), request_body = PutPoliciesRequest,
-    responses((status = 200, body = PoliciesView), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses((status = 200, body = PoliciesView), (status = 400, description = "neither template nor policies, or policies that do not validate against the schema", body = ProblemBody), (status = 403, body = ProblemBody), (status = 409, description = "the version is not the current one", body = ProblemBody)))]
 pub async fn put_policies(
     State(s): State<AppState>,
     Caller(p): Caller,

@@ -47,6 +47,7 @@ pub async fn get_tenant(
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenantRequest {
     /// 1 to 100; the default is 3.
+    #[schema(minimum = 1, maximum = 100)]
     lockout_threshold: u32,
 }
 

@@ -16,10 +16,9 @@ use strongroom_domain::{
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    #[schema(value_type = String, format = Email)]
     email: Email,
-    #[schema(value_type = String)]
     name: PersonName,
+    #[schema(min_items = 1)]
     roles: Vec<Role>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -70,7 +69,7 @@ impl From<UserInfo> for UserView {
 
 /// Create a user with a random initial password.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
-    responses((status = 201, body = CreatedUser), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)))]
+    responses((status = 201, body = CreatedUser), (status = 403, body = ProblemBody), (status = 409, description = "a user with this e-mail address already exists", body = ProblemBody)))]
 pub async fn create_user(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -111,7 +110,7 @@ pub async fn list_users(
 
 /// One user of the tenant.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = UserId, Path)),
-    responses((status = 200, body = UserView), (status = 404, body = ProblemBody)))]
+    responses((status = 200, body = UserView), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn get_user(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -124,9 +123,10 @@ pub async fn get_user(
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     name: Option<PersonName>,
+    /// At least one; administrators cannot take the administrator role from themselves.
     #[serde(default)]
+    #[schema(min_items = 1)]
     roles: Option<Vec<Role>>,
     /// An RFC 3339 time, or `null` to clear; absent leaves it as it is.
     #[serde(default, deserialize_with = "present_nullable_time")]
@@ -151,7 +151,7 @@ fn present_nullable_time<'de, D: Deserializer<'de>>(
 
 /// Change a user's name, roles or licence expiry.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = UserId, Path)), request_body = UpdateUserRequest,
-    responses((status = 200, body = UserView), (status = 404, body = ProblemBody)))]
+    responses((status = 200, body = UserView), (status = 400, description = "no role left, or an administrator taking the administrator role from themselves", body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn update_user(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -168,7 +168,7 @@ pub async fn update_user(
 
 /// Forget a user (right to be forgotten).
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = UserId, Path)),
-    responses((status = 204), (status = 404, body = ProblemBody)))]
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 400, description = "administrators forget their own account with DELETE /api/v1/me", body = ProblemBody)))]
 pub async fn delete_user(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -181,7 +181,6 @@ pub async fn delete_user(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateGroupRequest {
-    #[schema(value_type = String)]
     name: TenantName,
 }
 
@@ -192,7 +191,7 @@ pub struct CreatedGroup {
 
 /// Create a group.
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])), request_body = CreateGroupRequest,
-    responses((status = 201, body = CreatedGroup), (status = 409, body = ProblemBody)))]
+    responses((status = 201, body = CreatedGroup), (status = 403, body = ProblemBody), (status = 409, description = "a group with this name already exists", body = ProblemBody)))]
 pub async fn create_group(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -211,7 +210,7 @@ pub struct MemberRequest {
 /// Add a user to a group, or change their role in it.
 #[utoipa::path(put, path = "/api/v1/groups/{id}/members/{user_id}", tag = "groups", security(("bearer" = [])),
     params(("id" = GroupId, Path), ("user_id" = UserId, Path)), request_body = MemberRequest,
-    responses((status = 204), (status = 404, body = ProblemBody)))]
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn put_member(
     State(s): State<AppState>,
     Caller(p): Caller,
