@@ -2,7 +2,7 @@
 //!
 //! Two backends implement every trait: [`sqlite::SqliteStore`] (rusqlite on a blocking pool,
 //! the embedded default) and [`postgres::PgStore`] (sqlx). Both run the same SQL text from
-//! [`sql`] and pass the same test suite (`tests/store.rs`).
+//! [`sql`] and pass the same test suite (`testkit/tests/suite/store.rs`).
 //!
 //! Invariants:
 //! * every query names a `tenant_id` (only `tenant_by_slug` and `tenant_by_id` find a tenant);

@@ -1,0 +1,18 @@
+//! The integration suite as one test binary (linking one binary instead of ten is most of an
+//! incremental test run): the storage suite on both stores (`store`), the API (`api`), the
+//! key hierarchy (`keys`), the privacy log (`privacy`), records, files and policies
+//! (`records`), the cross-tenant matrix (`isolation`), export and forget (`rights`), the
+//! retention life cycle (`retention`), deletion and holds (`deletion`), and the repository's
+//! tidy checks (`tidy`). Every module runs its tests on SQLite and PostgreSQL
+//! (`both_backends!`).
+
+mod api;
+mod deletion;
+mod isolation;
+mod keys;
+mod privacy;
+mod records;
+mod retention;
+mod rights;
+mod store;
+mod tidy;
