@@ -32,7 +32,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let value = axum::Json::<T>::from_bytes(&bytes).map_err(|e| json_problem(&e))?;
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(Problem::new(
-                "invalid_field",
+                crate::problem::Code::InvalidField,
                 "the body must be a JSON object",
             ));
         }
@@ -161,26 +161,28 @@ fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
 fn json_problem(r: &JsonRejection) -> Problem {
     match r {
         JsonRejection::JsonSyntaxError(e) => Problem::new(
-            "malformed_json",
+            crate::problem::Code::MalformedJson,
             format!("the body is not valid JSON: {}", source_text(e)),
         ),
-        JsonRejection::JsonDataError(e) => Problem::new("invalid_field", source_text(e)),
+        JsonRejection::JsonDataError(e) => {
+            Problem::new(crate::problem::Code::InvalidField, source_text(e))
+        }
         JsonRejection::MissingJsonContentType(_) => Problem::new(
-            "unsupported_media_type",
+            crate::problem::Code::UnsupportedMediaType,
             "send the body as JSON with 'Content-Type: application/json'",
         ),
         JsonRejection::BytesRejection(e)
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
         {
             Problem::new(
-                "payload_too_large",
+                crate::problem::Code::PayloadTooLarge,
                 format!(
                     "the body is larger than the limit of {} bytes",
                     crate::JSON_BODY_LIMIT
                 ),
             )
         }
-        other => Problem::new("invalid_input", other.body_text()),
+        other => Problem::new(crate::problem::Code::InvalidInput, other.body_text()),
     }
 }
 
@@ -203,7 +205,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(v)| Self(v))
-            .map_err(|e| Problem::new("invalid_input", source_text(&e)))
+            .map_err(|e| Problem::new(crate::problem::Code::InvalidInput, source_text(&e)))
     }
 }
 
@@ -216,10 +218,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Self(v)),
-            Err(PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(Problem::new("not_found", "no such resource"))
-            }
-            Err(other) => Err(Problem::new("invalid_input", other.body_text())),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(Problem::new(
+                crate::problem::Code::NotFound,
+                "no such resource",
+            )),
+            Err(other) => Err(Problem::new(
+                crate::problem::Code::InvalidInput,
+                other.body_text(),
+            )),
         }
     }
 }
@@ -244,7 +250,7 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
         .map(str::trim)
         .ok_or_else(|| {
             Problem::new(
-                "unauthenticated",
+                crate::problem::Code::Unauthenticated,
                 "send 'Authorization: Bearer <access_token>'",
             )
         })

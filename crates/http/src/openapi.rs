@@ -8,7 +8,7 @@
 //! `ProblemBody`, because only `problem.rs` builds errors. schemathesis checks the served
 //! document against the running server in CI (`.ci/api-conformance`).
 
-use crate::problem::{CODES, ProblemBody};
+use crate::problem::{CODES, Code, ProblemBody};
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -55,54 +55,54 @@ struct SharedResponses;
 /// Where a shared answer comes from, and which problem codes it carries.
 struct Shared {
     applies: fn(&Operation) -> bool,
-    codes: &'static [&'static str],
+    codes: &'static [Code],
     why: &'static str,
 }
 
 const SHARED: &[Shared] = &[
     Shared {
         applies: needs_bearer,
-        codes: &["unauthenticated"],
+        codes: &[Code::Unauthenticated],
         why: "the access token is missing, malformed, expired or revoked",
     },
     Shared {
         applies: refuses_unsettled,
-        codes: &["password_change_required"],
+        codes: &[Code::PasswordChangeRequired],
         why: "the caller must first change their initial password (`PUT /api/v1/me/password`)",
     },
     Shared {
         applies: takes_json,
-        codes: &["malformed_json", "invalid_input"],
+        codes: &[Code::MalformedJson, Code::InvalidInput],
         why: "the body is not valid JSON or could not be read",
     },
     Shared {
         applies: takes_json,
-        codes: &["invalid_field"],
+        codes: &[Code::InvalidField],
         why: "a field of the body is missing, unknown, out of range or has the wrong type",
     },
     Shared {
         applies: takes_json,
-        codes: &["payload_too_large"],
+        codes: &[Code::PayloadTooLarge],
         why: "the body is larger than 64 KiB (`JSON_BODY_LIMIT`)",
     },
     Shared {
         applies: takes_json,
-        codes: &["unsupported_media_type"],
+        codes: &[Code::UnsupportedMediaType],
         why: "the body is not sent as `Content-Type: application/json`",
     },
     Shared {
         applies: has_path_parameter,
-        codes: &["not_found"],
+        codes: &[Code::NotFound],
         why: "a path parameter names nothing that exists (e.g. a malformed id)",
     },
     Shared {
         applies: has_query_parameter,
-        codes: &["invalid_input"],
+        codes: &[Code::InvalidInput],
         why: "a query parameter is unknown or does not parse",
     },
     Shared {
         applies: |_| true,
-        codes: &["internal"],
+        codes: &[Code::Internal],
         why: "an internal failure (logged on the server; the answer says nothing more)",
     },
 ];
@@ -156,13 +156,6 @@ fn has_query_parameter(op: &Operation) -> bool {
     has_parameter(op, &ParameterIn::Query)
 }
 
-fn status_of(code: &str) -> u16 {
-    CODES
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .map_or(500, |(_, status, _)| *status)
-}
-
 fn problem_content() -> Content {
     Content::new(Some(Ref::from_schema_name("ProblemBody")))
 }
@@ -199,13 +192,13 @@ impl utoipa::Modify for SharedResponses {
 fn add_shared(op: &mut Operation) {
     let shared: Vec<&Shared> = SHARED.iter().filter(|s| (s.applies)(op)).collect();
     for shared in shared {
-        let Some(status) = shared.codes.first().map(|c| status_of(c)) else {
+        let Some(status) = shared.codes.first().map(|c| c.status()) else {
             continue;
         };
         let codes = shared
             .codes
             .iter()
-            .map(|c| format!("`{c}`"))
+            .map(|c| format!("`{}`", c.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
         let line = format!("{codes}: {}", shared.why);

@@ -9,37 +9,58 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use strongroom_core::CoreError;
 
-/// The public error table: code, status, title. Codes are stable; add, never rename.
-pub const CODES: &[(&str, u16, &str)] = &[
-    ("invalid_input", 400, "The request is not valid"),
-    ("malformed_json", 400, "The request body is not valid JSON"),
-    (
-        "invalid_field",
-        422,
-        "A field of the request body is missing or has the wrong type",
-    ),
-    ("weak_password", 422, "The new password is not acceptable"),
-    ("invalid_credentials", 401, "Login failed"),
-    ("unauthenticated", 401, "Authentication required"),
-    ("invalid_token", 400, "Invalid token"),
-    ("forbidden", 403, "Not allowed"),
-    ("password_change_required", 403, "Password change required"),
-    ("not_found", 404, "Not found"),
-    ("method_not_allowed", 405, "Method not allowed"),
-    ("conflict", 409, "Conflict"),
-    ("gone", 410, "Deleted"),
-    ("payload_too_large", 413, "Request body too large"),
-    ("unsupported_media_type", 415, "Unsupported media type"),
-    ("range_not_satisfiable", 416, "Range not satisfiable"),
-    ("account_blocked", 423, "Account blocked"),
-    ("too_many_requests", 429, "Too many requests"),
-    ("internal", 500, "Internal error"),
-];
+/// The public error table: code, status, title. Codes are stable; add, never rename. A code
+/// is a [`Code`] variant, so a misspelt one does not compile.
+macro_rules! codes {
+    ($($variant:ident => ($code:literal, $status:literal, $title:literal)),+ $(,)?) => {
+        /// A stable public error code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Code { $($variant),+ }
+
+        impl Code {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),+ }
+            }
+            pub fn status(self) -> u16 {
+                match self { $(Code::$variant => $status),+ }
+            }
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title),+ }
+            }
+        }
+
+        /// Every code with its status and title, in the table's order (for the OpenAPI
+        /// document and the problem pages).
+        pub const CODES: &[(&str, u16, &str)] = &[$(($code, $status, $title)),+];
+    };
+}
+
+codes! {
+    InvalidInput => ("invalid_input", 400, "The request is not valid"),
+    MalformedJson => ("malformed_json", 400, "The request body is not valid JSON"),
+    InvalidField => ("invalid_field", 422, "A field of the request body is missing or has the wrong type"),
+    WeakPassword => ("weak_password", 422, "The new password is not acceptable"),
+    InvalidCredentials => ("invalid_credentials", 401, "Login failed"),
+    Unauthenticated => ("unauthenticated", 401, "Authentication required"),
+    InvalidToken => ("invalid_token", 400, "Invalid token"),
+    Forbidden => ("forbidden", 403, "Not allowed"),
+    PasswordChangeRequired => ("password_change_required", 403, "Password change required"),
+    NotFound => ("not_found", 404, "Not found"),
+    MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
+    Conflict => ("conflict", 409, "Conflict"),
+    Gone => ("gone", 410, "Deleted"),
+    PayloadTooLarge => ("payload_too_large", 413, "Request body too large"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "Unsupported media type"),
+    RangeNotSatisfiable => ("range_not_satisfiable", 416, "Range not satisfiable"),
+    AccountBlocked => ("account_blocked", 423, "Account blocked"),
+    TooManyRequests => ("too_many_requests", 429, "Too many requests"),
+    Internal => ("internal", 500, "Internal error"),
+}
 
 /// A problem ready to be sent.
 #[derive(Debug)]
 pub struct Problem {
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
     pub retry_after: Option<u64>,
 }
@@ -57,31 +78,24 @@ pub struct ProblemBody {
 }
 
 impl Problem {
-    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
         Self {
             code,
             detail: detail.into(),
             retry_after: None,
         }
     }
-
-    fn entry(&self) -> (u16, &'static str) {
-        CODES
-            .iter()
-            .find(|(c, _, _)| *c == self.code)
-            .map_or((500, "Internal error"), |(_, s, t)| (*s, *t))
-    }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let (status, title) = self.entry();
+        let (status, title) = (self.code.status(), self.code.title());
         let body = ProblemBody {
-            type_: format!("/problems/{}", self.code),
+            type_: format!("/problems/{}", self.code.as_str()),
             title,
             status,
             detail: self.detail,
-            code: self.code,
+            code: self.code.as_str(),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut resp = (status, axum::Json(body)).into_response();
@@ -107,27 +121,27 @@ impl From<CoreError> for Problem {
     fn from(e: CoreError) -> Self {
         let detail = e.to_string();
         let code = match e {
-            CoreError::Invalid(_) => "invalid_input",
-            CoreError::WeakPassword(_) => "weak_password",
-            CoreError::InvalidCredentials => "invalid_credentials",
-            CoreError::AccountBlocked => "account_blocked",
-            CoreError::Unauthenticated => "unauthenticated",
-            CoreError::InvalidToken => "invalid_token",
-            CoreError::Forbidden(_) => "forbidden",
-            CoreError::PasswordChangeRequired => "password_change_required",
-            CoreError::NotFound(_) => "not_found",
-            CoreError::Conflict(_) => "conflict",
-            CoreError::Gone(_) => "gone",
-            CoreError::TooLarge(_) => "payload_too_large",
-            CoreError::RangeNotSatisfiable(_) => "range_not_satisfiable",
+            CoreError::Invalid(_) => Code::InvalidInput,
+            CoreError::WeakPassword(_) => Code::WeakPassword,
+            CoreError::InvalidCredentials => Code::InvalidCredentials,
+            CoreError::AccountBlocked => Code::AccountBlocked,
+            CoreError::Unauthenticated => Code::Unauthenticated,
+            CoreError::InvalidToken => Code::InvalidToken,
+            CoreError::Forbidden(_) => Code::Forbidden,
+            CoreError::PasswordChangeRequired => Code::PasswordChangeRequired,
+            CoreError::NotFound(_) => Code::NotFound,
+            CoreError::Conflict(_) => Code::Conflict,
+            CoreError::Gone(_) => Code::Gone,
+            CoreError::TooLarge(_) => Code::PayloadTooLarge,
+            CoreError::RangeNotSatisfiable(_) => Code::RangeNotSatisfiable,
             CoreError::Throttled { retry_after_secs } => {
                 return Problem {
-                    code: "too_many_requests",
+                    code: Code::TooManyRequests,
                     detail,
                     retry_after: Some(retry_after_secs),
                 };
             }
-            CoreError::Internal(_) => "internal",
+            CoreError::Internal(_) => Code::Internal,
         };
         Problem::new(code, detail)
     }
@@ -168,7 +182,11 @@ mod tests {
             CoreError::internal("test", "test"),
         ] {
             let p = Problem::from(e);
-            assert!(CODES.iter().any(|(c, _, _)| *c == p.code), "{}", p.code);
+            assert!(
+                CODES.iter().any(|(c, _, _)| *c == p.code.as_str()),
+                "{:?}",
+                p.code
+            );
         }
     }
 }

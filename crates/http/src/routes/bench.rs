@@ -29,7 +29,7 @@ pub async fn raw_record(
         .record(tenant, id)
         .await
         .map_err(strongroom_core::CoreError::from)?
-        .ok_or_else(|| Problem::new("not_found", "record not found"))?;
+        .ok_or_else(|| Problem::new(crate::problem::Code::NotFound, "record not found"))?;
     Ok(Json(RawRecord {
         id: view.record.id,
         collection: view.collection.name,

@@ -97,14 +97,14 @@ pub fn system() -> Router<AppState> {
 
 pub async fn not_found() -> Problem {
     Problem::new(
-        "not_found",
+        crate::problem::Code::NotFound,
         "no such route; the API lives under /api/v1 (see /openapi.json)",
     )
 }
 
 pub async fn method_not_allowed() -> Problem {
     Problem::new(
-        "method_not_allowed",
+        crate::problem::Code::MethodNotAllowed,
         "this route does not take that method (see /openapi.json)",
     )
 }

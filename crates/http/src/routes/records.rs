@@ -94,7 +94,7 @@ pub async fn update_collection(
 ) -> Result<Json<CollectionInfo>, Problem> {
     let Some(retention) = req.retention else {
         return Err(Problem::new(
-            "invalid_input",
+            crate::problem::Code::InvalidInput,
             "nothing to change: give retention (or null to remove it)",
         ));
     };
@@ -204,7 +204,7 @@ pub async fn search_records(
     let mut pairs = q.into_iter();
     let (Some((field, value)), None) = (pairs.next(), pairs.next()) else {
         return Err(Problem::new(
-            "invalid_input",
+            crate::problem::Code::InvalidInput,
             "give exactly one searchable field as the query, e.g. ?title=Interview",
         ));
     };

@@ -37,5 +37,5 @@ pub async fn problem_doc(Path(code): Path<String>) -> Result<Json<serde_json::Va
         .iter()
         .find(|(c, _, _)| *c == code)
         .map(|(c, status, title)| Json(json!({ "code": c, "status": status, "title": title })))
-        .ok_or_else(|| Problem::new("not_found", "no such problem type"))
+        .ok_or_else(|| Problem::new(crate::problem::Code::NotFound, "no such problem type"))
 }
