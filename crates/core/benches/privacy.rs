@@ -32,7 +32,7 @@ fn entry() -> PrivacyEntry {
         object_id: Some(uuid::Uuid::now_v7()),
         action: "read".into(),
         fields: vec!["email".into(), "name".into()],
-        decision: "allow".into(),
+        decision: strongroom_domain::Decision::Allow,
         client_sealed: None,
     }
 }

@@ -43,6 +43,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a privacy-log entry records: access given (`allow`) or refused (`deny`).
+    Decision { Allow => "allow", Deny => "deny" }
+);
+
+string_enum!(
     /// Who may see a record besides those the policies name by role: only them (`private`), or
     /// also the record's group (`group`).
     Visibility { Private => "private", Group => "group" }

@@ -1,9 +1,9 @@
 //! The rows the store reads and writes, as typed values.
 
 use strongroom_domain::{
-    CollectionId, FamilyId, FileId, GroupId, LoginEventId, LoginOutcome, MembershipRole, RecordId,
-    Region, Roles, SessionId, Slug, TenantId, TenantName, TenantStatus, Timestamp, UserId,
-    UserStatus, Visibility,
+    CollectionId, Decision, FamilyId, FileId, GroupId, LoginEventId, LoginOutcome, MembershipRole,
+    RecordId, Region, Roles, SessionId, Slug, TenantId, TenantName, TenantStatus, Timestamp,
+    UserId, UserStatus, Visibility,
 };
 use uuid::Uuid;
 
@@ -204,8 +204,7 @@ pub struct PrivacyEntry {
     /// `read`, `create`, `update`, `delete`, …
     pub action: String,
     pub fields: Vec<String>,
-    /// `allow` or `deny`.
-    pub decision: String,
+    pub decision: Decision,
     /// The actor's client address, sealed.
     pub client_sealed: Option<Vec<u8>>,
 }

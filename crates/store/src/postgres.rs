@@ -158,7 +158,7 @@ async fn append_chain(
             .bind(e.object_id)
             .bind(&e.action)
             .bind(e.fields.join(","))
-            .bind(&e.decision)
+            .bind(e.decision.as_str())
             .bind(&e.client_sealed)
             .bind(&prev[..])
             .execute(&mut *tx)

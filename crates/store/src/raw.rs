@@ -6,8 +6,8 @@ use crate::{
     RecordView, Result, StoreError, Tenant, User, WrappedSubjectKey,
 };
 use strongroom_domain::{
-    GroupId, LoginOutcome, MembershipRole, Region, Roles, Slug, TenantId, TenantName, TenantStatus,
-    UserStatus, Visibility, from_millis,
+    Decision, GroupId, LoginOutcome, MembershipRole, Region, Roles, Slug, TenantId, TenantName,
+    TenantStatus, UserStatus, Visibility, from_millis,
 };
 use uuid::Uuid;
 
@@ -166,7 +166,8 @@ impl RawPrivacy {
                     .filter(|f| !f.is_empty())
                     .map(str::to_owned)
                     .collect(),
-                decision: self.decision,
+                decision: Decision::parse(&self.decision)
+                    .ok_or_else(|| corrupt("privacy decision"))?,
                 client_sealed: self.client_sealed,
             },
         })

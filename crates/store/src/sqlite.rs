@@ -273,7 +273,7 @@ fn append_chain(
             e.object_id,
             e.action,
             e.fields.join(","),
-            e.decision,
+            e.decision.as_str(),
             e.client_sealed,
             &prev[..]
         ])

@@ -9,7 +9,7 @@ use crate::records::RECORD_OBJECT;
 use crate::tenancy::USERS_TABLE;
 use crate::{CoreError, Principal, Services};
 use std::net::IpAddr;
-use strongroom_domain::{RecordId, Role, UserId};
+use strongroom_domain::{Decision, RecordId, Role, UserId};
 use strongroom_store::{ChangeLog, PrivacyEntry, RecordView};
 
 impl Services {
@@ -19,7 +19,7 @@ impl Services {
         subject: Option<UserId>,
         action: &str,
         fields: &[&str],
-        decision: &str,
+        decision: Decision,
     ) -> PrivacyEntry {
         PrivacyEntry {
             at: self.clock.now(),
@@ -30,7 +30,7 @@ impl Services {
             object_id: subject.map(|s| s.0),
             action: action.into(),
             fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-            decision: decision.into(),
+            decision,
             client_sealed: None,
         }
     }
@@ -67,7 +67,7 @@ impl Services {
             self.privacy
                 .append(
                     p.tenant_id,
-                    self.user_entry(p, subject, logged_as, &[], "deny"),
+                    self.user_entry(p, subject, logged_as, &[], Decision::Deny),
                 )
                 .await?;
             return Err(e);
@@ -102,7 +102,7 @@ impl Services {
         object: (&str, Option<uuid::Uuid>),
         action: &str,
         fields: Vec<String>,
-        decision: &str,
+        decision: Decision,
     ) -> Result<PrivacyEntry, CoreError> {
         let client_sealed = match (client, &actor.1) {
             (Some(ip), Some(w)) => {
@@ -135,7 +135,7 @@ impl Services {
             object_id: object.1,
             action: action.to_owned(),
             fields,
-            decision: decision.to_owned(),
+            decision,
             client_sealed,
         })
     }
@@ -151,7 +151,7 @@ impl Services {
         object: (&str, Option<uuid::Uuid>),
         action: &str,
         fields: Vec<String>,
-        decision: &str,
+        decision: Decision,
     ) -> Result<(), CoreError> {
         let entry = self
             .access_entry(
@@ -176,7 +176,16 @@ impl Services {
         fields: Vec<String>,
     ) -> Result<ChangeLog, CoreError> {
         let entry = self
-            .access_entry(actor, client, via, subject, object, action, fields, "allow")
+            .access_entry(
+                actor,
+                client,
+                via,
+                subject,
+                object,
+                action,
+                fields,
+                Decision::Allow,
+            )
             .await?;
         Ok(crate::privacy::change_log(actor.0.tenant, vec![entry]))
     }
@@ -205,7 +214,7 @@ impl Services {
             object,
             action.as_str(),
             Vec::new(),
-            "deny",
+            Decision::Deny,
         )
         .await?;
         Err(CoreError::Forbidden(format!(
@@ -262,7 +271,7 @@ impl Services {
             object,
             action.as_str(),
             Vec::new(),
-            "deny",
+            Decision::Deny,
         )
         .await?;
         if facts.hidden {

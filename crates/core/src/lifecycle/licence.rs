@@ -161,7 +161,7 @@ impl Services {
                 object_id: Some(subject.0),
                 action: action.into(),
                 fields,
-                decision: "allow".into(),
+                decision: strongroom_domain::Decision::Allow,
                 client_sealed: None,
             }],
         )

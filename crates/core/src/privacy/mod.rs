@@ -115,7 +115,7 @@ pub fn chain(tenant: TenantId, prev: &[u8; 32], seq: u64, e: &PrivacyEntry) -> [
             &opt(e.object_id),
             e.action.as_bytes(),
             fields.as_bytes(),
-            e.decision.as_bytes(),
+            e.decision.as_str().as_bytes(),
             e.client_sealed.as_deref().unwrap_or_default(),
         ],
     )

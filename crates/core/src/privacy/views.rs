@@ -122,7 +122,7 @@ impl Services {
                     client,
                     action: r.entry.action,
                     fields: r.entry.fields,
-                    decision: r.entry.decision,
+                    decision: r.entry.decision.as_str().to_owned(),
                 }
             })
             .collect())

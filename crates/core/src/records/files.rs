@@ -382,7 +382,7 @@ impl Services {
                 (FILE_OBJECT, Some(id.0)),
                 "read",
                 vec![format!("files/{name}")],
-                "deny",
+                strongroom_domain::Decision::Deny,
             )
             .await?;
             return Err(CoreError::Forbidden(
@@ -410,7 +410,7 @@ impl Services {
             (FILE_OBJECT, Some(id.0)),
             "read",
             vec![format!("files/{name}")],
-            "allow",
+            strongroom_domain::Decision::Allow,
         )
         .await?;
         Ok(FileDownload {

@@ -352,7 +352,7 @@ impl Services {
             (RECORD_OBJECT, Some(id.0)),
             "read",
             personal,
-            "allow",
+            strongroom_domain::Decision::Allow,
         )
         .await?;
         Ok(Self::info(&view, data, files))
@@ -431,7 +431,7 @@ impl Services {
                     (RECORD_OBJECT, Some(view.record.id.0)),
                     "read",
                     personal,
-                    "allow",
+                    strongroom_domain::Decision::Allow,
                 )
                 .await?,
             );
@@ -661,7 +661,7 @@ impl Services {
                 .filter(|f| f.personal)
                 .map(|f| f.name.clone())
                 .collect(),
-            "allow",
+            strongroom_domain::Decision::Allow,
         )
         .await?;
         Ok(out)

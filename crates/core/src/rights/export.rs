@@ -297,7 +297,7 @@ impl Services {
             "privacy_log": log.iter().map(|e| json!({
                 "seq": e.seq, "at": rfc3339(e.at), "actor_id": e.actor_id, "actor": e.actor,
                 "via": e.via, "object": e.object, "action": e.action, "fields": e.fields,
-                "decision": e.decision,
+                "decision": e.decision.as_str(),
             })).collect::<Vec<_>>(),
         });
         let document = serde_json::to_vec_pretty(&document)
@@ -330,7 +330,7 @@ impl Services {
             (EXPORT_OBJECT, Some(user.0)),
             "export",
             vec!["all".into()],
-            "allow",
+            strongroom_domain::Decision::Allow,
         )
         .await?;
 

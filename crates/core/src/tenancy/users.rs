@@ -188,7 +188,7 @@ impl Services {
                 Some(user.id),
                 "create",
                 &["email", "name", "roles"],
-                "allow",
+                strongroom_domain::Decision::Allow,
             )],
         );
         self.store
@@ -216,7 +216,15 @@ impl Services {
         // One entry per person shown, committed before the list goes out.
         let entries = infos
             .iter()
-            .map(|u| self.user_entry(p, Some(u.id), "read", &["email", "name"], "allow"))
+            .map(|u| {
+                self.user_entry(
+                    p,
+                    Some(u.id),
+                    "read",
+                    &["email", "name"],
+                    strongroom_domain::Decision::Allow,
+                )
+            })
             .collect();
         self.privacy.append_all(p.tenant_id, entries).await?;
         Ok(infos)
@@ -241,7 +249,13 @@ impl Services {
         self.privacy
             .append(
                 p.tenant_id,
-                self.user_entry(p, Some(id), "read", &["email", "name"], "allow"),
+                self.user_entry(
+                    p,
+                    Some(id),
+                    "read",
+                    &["email", "name"],
+                    strongroom_domain::Decision::Allow,
+                ),
             )
             .await?;
         Ok(info)
@@ -307,7 +321,13 @@ impl Services {
         }
         let log = crate::privacy::change_log(
             p.tenant_id,
-            vec![self.user_entry(p, Some(id), "update", &touched, "allow")],
+            vec![self.user_entry(
+                p,
+                Some(id),
+                "update",
+                &touched,
+                strongroom_domain::Decision::Allow,
+            )],
         );
         let user = self
             .store
