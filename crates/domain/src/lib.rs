@@ -13,7 +13,7 @@ pub use ids::{
 };
 pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
 pub use role::{MembershipRole, Role, Roles};
-pub use status::{Decision, LoginOutcome, TenantStatus, UserStatus, Visibility};
+pub use status::{Decision, JobStatus, LoginOutcome, TenantStatus, UserStatus, Visibility};
 
 /// A point in time, in UTC. Stored as milliseconds since the Unix epoch.
 pub type Timestamp = time::OffsetDateTime;

@@ -43,6 +43,12 @@ string_enum!(
 );
 
 string_enum!(
+    /// A durable job's state: waiting to run (`pending`), claimed under a lease (`running`),
+    /// finished (`done`), or given up after its last attempt (`failed`, kept for inspection).
+    JobStatus { Pending => "pending", Running => "running", Done => "done", Failed => "failed" }
+);
+
+string_enum!(
     /// What a privacy-log entry records: access given (`allow`) or refused (`deny`).
     Decision { Allow => "allow", Deny => "deny" }
 );

@@ -401,7 +401,7 @@ pub struct Job {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobState {
     pub job: Job,
-    pub status: String,
+    pub status: strongroom_domain::JobStatus,
     pub outcome: Option<String>,
 }
 

@@ -1765,7 +1765,7 @@ fn job_states(rows: &[PgRow]) -> Result<Vec<JobState>> {
         .map(|r| {
             Ok(JobState {
                 job: raw_job(r).map_err(backend)?.into_model()?,
-                status: r.try_get(7).map_err(backend)?,
+                status: crate::raw::job_status(&r.try_get::<String, _>(7).map_err(backend)?)?,
                 outcome: r.try_get(8).map_err(backend)?,
             })
         })

@@ -15,6 +15,11 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("unreadable {what} in store"))
 }
 
+/// A job's stored status, strictly.
+pub fn job_status(s: &str) -> Result<strongroom_domain::JobStatus> {
+    strongroom_domain::JobStatus::parse(s).ok_or_else(|| corrupt("job status"))
+}
+
 pub struct RawTenant {
     pub id: Uuid,
     pub slug: String,

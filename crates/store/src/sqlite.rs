@@ -11,7 +11,7 @@ use crate::raw::{
     RawCollection, RawFile, RawGroup, RawHistory, RawLogin, RawPolicies, RawPrivacy, RawRecordView,
     RawTenant, RawUser, fields_json, membership,
 };
-use crate::raw::{RawJob, RawNotice};
+use crate::raw::{RawJob, RawNotice, job_status};
 use crate::{
     ChainFn, ChangeLog, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore, PrivacyQuery,
     PrivacyRecord,
@@ -1986,7 +1986,7 @@ fn job_states(c: &Connection, statement: &str, p: impl rusqlite::Params) -> Resu
         let (job, status, outcome) = r.map_err(backend)?;
         Ok(JobState {
             job: job.into_model()?,
-            status,
+            status: job_status(&status)?,
             outcome,
         })
     })

@@ -112,7 +112,7 @@ impl Services {
                     .await?
                     .into_iter()
                     .find(|s| s.job.kind == step.kind && s.job.param == step.param)
-                    .map(|s| s.status),
+                    .map(|s| s.status.as_str().to_owned()),
                 // A tenant-wide step that has run leaves no tenant behind to plan it again.
                 None => None,
             };

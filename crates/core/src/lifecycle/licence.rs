@@ -65,7 +65,7 @@ impl Services {
                 .jobs_of_kind(tenant.id, HIDE)
                 .await?
                 .into_iter()
-                .filter(|s| s.status == "done")
+                .filter(|s| s.status == strongroom_domain::JobStatus::Done)
                 .filter_map(|s| s.job.subject_id.map(|u| (u, s.job.param)))
                 .collect();
             for u in self.store.list_users(tenant.id).await? {

@@ -1455,8 +1455,8 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
         .unwrap();
     let s = state(&f, &t, job.id).await;
     assert_eq!(
-        (s.status.as_str(), s.outcome.as_deref()),
-        ("pending", Some("boom"))
+        (s.status, s.outcome.as_deref()),
+        (JobStatus::Pending, Some("boom"))
     );
     assert!(claim(retry_at - Duration::seconds(1)).await.is_empty());
     let third = claim(retry_at).await;
@@ -1473,7 +1473,7 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
         .await
         .unwrap();
     let s = state(&f, &t, job.id).await;
-    assert_eq!(s.status, "failed");
+    assert_eq!(s.status, JobStatus::Failed);
     assert!(claim(t0 + Duration::days(30)).await.is_empty());
     // A finished job is done and stays done; finishing twice changes nothing.
     let other = new_job(&t, "k2", t0);
@@ -1483,8 +1483,8 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
     f.store.finish_job(other.id, "again", t0).await.unwrap();
     let s = state(&f, &t, other.id).await;
     assert_eq!(
-        (s.status.as_str(), s.outcome.as_deref()),
-        ("done", Some("ok"))
+        (s.status, s.outcome.as_deref()),
+        (JobStatus::Done, Some("ok"))
     );
     assert!(claim(t0 + Duration::days(30)).await.is_empty());
 }
