@@ -56,6 +56,13 @@ pub trait TenantStore {
     /// When the tenant's agreement ends (`None`: open-ended); retention destroys the tenant
     /// 45 days after it.
     async fn set_agreement_end(&self, id: TenantId, end: Option<Timestamp>) -> Result<()>;
+
+    /// Closes a tenant (no token works any more) and destroys every key of it (tenant keys and
+    /// subject keys), in one transaction.
+    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()>;
+
+    /// Deletes every row of a tenant, the tenant itself last, in one transaction.
+    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()>;
 }
 
 #[async_trait]
@@ -171,6 +178,13 @@ pub trait GroupStore {
         role: MembershipRole,
     ) -> Result<()>;
     async fn members(&self, tenant: TenantId, group: GroupId) -> Result<Vec<Member>>;
+
+    /// The groups a user belongs to, with the role in each.
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, MembershipRole)>>;
 }
 
 #[async_trait]
@@ -265,18 +279,24 @@ pub trait PrivacyLogStore {
 pub trait RecordStore {
     /// `Conflict("collection")` when the name is taken in this tenant.
     async fn insert_collection(&self, c: &Collection) -> Result<()>;
+
     async fn collection_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Collection>>;
+
     async fn list_collections(&self, tenant: TenantId) -> Result<Vec<Collection>>;
+
     /// Inserts a record with its index entries and first history entry, in one transaction.
     /// `NotFound("subject or group")` when the subject or group is not in this tenant.
     async fn insert_record(&self, w: &RecordWrite, log: &ChangeLog) -> Result<()>;
+
     async fn record(&self, tenant: TenantId, id: RecordId) -> Result<Option<RecordView>>;
+
     /// A record and its files, read at one snapshot.
     async fn record_with_files(
         &self,
         tenant: TenantId,
         id: RecordId,
     ) -> Result<Option<(RecordView, Vec<FileRow>)>>;
+
     /// Replaces a record that is still at `expected_version` (its index entries too) and adds
     /// the history entry, in one transaction; `false` if the record changed meanwhile.
     async fn update_record(
@@ -285,6 +305,7 @@ pub trait RecordStore {
         expected_version: u32,
         log: &ChangeLog,
     ) -> Result<bool>;
+
     /// Records of a collection whose searchable `field` has blind index `digest`.
     async fn search_records(
         &self,
@@ -294,18 +315,23 @@ pub trait RecordStore {
         digest: &[u8; 32],
         limit: u32,
     ) -> Result<Vec<RecordView>>;
+
     /// Every record about `subject`, oldest first.
     async fn records_of_subject(
         &self,
         tenant: TenantId,
         subject: UserId,
     ) -> Result<Vec<RecordView>>;
+
     /// Every record `author` created, oldest first.
     async fn records_by_author(&self, tenant: TenantId, author: UserId) -> Result<Vec<RecordView>>;
+
     /// Every change `actor` made to any record, oldest first.
     async fn history_by_actor(&self, tenant: TenantId, actor: UserId) -> Result<Vec<HistoryRow>>;
+
     /// A record's changes, oldest first.
     async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>>;
+
     /// Attaches a file (replacing one of the same name) and adds a history entry under the
     /// record's next version, in one transaction; returns the file it replaced, whose blob the
     /// caller deletes. `NotFound("record")` if the record is gone.
@@ -316,11 +342,15 @@ pub trait RecordStore {
         history: &HistoryRow,
         log: &ChangeLog,
     ) -> Result<Option<FileRow>>;
+
     async fn file(&self, tenant: TenantId, record: RecordId, name: &str)
     -> Result<Option<FileRow>>;
+
     async fn files(&self, tenant: TenantId, record: RecordId) -> Result<Vec<FileRow>>;
+
     /// Every file of every record about `subject`.
     async fn files_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<FileRow>>;
+
     /// Removes this stored version of a file (its blob deleted before) and leaves a tombstone
     /// naming `subject` and `reason`; `false` if it is gone or was replaced.
     async fn delete_file_version(
@@ -332,34 +362,29 @@ pub trait RecordStore {
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool>;
+
     /// Replaces records' stored data (forgetting: personal values removed), drops their stored
     /// values before each change and the search entries of the listed fields, all in one
     /// transaction.
     async fn scrub_records(&self, tenant: TenantId, scrubs: &[Scrub]) -> Result<()>;
-    /// The groups a user belongs to, with the role in each.
-    async fn memberships(
+
+    /// Hides (or shows again) every record about a subject; how many changed.
+    async fn set_subject_hidden(
         &self,
         tenant: TenantId,
-        user: UserId,
-    ) -> Result<Vec<(GroupId, MembershipRole)>>;
-    /// The tenant's own access policies, if it replaced the template's.
-    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>>;
-    /// Stores the tenant's policies if they are still at `expected_version` (0: none stored);
-    /// `false` if another change came first.
-    async fn put_policies(
-        &self,
-        tenant: TenantId,
-        row: &PolicyRow,
-        expected_version: u64,
+        subject: UserId,
+        hidden: bool,
         log: &ChangeLog,
-    ) -> Result<bool>;
+    ) -> Result<u64>;
 }
 
+/// The durable job queue, the one table claimed across tenants (every job carries its tenant).
 #[async_trait]
 pub trait JobStore {
     /// Schedules a job unless one with its dedupe key exists (then moves it to the new time
     /// if it has not run yet); whether it was added or moved.
     async fn enqueue(&self, job: &NewJob) -> Result<bool>;
+
     /// Claims up to `limit` due jobs (pending, or running with an expired lease) until
     /// `lease_until`. Two instances never claim the same job (PostgreSQL: `FOR UPDATE SKIP
     /// LOCKED`; SQLite: one writer).
@@ -369,8 +394,10 @@ pub trait JobStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<Job>>;
+
     /// Marks a claimed job done, with what it did.
     async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()>;
+
     /// A failed attempt: pending again at `run_at`, or failed after `max_attempts`.
     async fn retry_job(
         &self,
@@ -380,7 +407,7 @@ pub trait JobStore {
         error: &str,
         now: Timestamp,
     ) -> Result<()>;
-    /// A tenant's jobs of one kind, by due time.
+
     /// A job that ran but could not act yet (a legal hold stands in the way): pending again at
     /// `run_at`, the attempt not counted.
     async fn defer_job(
@@ -390,42 +417,12 @@ pub trait JobStore {
         outcome: &str,
         now: Timestamp,
     ) -> Result<()>;
+
+    /// A tenant's jobs of one kind, by due time.
     async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>>;
+
     /// The jobs concerning one user, by due time.
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
-    /// Adds a notice unless one for the same (user, what, expiry) exists; whether it was added.
-    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool>;
-    async fn notice_for(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        what: &str,
-        expiry_at: Timestamp,
-    ) -> Result<Option<DeletionNotice>>;
-    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>>;
-    /// The user's veto; `false` if there is no such open notice of theirs.
-    async fn keep_notice(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        id: Uuid,
-        now: Timestamp,
-        log: &ChangeLog,
-    ) -> Result<bool>;
-    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()>;
-    /// Closes a tenant (no token works any more) and destroys every key of it (tenant keys and
-    /// subject keys), in one transaction.
-    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()>;
-    /// Deletes every row of a tenant, the tenant itself last, in one transaction.
-    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()>;
-    /// Hides (or shows again) every record about a subject; how many changed.
-    async fn set_subject_hidden(
-        &self,
-        tenant: TenantId,
-        subject: UserId,
-        hidden: bool,
-        log: &ChangeLog,
-    ) -> Result<u64>;
 }
 
 /// Deletion that keeps its promises: soft deletion and its purge, legal holds, legal
@@ -517,6 +514,52 @@ pub trait DeletionStore {
     ) -> Result<()>;
 }
 
+/// Deletion notices: what a person is told before their data goes, and their veto.
+#[async_trait]
+pub trait NoticeStore {
+    /// Adds a notice unless one for the same (user, what, expiry) exists; whether it was added.
+    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool>;
+
+    async fn notice_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        what: &str,
+        expiry_at: Timestamp,
+    ) -> Result<Option<DeletionNotice>>;
+
+    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>>;
+
+    /// The user's veto; `false` if there is no such open notice of theirs.
+    async fn keep_notice(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: Uuid,
+        now: Timestamp,
+        log: &ChangeLog,
+    ) -> Result<bool>;
+
+    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()>;
+}
+
+/// A tenant's own access policies, stored under a version guard.
+#[async_trait]
+pub trait PolicyStore {
+    /// The tenant's own access policies, if it replaced the template's.
+    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>>;
+
+    /// Stores the tenant's policies if they are still at `expected_version` (0: none stored);
+    /// `false` if another change came first.
+    async fn put_policies(
+        &self,
+        tenant: TenantId,
+        row: &PolicyRow,
+        expected_version: u64,
+        log: &ChangeLog,
+    ) -> Result<bool>;
+}
+
 /// Everything the core services need from persistence.
 pub trait Store:
     TenantStore
@@ -530,6 +573,8 @@ pub trait Store:
     + RecordStore
     + JobStore
     + DeletionStore
+    + PolicyStore
+    + NoticeStore
     + Send
     + Sync
 {
@@ -546,6 +591,8 @@ impl<T> Store for T where
         + RecordStore
         + JobStore
         + DeletionStore
+        + PolicyStore
+        + NoticeStore
         + Send
         + Sync
 {

@@ -20,7 +20,10 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
-use crate::{DeletionNotice, DeletionStore, Job, JobState, JobStore, NewJob, Scrub, Tombstone};
+use crate::{
+    DeletionNotice, DeletionStore, Job, JobState, JobStore, NewJob, NoticeStore, PolicyStore,
+    Scrub, Tombstone,
+};
 use crate::{
     FailureCount, Group, GroupStore, KeyStore, LoginEvent, LoginHistoryStore, Member, NewSession,
     NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal, SessionStore,
@@ -383,6 +386,14 @@ impl TenantStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()> {
+        self.destroy(&sql::DESTROY_TENANT_KEYS, tenant).await
+    }
+
+    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()> {
+        self.destroy(&sql::DESTROY_TENANT_ROWS, tenant).await
     }
 }
 
@@ -812,6 +823,26 @@ impl GroupStore for PgStore {
                     user_id: user.into(),
                     role,
                 })
+            })
+            .collect()
+    }
+
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, MembershipRole)>> {
+        sqlx::query(sql::MEMBERSHIPS_OF_USER)
+            .bind(tenant.0)
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                let g: Uuid = r.try_get(0).map_err(backend)?;
+                let role: String = r.try_get(1).map_err(backend)?;
+                membership(g, &role)
             })
             .collect()
     }
@@ -1634,72 +1665,25 @@ impl RecordStore for PgStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn memberships(
+    async fn set_subject_hidden(
         &self,
         tenant: TenantId,
-        user: UserId,
-    ) -> Result<Vec<(GroupId, MembershipRole)>> {
-        sqlx::query(sql::MEMBERSHIPS_OF_USER)
-            .bind(tenant.0)
-            .bind(user.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(|r| {
-                let g: Uuid = r.try_get(0).map_err(backend)?;
-                let role: String = r.try_get(1).map_err(backend)?;
-                membership(g, &role)
-            })
-            .collect()
-    }
-
-    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
-        sqlx::query(sql::POLICIES)
-            .bind(tenant.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .map(|r| {
-                RawPolicies {
-                    template: r.try_get(0).map_err(backend)?,
-                    policies: r.try_get(1).map_err(backend)?,
-                    version: r.try_get(2).map_err(backend)?,
-                    updated_by: r.try_get(3).map_err(backend)?,
-                    updated_at: r.try_get(4).map_err(backend)?,
-                }
-                .into_model()
-            })
-            .transpose()
-    }
-
-    async fn put_policies(
-        &self,
-        tenant: TenantId,
-        row: &PolicyRow,
-        expected_version: u64,
+        subject: UserId,
+        hidden: bool,
         log: &ChangeLog,
-    ) -> Result<bool> {
-        let version = i64::try_from(row.version).map_err(backend)?;
-        let q = if expected_version == 0 {
-            sqlx::query(sql::INSERT_POLICIES)
-                .bind(tenant.0)
-                .bind(&row.template)
-                .bind(&row.policies)
-                .bind(version)
-                .bind(row.updated_by.0)
-                .bind(to_millis(row.updated_at))
-        } else {
-            sqlx::query(sql::UPDATE_POLICIES)
-                .bind(&row.template)
-                .bind(&row.policies)
-                .bind(version)
-                .bind(row.updated_by.0)
-                .bind(to_millis(row.updated_at))
-                .bind(tenant.0)
-                .bind(i64::try_from(expected_version).map_err(backend)?)
-        };
-        self.affected(q, log).await
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let n = sqlx::query(sql::SET_SUBJECT_HIDDEN)
+            .bind(hidden)
+            .bind(tenant.0)
+            .bind(subject.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        append_log(&mut tx, log).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(n)
     }
 }
 
@@ -1891,113 +1875,6 @@ impl JobStore for PgStore {
             .await
             .map_err(backend)?;
         job_states(&rows)
-    }
-
-    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool> {
-        let inserted = sqlx::query(sql::INSERT_NOTICE)
-            .bind(n.tenant_id.0)
-            .bind(n.id)
-            .bind(n.user_id.0)
-            .bind(&n.what)
-            .bind(to_millis(n.expiry_at))
-            .bind(to_millis(n.due_at))
-            .bind(to_millis(n.created_at));
-        self.affected(inserted, log).await
-    }
-
-    async fn notice_for(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        what: &str,
-        expiry_at: Timestamp,
-    ) -> Result<Option<DeletionNotice>> {
-        sqlx::query(sql::NOTICE_FOR)
-            .bind(tenant.0)
-            .bind(user.0)
-            .bind(what)
-            .bind(to_millis(expiry_at))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .map(|r| {
-                raw_notice(&r)
-                    .map_err(backend)
-                    .map(|raw| raw.into_model(tenant))
-            })
-            .transpose()
-    }
-
-    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>> {
-        sqlx::query(sql::NOTICES_OF_USER)
-            .bind(tenant.0)
-            .bind(user.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?
-            .iter()
-            .map(|r| {
-                raw_notice(r)
-                    .map_err(backend)
-                    .map(|raw| raw.into_model(tenant))
-            })
-            .collect()
-    }
-
-    async fn keep_notice(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        id: Uuid,
-        now: Timestamp,
-        log: &ChangeLog,
-    ) -> Result<bool> {
-        let n = sqlx::query(sql::KEEP_NOTICE)
-            .bind(to_millis(now))
-            .bind(tenant.0)
-            .bind(user.0)
-            .bind(id);
-        self.affected(n, log).await
-    }
-
-    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
-        sqlx::query(sql::FINISH_NOTICE)
-            .bind(to_millis(now))
-            .bind(tenant.0)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()> {
-        self.destroy(&sql::DESTROY_TENANT_KEYS, tenant).await
-    }
-
-    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()> {
-        self.destroy(&sql::DESTROY_TENANT_ROWS, tenant).await
-    }
-
-    async fn set_subject_hidden(
-        &self,
-        tenant: TenantId,
-        subject: UserId,
-        hidden: bool,
-        log: &ChangeLog,
-    ) -> Result<u64> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        let n = sqlx::query(sql::SET_SUBJECT_HIDDEN)
-            .bind(hidden)
-            .bind(tenant.0)
-            .bind(subject.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        append_log(&mut tx, log).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(n)
     }
 }
 
@@ -2287,5 +2164,137 @@ impl DeletionStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl NoticeStore for PgStore {
+    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool> {
+        let inserted = sqlx::query(sql::INSERT_NOTICE)
+            .bind(n.tenant_id.0)
+            .bind(n.id)
+            .bind(n.user_id.0)
+            .bind(&n.what)
+            .bind(to_millis(n.expiry_at))
+            .bind(to_millis(n.due_at))
+            .bind(to_millis(n.created_at));
+        self.affected(inserted, log).await
+    }
+
+    async fn notice_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        what: &str,
+        expiry_at: Timestamp,
+    ) -> Result<Option<DeletionNotice>> {
+        sqlx::query(sql::NOTICE_FOR)
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(what)
+            .bind(to_millis(expiry_at))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                raw_notice(&r)
+                    .map_err(backend)
+                    .map(|raw| raw.into_model(tenant))
+            })
+            .transpose()
+    }
+
+    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>> {
+        sqlx::query(sql::NOTICES_OF_USER)
+            .bind(tenant.0)
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|r| {
+                raw_notice(r)
+                    .map_err(backend)
+                    .map(|raw| raw.into_model(tenant))
+            })
+            .collect()
+    }
+
+    async fn keep_notice(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: Uuid,
+        now: Timestamp,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let n = sqlx::query(sql::KEEP_NOTICE)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(id);
+        self.affected(n, log).await
+    }
+
+    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
+        sqlx::query(sql::FINISH_NOTICE)
+            .bind(to_millis(now))
+            .bind(tenant.0)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PolicyStore for PgStore {
+    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
+        sqlx::query(sql::POLICIES)
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(|r| {
+                RawPolicies {
+                    template: r.try_get(0).map_err(backend)?,
+                    policies: r.try_get(1).map_err(backend)?,
+                    version: r.try_get(2).map_err(backend)?,
+                    updated_by: r.try_get(3).map_err(backend)?,
+                    updated_at: r.try_get(4).map_err(backend)?,
+                }
+                .into_model()
+            })
+            .transpose()
+    }
+
+    async fn put_policies(
+        &self,
+        tenant: TenantId,
+        row: &PolicyRow,
+        expected_version: u64,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let version = i64::try_from(row.version).map_err(backend)?;
+        let q = if expected_version == 0 {
+            sqlx::query(sql::INSERT_POLICIES)
+                .bind(tenant.0)
+                .bind(&row.template)
+                .bind(&row.policies)
+                .bind(version)
+                .bind(row.updated_by.0)
+                .bind(to_millis(row.updated_at))
+        } else {
+            sqlx::query(sql::UPDATE_POLICIES)
+                .bind(&row.template)
+                .bind(&row.policies)
+                .bind(version)
+                .bind(row.updated_by.0)
+                .bind(to_millis(row.updated_at))
+                .bind(tenant.0)
+                .bind(i64::try_from(expected_version).map_err(backend)?)
+        };
+        self.affected(q, log).await
     }
 }

@@ -20,7 +20,10 @@ use crate::{
     Collection, FileRow, HistoryRow, IndexEntry, PolicyRow, RecordRow, RecordStore, RecordView,
     RecordWrite,
 };
-use crate::{DeletionNotice, DeletionStore, Job, JobState, JobStore, NewJob, Scrub, Tombstone};
+use crate::{
+    DeletionNotice, DeletionStore, Job, JobState, JobStore, NewJob, NoticeStore, PolicyStore,
+    Scrub, Tombstone,
+};
 use crate::{
     FailureCount, Group, GroupStore, KeyPurpose, KeyStore, LoginEvent, LoginHistoryStore, Member,
     NewSession, NewUser, PasswordResetStore, RefreshOutcome, Result, SessionPrincipal,
@@ -497,6 +500,26 @@ impl TenantStore for SqliteStore {
         })
         .await
     }
+
+    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()> {
+        self.write(move |tx| {
+            for statement in sql::DESTROY_TENANT_KEYS {
+                tx.execute(statement, params![tenant.0]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()> {
+        self.write(move |tx| {
+            for statement in sql::DESTROY_TENANT_ROWS {
+                tx.execute(statement, params![tenant.0]).map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -952,6 +975,15 @@ impl GroupStore for SqliteStore {
             .collect()
         })
         .await
+    }
+
+    async fn memberships(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Vec<(GroupId, MembershipRole)>> {
+        self.read_now(move |c| memberships_on(c, tenant, user))
+            .await
     }
 }
 
@@ -1813,78 +1845,23 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn memberships(
+    async fn set_subject_hidden(
         &self,
         tenant: TenantId,
-        user: UserId,
-    ) -> Result<Vec<(GroupId, MembershipRole)>> {
-        self.read_now(move |c| memberships_on(c, tenant, user))
-            .await
-    }
-
-    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
-        self.read_now(move |c| {
-            c.prepare_cached(sql::POLICIES)
-                .and_then(|mut s| {
-                    s.query_row(params![tenant.0], |r| {
-                        Ok(RawPolicies {
-                            template: r.get(0)?,
-                            policies: r.get(1)?,
-                            version: r.get(2)?,
-                            updated_by: r.get(3)?,
-                            updated_at: r.get(4)?,
-                        })
-                    })
-                    .optional()
-                })
-                .map_err(backend)?
-                .map(RawPolicies::into_model)
-                .transpose()
-        })
-        .await
-    }
-
-    async fn put_policies(
-        &self,
-        tenant: TenantId,
-        row: &PolicyRow,
-        expected_version: u64,
+        subject: UserId,
+        hidden: bool,
         log: &ChangeLog,
-    ) -> Result<bool> {
-        let (row, log) = (row.clone(), log.clone());
+    ) -> Result<u64> {
+        let log = log.clone();
         self.write(move |tx| {
-            let version = i64::try_from(row.version).map_err(backend)?;
-            let n = if expected_version == 0 {
-                tx.execute(
-                    sql::INSERT_POLICIES,
-                    params![
-                        tenant.0,
-                        row.template,
-                        row.policies,
-                        version,
-                        row.updated_by.0,
-                        to_millis(row.updated_at)
-                    ],
+            let n = tx
+                .execute(
+                    sql::SET_SUBJECT_HIDDEN,
+                    params![hidden, tenant.0, subject.0],
                 )
-            } else {
-                tx.execute(
-                    sql::UPDATE_POLICIES,
-                    params![
-                        row.template,
-                        row.policies,
-                        version,
-                        row.updated_by.0,
-                        to_millis(row.updated_at),
-                        tenant.0,
-                        i64::try_from(expected_version).map_err(backend)?
-                    ],
-                )
-            }
-            .map_err(backend)?;
-            if n == 1 {
-                append_log(tx, &log)?;
-            }
-            Ok(n == 1)
+                .map_err(backend)?;
+            append_log(tx, &log)?;
+            Ok(n as u64)
         })
         .await
     }
@@ -2112,140 +2089,6 @@ impl JobStore for SqliteStore {
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>> {
         self.read(move |c| job_states(c, sql::JOBS_OF_SUBJECT, params![tenant.0, subject.0]))
             .await
-    }
-
-    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool> {
-        let (n, log) = (n.clone(), log.clone());
-        self.write(move |tx| {
-            let inserted = tx
-                .execute(
-                    sql::INSERT_NOTICE,
-                    params![
-                        n.tenant_id.0,
-                        n.id,
-                        n.user_id.0,
-                        n.what,
-                        to_millis(n.expiry_at),
-                        to_millis(n.due_at),
-                        to_millis(n.created_at)
-                    ],
-                )
-                .map_err(backend)?;
-            if inserted == 1 {
-                append_log(tx, &log)?;
-            }
-            Ok(inserted == 1)
-        })
-        .await
-    }
-
-    async fn notice_for(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        what: &str,
-        expiry_at: Timestamp,
-    ) -> Result<Option<DeletionNotice>> {
-        let what = what.to_owned();
-        self.read(move |c| {
-            Ok(c.prepare_cached(sql::NOTICE_FOR)
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![tenant.0, user.0, what, to_millis(expiry_at)],
-                        raw_notice,
-                    )
-                    .optional()
-                })
-                .map_err(backend)?
-                .map(|raw| raw.into_model(tenant)))
-        })
-        .await
-    }
-
-    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>> {
-        self.read(move |c| {
-            let mut s = c.prepare_cached(sql::NOTICES_OF_USER).map_err(backend)?;
-            let rows = s
-                .query_map(params![tenant.0, user.0], raw_notice)
-                .map_err(backend)?;
-            rows.map(|r| r.map(|raw| raw.into_model(tenant)).map_err(backend))
-                .collect()
-        })
-        .await
-    }
-
-    async fn keep_notice(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        id: Uuid,
-        now: Timestamp,
-        log: &ChangeLog,
-    ) -> Result<bool> {
-        let log = log.clone();
-        self.write(move |tx| {
-            let n = tx
-                .execute(
-                    sql::KEEP_NOTICE,
-                    params![to_millis(now), tenant.0, user.0, id],
-                )
-                .map_err(backend)?;
-            if n == 1 {
-                append_log(tx, &log)?;
-            }
-            Ok(n == 1)
-        })
-        .await
-    }
-
-    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
-        self.write(move |tx| {
-            tx.execute(sql::FINISH_NOTICE, params![to_millis(now), tenant.0, id])
-                .map_err(backend)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn destroy_tenant_keys(&self, tenant: TenantId) -> Result<()> {
-        self.write(move |tx| {
-            for statement in sql::DESTROY_TENANT_KEYS {
-                tx.execute(statement, params![tenant.0]).map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn destroy_tenant_rows(&self, tenant: TenantId) -> Result<()> {
-        self.write(move |tx| {
-            for statement in sql::DESTROY_TENANT_ROWS {
-                tx.execute(statement, params![tenant.0]).map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn set_subject_hidden(
-        &self,
-        tenant: TenantId,
-        subject: UserId,
-        hidden: bool,
-        log: &ChangeLog,
-    ) -> Result<u64> {
-        let log = log.clone();
-        self.write(move |tx| {
-            let n = tx
-                .execute(
-                    sql::SET_SUBJECT_HIDDEN,
-                    params![hidden, tenant.0, subject.0],
-                )
-                .map_err(backend)?;
-            append_log(tx, &log)?;
-            Ok(n as u64)
-        })
-        .await
     }
 }
 
@@ -2504,6 +2347,172 @@ impl DeletionStore for SqliteStore {
             )
             .map_err(backend)?;
             Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl NoticeStore for SqliteStore {
+    async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool> {
+        let (n, log) = (n.clone(), log.clone());
+        self.write(move |tx| {
+            let inserted = tx
+                .execute(
+                    sql::INSERT_NOTICE,
+                    params![
+                        n.tenant_id.0,
+                        n.id,
+                        n.user_id.0,
+                        n.what,
+                        to_millis(n.expiry_at),
+                        to_millis(n.due_at),
+                        to_millis(n.created_at)
+                    ],
+                )
+                .map_err(backend)?;
+            if inserted == 1 {
+                append_log(tx, &log)?;
+            }
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    async fn notice_for(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        what: &str,
+        expiry_at: Timestamp,
+    ) -> Result<Option<DeletionNotice>> {
+        let what = what.to_owned();
+        self.read(move |c| {
+            Ok(c.prepare_cached(sql::NOTICE_FOR)
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![tenant.0, user.0, what, to_millis(expiry_at)],
+                        raw_notice,
+                    )
+                    .optional()
+                })
+                .map_err(backend)?
+                .map(|raw| raw.into_model(tenant)))
+        })
+        .await
+    }
+
+    async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>> {
+        self.read(move |c| {
+            let mut s = c.prepare_cached(sql::NOTICES_OF_USER).map_err(backend)?;
+            let rows = s
+                .query_map(params![tenant.0, user.0], raw_notice)
+                .map_err(backend)?;
+            rows.map(|r| r.map(|raw| raw.into_model(tenant)).map_err(backend))
+                .collect()
+        })
+        .await
+    }
+
+    async fn keep_notice(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        id: Uuid,
+        now: Timestamp,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let log = log.clone();
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    sql::KEEP_NOTICE,
+                    params![to_millis(now), tenant.0, user.0, id],
+                )
+                .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(sql::FINISH_NOTICE, params![to_millis(now), tenant.0, id])
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PolicyStore for SqliteStore {
+    async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>> {
+        self.read_now(move |c| {
+            c.prepare_cached(sql::POLICIES)
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.0], |r| {
+                        Ok(RawPolicies {
+                            template: r.get(0)?,
+                            policies: r.get(1)?,
+                            version: r.get(2)?,
+                            updated_by: r.get(3)?,
+                            updated_at: r.get(4)?,
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(backend)?
+                .map(RawPolicies::into_model)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_policies(
+        &self,
+        tenant: TenantId,
+        row: &PolicyRow,
+        expected_version: u64,
+        log: &ChangeLog,
+    ) -> Result<bool> {
+        let (row, log) = (row.clone(), log.clone());
+        self.write(move |tx| {
+            let version = i64::try_from(row.version).map_err(backend)?;
+            let n = if expected_version == 0 {
+                tx.execute(
+                    sql::INSERT_POLICIES,
+                    params![
+                        tenant.0,
+                        row.template,
+                        row.policies,
+                        version,
+                        row.updated_by.0,
+                        to_millis(row.updated_at)
+                    ],
+                )
+            } else {
+                tx.execute(
+                    sql::UPDATE_POLICIES,
+                    params![
+                        row.template,
+                        row.policies,
+                        version,
+                        row.updated_by.0,
+                        to_millis(row.updated_at),
+                        tenant.0,
+                        i64::try_from(expected_version).map_err(backend)?
+                    ],
+                )
+            }
+            .map_err(backend)?;
+            if n == 1 {
+                append_log(tx, &log)?;
+            }
+            Ok(n == 1)
         })
         .await
     }
