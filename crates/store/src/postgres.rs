@@ -1891,11 +1891,21 @@ impl PgStore {
             .collect()
     }
 
+    /// Runs one statement that changes at most one row; if it did, appends the change's log
+    /// entries in the same transaction (no transaction is opened for a change without any).
     async fn affected(
         &self,
         q: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
         log: &ChangeLog,
     ) -> Result<bool> {
+        if log.entries.is_empty() {
+            return Ok(q
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?
+                .rows_affected()
+                == 1);
+        }
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let changed = q.execute(&mut *tx).await.map_err(backend)?.rows_affected() == 1;
         if changed {

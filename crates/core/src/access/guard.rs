@@ -13,6 +13,7 @@ use strongroom_domain::{Decision, RecordId, Role, UserId};
 use strongroom_store::{ChangeLog, PrivacyEntry, RecordView};
 
 impl Services {
+    /// A privacy-log entry by the caller about a person's user record (no client address).
     pub(crate) fn user_entry(
         &self,
         p: &Principal,
@@ -39,19 +40,25 @@ impl Services {
     /// tenant's policy set, through the same decision point as every other level.
     pub(crate) async fn authorize(&self, p: &Principal, action: Action) -> Result<(), CoreError> {
         let (actor, _) = Self::actor(p);
-        if self
-            .access
-            .level2(&*self.store, &actor, action)
-            .await?
-            .allowed()
-        {
+        if self.may_call(&actor, action).await? {
             Ok(())
         } else {
-            Err(CoreError::Forbidden(format!(
-                "your roles do not allow {}",
-                action.as_str()
-            )))
+            Err(Self::refused(action))
         }
+    }
+
+    /// The level-2 decision itself (cached in `Access`), shared by [`Self::authorize`] and
+    /// [`Self::level2`].
+    async fn may_call(&self, actor: &Actor, action: Action) -> Result<bool, CoreError> {
+        Ok(self
+            .access
+            .level2(&*self.store, actor, action)
+            .await?
+            .allowed())
+    }
+
+    fn refused(action: Action) -> CoreError {
+        CoreError::Forbidden(format!("your roles do not allow {}", action.as_str()))
     }
 
     /// [`Self::authorize`] for an operation on people's data: a refusal is logged as a denial
@@ -198,12 +205,7 @@ impl Services {
         action: Action,
         object: (&str, Option<uuid::Uuid>),
     ) -> Result<(), CoreError> {
-        if self
-            .access
-            .level2(&*self.store, &actor.0, action)
-            .await?
-            .allowed()
-        {
+        if self.may_call(&actor.0, action).await? {
             return Ok(());
         }
         self.log_access(
@@ -217,10 +219,7 @@ impl Services {
             Decision::Deny,
         )
         .await?;
-        Err(CoreError::Forbidden(format!(
-            "your roles do not allow {}",
-            action.as_str()
-        )))
+        Err(Self::refused(action))
     }
 
     /// Level 3 facts of a record: a reply takes its parent's visibility and hidden flag.
