@@ -1,0 +1,186 @@
+//! The durable job queue: installation-wide, claimed by due time across tenants with a lease,
+//! retried with backoff, given up after a number of attempts.
+
+use crate::exec::{Backend, Exec, args};
+use crate::{Job, JobState, NewJob, Result, rows, sql};
+use async_trait::async_trait;
+use strongroom_domain::{TenantId, Timestamp, UserId};
+use uuid::Uuid;
+
+/// The durable job queue, the one table claimed across tenants (every job carries its tenant).
+#[async_trait]
+pub trait JobStore {
+    /// Schedules a job unless one with its dedupe key exists (then moves it to the new time
+    /// if it has not run yet); whether it was added or moved.
+    async fn enqueue(&self, job: &NewJob) -> Result<bool>;
+
+    /// Claims up to `limit` due jobs (pending, or running with an expired lease) until
+    /// `lease_until`. Two instances never claim the same job (PostgreSQL: `FOR UPDATE SKIP
+    /// LOCKED`; SQLite: one writer).
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+
+    /// Marks a claimed job done, with what it did.
+    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()>;
+
+    /// A failed attempt: pending again at `run_at`, or failed after `max_attempts`.
+    async fn retry_job(
+        &self,
+        id: Uuid,
+        max_attempts: u32,
+        run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// A job that ran but could not act yet (a legal hold stands in the way): pending again at
+    /// `run_at`, the attempt not counted.
+    async fn defer_job(
+        &self,
+        id: Uuid,
+        run_at: Timestamp,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// A tenant's jobs of one kind, by due time.
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>>;
+
+    /// The jobs concerning one user, by due time.
+    async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
+}
+
+#[async_trait]
+impl<B: Backend> JobStore for B {
+    async fn enqueue(&self, job: &NewJob) -> Result<bool> {
+        let j = job.clone();
+        self.write_one(move |c| {
+            Box::pin(async move {
+                let n = c
+                    .execute(
+                        sql::ENQUEUE_JOB,
+                        args![
+                            j.id,
+                            j.tenant_id,
+                            j.kind.as_str(),
+                            j.subject_id,
+                            j.dedupe_key.as_str(),
+                            j.param,
+                            j.run_at,
+                            j.now
+                        ],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        self.write_one(move |c| {
+            Box::pin(async move {
+                // PostgreSQL skips rows another instance is claiming (`FOR UPDATE SKIP
+                // LOCKED`); SQLite's one writer makes the claim atomic as it is.
+                let claim =
+                    <B::Conn as Exec>::DIALECT.pick(sql::CLAIM_JOBS_SQLITE, sql::CLAIM_JOBS_PG);
+                let mut jobs = c
+                    .query(claim, args![lease_until, now, limit], rows::job)
+                    .await?;
+                jobs.sort_by_key(|j| (j.run_at, j.id));
+                Ok(jobs)
+            })
+        })
+        .await
+    }
+
+    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()> {
+        let outcome = outcome.to_owned();
+        self.write_one(move |c| {
+            Box::pin(async move {
+                c.execute(sql::FINISH_JOB, args![outcome.as_str(), now, id])
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn retry_job(
+        &self,
+        id: Uuid,
+        max_attempts: u32,
+        run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let error = error.to_owned();
+        self.write_one(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    sql::RETRY_JOB,
+                    args![max_attempts, run_at, error.as_str(), now, id],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn defer_job(
+        &self,
+        id: Uuid,
+        run_at: Timestamp,
+        outcome: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let outcome = outcome.to_owned();
+        self.write_one(move |c| {
+            Box::pin(async move {
+                c.execute(sql::DEFER_JOB, args![run_at, outcome.as_str(), now, id])
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>> {
+        let kind = kind.to_owned();
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql::JOBS_OF_KIND,
+                    args![tenant, kind.as_str()],
+                    rows::job_state,
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>> {
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql::JOBS_OF_SUBJECT,
+                    args![tenant, subject],
+                    rows::job_state,
+                )
+                .await
+            })
+        })
+        .await
+    }
+}
