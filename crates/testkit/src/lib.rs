@@ -6,6 +6,9 @@
 //! when the test's server is dropped.
 
 pub mod client;
+/// The test stores (a fresh PostgreSQL database per test, `Backend`, `both_backends!`): kept
+/// beside the storage suite that uses them first, and shared here.
+#[path = "../../store/tests/support/mod.rs"]
 pub mod pg;
 pub mod s3;
 pub mod smtp;
@@ -18,11 +21,7 @@ use strongroom_core::mail::Sent;
 use strongroom_core::{ManualClock, Services};
 use tokio::sync::broadcast;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use pg::Backend;
 
 /// A running server, its data folder and database; all removed on drop.
 pub struct TestServer {
@@ -356,23 +355,4 @@ pub async fn wait_for_port(port: u16, what: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("{what} did not listen on port {port}");
-}
-
-/// Generates one test per backend from an `async fn name(backend: Backend)`.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name($crate::Backend::Sqlite).await }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() { super::$name($crate::Backend::Postgres).await }
-            )*
-        }
-    };
 }

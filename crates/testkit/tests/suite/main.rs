@@ -14,5 +14,4 @@ mod privacy;
 mod records;
 mod retention;
 mod rights;
-mod store;
 mod tidy;

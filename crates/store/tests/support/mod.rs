@@ -1,4 +1,31 @@
-//! A fresh PostgreSQL database per test, dropped afterwards.
+//! What the tests of both stores share (this file is also `strongroom_testkit::pg`): which
+//! backend a test runs on, one test per backend from one function, and a fresh PostgreSQL
+//! database per test, dropped afterwards.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from an `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::pg::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::pg::Backend::Postgres).await }
+            )*
+        }
+    };
+}
 
 use sqlx::Connection as _;
 

@@ -1,10 +1,14 @@
 //! The storage test suite: every store trait, run against a SQLite file and a fresh
 //! PostgreSQL database.
 
+#[macro_use]
+#[path = "support/mod.rs"]
+mod pg;
+
+use pg::{Backend, PgDatabase};
 use std::sync::Arc;
 use strongroom_domain::*;
 use strongroom_store::*;
-use strongroom_testkit::{Backend, both_backends, pg::PgDatabase};
 use time::Duration;
 
 struct Fixture {
