@@ -1,5 +1,14 @@
 //! The storage test suite: every store trait, run against a SQLite file and a fresh
 //! PostgreSQL database.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::many_single_char_names,
+    clippy::too_many_lines,
+    reason = "a test suite: a failed unwrap is a failed test, and scenarios read best with short names"
+)]
 
 #[macro_use]
 #[path = "support/mod.rs"]
