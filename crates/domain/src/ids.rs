@@ -91,3 +91,11 @@ id_type!(
     /// One stored version of a file attached to a record (its encryption key derives from it).
     FileId
 );
+id_type!(
+    /// A durable job (retention steps, a tenant's destruction).
+    JobId
+);
+id_type!(
+    /// A deletion notice sent to a person ahead of a deletion.
+    NoticeId
+);

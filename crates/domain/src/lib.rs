@@ -9,11 +9,14 @@ pub mod role;
 pub mod status;
 
 pub use ids::{
-    CollectionId, FamilyId, FileId, GroupId, LoginEventId, RecordId, SessionId, TenantId, UserId,
+    CollectionId, FamilyId, FileId, GroupId, JobId, LoginEventId, NoticeId, RecordId, SessionId,
+    TenantId, UserId,
 };
 pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
 pub use role::{MembershipRole, Role, Roles};
-pub use status::{Decision, JobStatus, LoginOutcome, TenantStatus, UserStatus, Visibility};
+pub use status::{
+    Decision, JobKind, JobStatus, LoginOutcome, TenantStatus, UserStatus, Visibility,
+};
 
 /// A point in time, in UTC. Stored as milliseconds since the Unix epoch.
 pub type Timestamp = time::OffsetDateTime;

@@ -58,3 +58,59 @@ string_enum!(
     /// also the record's group (`group`).
     Visibility { Private => "private", Group => "group" }
 );
+
+/// What a durable job does, stored by its name (`retention.hide`, …). `Purge` is no stored
+/// job (due records are found in the records table on every run) but is planned and reported
+/// like one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum JobKind {
+    /// Hides a person's records when their licence expires.
+    #[serde(rename = "retention.hide")]
+    Hide,
+    /// Tells a person ahead of the deletion of their recordings.
+    #[serde(rename = "retention.notice")]
+    Notice,
+    /// Deletes a person's recordings some time after their licence expired.
+    #[serde(rename = "retention.delete_recordings")]
+    DeleteRecordings,
+    /// Shows a person's records again after a renewed licence.
+    #[serde(rename = "retention.unhide")]
+    Unhide,
+    /// Destroys a tenant 45 days after its agreement ended.
+    #[serde(rename = "retention.destroy_tenant")]
+    DestroyTenant,
+    #[serde(rename = "retention.purge")]
+    Purge,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Hide => "retention.hide",
+            JobKind::Notice => "retention.notice",
+            JobKind::DeleteRecordings => "retention.delete_recordings",
+            JobKind::Unhide => "retention.unhide",
+            JobKind::DestroyTenant => "retention.destroy_tenant",
+            JobKind::Purge => "retention.purge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobKind::Hide,
+            JobKind::Notice,
+            JobKind::DeleteRecordings,
+            JobKind::Unhide,
+            JobKind::DestroyTenant,
+            JobKind::Purge,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

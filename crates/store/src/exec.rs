@@ -17,8 +17,8 @@ use crate::{Result, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 use strongroom_domain::{
-    CollectionId, FamilyId, FileId, GroupId, LoginEventId, RecordId, SessionId, TenantId,
-    Timestamp, UserId, from_millis, to_millis,
+    CollectionId, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, NoticeId, RecordId,
+    SessionId, TenantId, Timestamp, UserId, from_millis, to_millis,
 };
 use uuid::Uuid;
 
@@ -87,6 +87,9 @@ value_from! {
     FamilyId => Uuid(|v: FamilyId| v.0),
     FileId => Uuid(|v: FileId| v.0),
     LoginEventId => Uuid(|v: LoginEventId| v.0),
+    JobId => Uuid(|v: JobId| v.0),
+    NoticeId => Uuid(|v: NoticeId| v.0),
+    JobKind => Text(JobKind::as_str),
 }
 
 impl<'a, const N: usize> From<&'a [u8; N]> for Value<'a> {
@@ -187,7 +190,9 @@ id_column!(
     SessionId,
     FamilyId,
     FileId,
-    LoginEventId
+    LoginEventId,
+    JobId,
+    NoticeId,
 );
 
 impl Column for Timestamp {

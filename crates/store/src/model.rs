@@ -1,9 +1,9 @@
 //! The rows the store reads and writes, as typed values.
 
 use strongroom_domain::{
-    CollectionId, Decision, FamilyId, FileId, GroupId, LoginEventId, LoginOutcome, MembershipRole,
-    RecordId, Region, Roles, SessionId, Slug, TenantId, TenantName, TenantStatus, Timestamp,
-    UserId, UserStatus, Visibility,
+    CollectionId, Decision, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, LoginOutcome,
+    MembershipRole, NoticeId, RecordId, Region, Roles, SessionId, Slug, TenantId, TenantName,
+    TenantStatus, Timestamp, UserId, UserStatus, Visibility,
 };
 use uuid::Uuid;
 
@@ -374,9 +374,9 @@ pub struct PolicyRow {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewJob {
-    pub id: Uuid,
+    pub id: JobId,
     pub tenant_id: TenantId,
-    pub kind: String,
+    pub kind: JobKind,
     pub subject_id: Option<UserId>,
     /// Scheduling the same key twice is a no-op.
     pub dedupe_key: String,
@@ -388,9 +388,9 @@ pub struct NewJob {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
-    pub id: Uuid,
+    pub id: JobId,
     pub tenant_id: TenantId,
-    pub kind: String,
+    pub kind: JobKind,
     pub subject_id: Option<UserId>,
     pub param: i64,
     pub run_at: Timestamp,
@@ -408,7 +408,7 @@ pub struct JobState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeletionNotice {
     pub tenant_id: TenantId,
-    pub id: Uuid,
+    pub id: NoticeId,
     pub user_id: UserId,
     /// What will be deleted, e.g. `recordings`.
     pub what: String,

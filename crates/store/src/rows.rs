@@ -9,8 +9,8 @@ use crate::{
     TenantKeyRow, User, WrappedSubjectKey,
 };
 use strongroom_domain::{
-    Decision, GroupId, JobStatus, LoginOutcome, MembershipRole, Region, Roles, Slug, TenantId,
-    TenantName, TenantStatus, UserStatus, Visibility,
+    Decision, GroupId, JobKind, JobStatus, LoginOutcome, MembershipRole, Region, Roles, Slug,
+    TenantId, TenantName, TenantStatus, UserStatus, Visibility,
 };
 
 pub(crate) fn corrupt(what: &str) -> StoreError {
@@ -256,7 +256,7 @@ pub fn job(r: &dyn Row) -> Result<Job> {
     Ok(Job {
         id: r.get(0)?,
         tenant_id: r.get(1)?,
-        kind: r.get(2)?,
+        kind: known(r, 2, "job kind", JobKind::parse)?,
         subject_id: r.get(3)?,
         param: r.get(4)?,
         run_at: r.get(5)?,

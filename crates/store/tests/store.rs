@@ -1392,9 +1392,9 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
 
 fn new_job(t: &Tenant, key: &str, run_at: Timestamp) -> NewJob {
     NewJob {
-        id: uuid::Uuid::now_v7(),
+        id: JobId::new(),
         tenant_id: t.id,
-        kind: "test.kind".into(),
+        kind: JobKind::Hide,
         subject_id: None,
         dedupe_key: key.into(),
         param: 7,
@@ -1403,9 +1403,9 @@ fn new_job(t: &Tenant, key: &str, run_at: Timestamp) -> NewJob {
     }
 }
 
-async fn state(f: &Fixture, t: &Tenant, id: uuid::Uuid) -> JobState {
+async fn state(f: &Fixture, t: &Tenant, id: JobId) -> JobState {
     f.store
-        .jobs_of_kind(t.id, "test.kind")
+        .jobs_of_kind(t.id, JobKind::Hide)
         .await
         .unwrap()
         .into_iter()
@@ -1426,7 +1426,7 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
     assert!(
         !f.store
             .enqueue(&NewJob {
-                id: uuid::Uuid::now_v7(),
+                id: JobId::new(),
                 ..job.clone()
             })
             .await
@@ -1434,7 +1434,11 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
         "the same dedupe key schedules once"
     );
     assert_eq!(
-        f.store.jobs_of_kind(t.id, "test.kind").await.unwrap().len(),
+        f.store
+            .jobs_of_kind(t.id, JobKind::Hide)
+            .await
+            .unwrap()
+            .len(),
         1
     );
     let lease = Duration::minutes(5);

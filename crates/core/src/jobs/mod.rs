@@ -5,23 +5,9 @@
 
 use crate::{CoreError, Services};
 use serde::Serialize;
-use strongroom_domain::{TenantId, Timestamp, UserId, from_millis};
+use strongroom_domain::{JobId, JobKind, TenantId, Timestamp, UserId, from_millis};
 use strongroom_store::{Job, NewJob};
 use time::Duration;
-
-pub const HIDE: &str = "retention.hide";
-
-pub const NOTICE: &str = "retention.notice";
-
-pub const DELETE_RECORDINGS: &str = "retention.delete_recordings";
-
-pub const UNHIDE: &str = "retention.unhide";
-
-pub const DESTROY_TENANT: &str = "retention.destroy_tenant";
-
-/// Not a job: records soft-deleted too long ago, or past their legal retention period, are
-/// found in the records table itself (the durable state) on every run.
-pub const PURGE: &str = "retention.purge";
 
 /// A claimed job may run this long before another worker may take it over.
 const LEASE: Duration = Duration::minutes(5);
@@ -41,7 +27,7 @@ enum Step {
 /// One step the planner schedules (or, dry, would schedule).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Planned {
-    pub kind: String,
+    pub kind: JobKind,
     pub tenant: TenantId,
     /// The user it concerns; none for a tenant-wide step.
     pub user: Option<UserId>,
@@ -55,18 +41,18 @@ pub struct Planned {
 /// One job a worker ran, and what it did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Ran {
-    pub kind: String,
+    pub kind: JobKind,
     pub tenant: TenantId,
     pub user: Option<UserId>,
     pub outcome: String,
 }
 
-fn key(kind: &str, tenant: TenantId, user: UserId, expiry: i64) -> String {
+fn key(kind: JobKind, tenant: TenantId, user: UserId, expiry: i64) -> String {
     format!("{kind}:{}:{}:{expiry}", tenant.0, user.0)
 }
 
 pub(crate) fn job(
-    kind: &str,
+    kind: JobKind,
     tenant: TenantId,
     user: UserId,
     expiry: i64,
@@ -74,9 +60,9 @@ pub(crate) fn job(
     now: Timestamp,
 ) -> NewJob {
     NewJob {
-        id: uuid::Uuid::now_v7(),
+        id: JobId::new(),
         tenant_id: tenant,
-        kind: kind.to_owned(),
+        kind,
         subject_id: Some(user),
         dedupe_key: key(kind, tenant, user, expiry),
         param: expiry,
@@ -140,7 +126,7 @@ impl Services {
             if !due.is_empty() {
                 out.push((
                     Planned {
-                        kind: PURGE.into(),
+                        kind: JobKind::Purge,
                         tenant: tenant.id,
                         user: None,
                         run_at: now,
@@ -172,7 +158,7 @@ impl Services {
                     };
                     if deleted + ended > 0 {
                         ran.push(Ran {
-                            kind: PURGE.into(),
+                            kind: JobKind::Purge,
                             tenant: tenant.id,
                             user: None,
                             outcome: format!(
@@ -223,7 +209,7 @@ impl Services {
             self.store.destroy_tenant_rows(j.tenant_id).await?;
             return Ok(Step::Done("skipped: the tenant was destroyed".into()));
         }
-        if j.kind == DESTROY_TENANT {
+        if j.kind == JobKind::DestroyTenant {
             let held = self.store.held_records(j.tenant_id).await?;
             if held > 0 {
                 tracing::warn!(tenant = %j.tenant_id, held, "tenant destruction deferred: records on legal hold");

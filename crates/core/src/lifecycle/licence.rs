@@ -21,10 +21,11 @@
 //! Every action is a privacy-log entry (actor: none; via: `retention`).
 
 use crate::error::failed;
-use crate::jobs::{DELETE_RECORDINGS, DESTROY_TENANT, HIDE, NOTICE, UNHIDE, job};
+use crate::jobs::job;
 use crate::{CoreError, Services};
 use strongroom_domain::{
-    TenantId, TenantStatus, Timestamp, UserId, UserStatus, from_millis, to_millis,
+    JobId, JobKind, NoticeId, TenantId, TenantStatus, Timestamp, UserId, UserStatus, from_millis,
+    to_millis,
 };
 use strongroom_store::{ChangeLog, DeletionNotice, Job, NewJob, PrivacyEntry, User};
 
@@ -46,11 +47,11 @@ impl Services {
             if let Some(end) = tenant.agreement_ends_at.filter(|e| *e <= now) {
                 let ms = to_millis(end);
                 steps.push(NewJob {
-                    id: uuid::Uuid::now_v7(),
+                    id: JobId::new(),
                     tenant_id: tenant.id,
-                    kind: DESTROY_TENANT.to_owned(),
+                    kind: JobKind::DestroyTenant,
                     subject_id: None,
-                    dedupe_key: format!("{DESTROY_TENANT}:{}:{ms}", tenant.id.0),
+                    dedupe_key: format!("{}:{}:{ms}", JobKind::DestroyTenant, tenant.id.0),
                     param: ms,
                     run_at: end + rules.destroy_after(),
                     now,
@@ -62,7 +63,7 @@ impl Services {
             // Who was hidden for which expiry: one look per tenant, not one per user.
             let hidden: Vec<(UserId, i64)> = self
                 .store
-                .jobs_of_kind(tenant.id, HIDE)
+                .jobs_of_kind(tenant.id, JobKind::Hide)
                 .await?
                 .into_iter()
                 .filter(|s| s.status == strongroom_domain::JobStatus::Done)
@@ -75,9 +76,9 @@ impl Services {
                 match u.license_expires_at {
                     Some(e) if e <= now => {
                         let ms = to_millis(e);
-                        steps.push(job(HIDE, tenant.id, u.id, ms, e, now));
+                        steps.push(job(JobKind::Hide, tenant.id, u.id, ms, e, now));
                         steps.push(job(
-                            NOTICE,
+                            JobKind::Notice,
                             tenant.id,
                             u.id,
                             ms,
@@ -85,7 +86,7 @@ impl Services {
                             now,
                         ));
                         steps.push(job(
-                            DELETE_RECORDINGS,
+                            JobKind::DeleteRecordings,
                             tenant.id,
                             u.id,
                             ms,
@@ -95,7 +96,7 @@ impl Services {
                     }
                     _ => {
                         for (_, expiry) in hidden.iter().filter(|(who, _)| *who == u.id) {
-                            steps.push(job(UNHIDE, tenant.id, u.id, *expiry, now, now));
+                            steps.push(job(JobKind::Unhide, tenant.id, u.id, *expiry, now, now));
                         }
                     }
                 }
@@ -114,8 +115,8 @@ impl Services {
         let expiry = from_millis(j.param);
         let same_expiry =
             user.status != UserStatus::Deleted && user.license_expires_at == Some(expiry);
-        match j.kind.as_str() {
-            HIDE if same_expiry => {
+        match j.kind {
+            JobKind::Hide if same_expiry => {
                 let log = self.retention_log(j.tenant_id, user_id, "hide", vec!["records".into()]);
                 let n = self
                     .store
@@ -123,9 +124,11 @@ impl Services {
                     .await?;
                 Ok(format!("hid {n} records"))
             }
-            NOTICE if same_expiry => self.send_notice(&user, expiry, now).await,
-            DELETE_RECORDINGS if same_expiry => self.delete_recordings(&user, expiry, now).await,
-            UNHIDE if user.license_expires_at.is_none_or(|e| e > now) => {
+            JobKind::Notice if same_expiry => self.send_notice(&user, expiry, now).await,
+            JobKind::DeleteRecordings if same_expiry => {
+                self.delete_recordings(&user, expiry, now).await
+            }
+            JobKind::Unhide if user.license_expires_at.is_none_or(|e| e > now) => {
                 let log =
                     self.retention_log(j.tenant_id, user_id, "unhide", vec!["records".into()]);
                 let n = self
@@ -134,10 +137,12 @@ impl Services {
                     .await?;
                 Ok(format!("showed {n} records again"))
             }
-            HIDE | NOTICE | DELETE_RECORDINGS | UNHIDE => {
+            JobKind::Hide | JobKind::Notice | JobKind::DeleteRecordings | JobKind::Unhide => {
                 Ok("skipped: the licence changed since this was planned".into())
             }
-            other => Ok(format!("skipped: unknown job kind {other}")),
+            JobKind::DestroyTenant | JobKind::Purge => {
+                Ok(format!("skipped: {} is no job about a person", j.kind))
+            }
         }
     }
 
@@ -190,7 +195,7 @@ impl Services {
             .saturating_sub(rules.notice_after_days);
         let notice = DeletionNotice {
             tenant_id: user.tenant_id,
-            id: uuid::Uuid::now_v7(),
+            id: NoticeId::new(),
             user_id: user.id,
             what: RECORDINGS.into(),
             expiry_at: expiry,
@@ -290,11 +295,7 @@ impl Services {
     }
 
     /// `POST /me/deletion-notices/{id}/keep`: the user's veto.
-    pub async fn keep_deletion(
-        &self,
-        p: &crate::Principal,
-        id: uuid::Uuid,
-    ) -> Result<(), CoreError> {
+    pub async fn keep_deletion(&self, p: &crate::Principal, id: NoticeId) -> Result<(), CoreError> {
         let actor = Self::actor(p);
         let log = self
             .change_log(
@@ -302,7 +303,7 @@ impl Services {
                 None,
                 "subject",
                 Some(p.user_id),
-                ("deletion_notice", Some(id)),
+                ("deletion_notice", Some(id.0)),
                 "keep",
                 vec![RECORDINGS.into()],
             )

@@ -155,7 +155,7 @@ pub async fn my_deletion_notices(
             .await?
             .into_iter()
             .map(|n| DeletionNoticeView {
-                id: n.id,
+                id: n.id.0,
                 what: n.what,
                 due_at: n.due_at,
                 kept_at: n.kept_at,
@@ -172,7 +172,7 @@ pub async fn my_deletion_notices(
 pub async fn keep_deletion(
     State(s): State<AppState>,
     Caller(p): Caller,
-    crate::extract::ApiPath(id): crate::extract::ApiPath<uuid::Uuid>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<strongroom_domain::NoticeId>,
 ) -> Result<axum::http::StatusCode, Problem> {
     s.services.keep_deletion(&p, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -4,8 +4,7 @@
 use crate::exec::{Backend, Exec, args};
 use crate::{Job, JobState, NewJob, Result, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{TenantId, Timestamp, UserId};
-use uuid::Uuid;
+use strongroom_domain::{JobId, JobKind, TenantId, Timestamp, UserId};
 
 /// The durable job queue, the one table claimed across tenants (every job carries its tenant).
 #[async_trait]
@@ -25,12 +24,12 @@ pub trait JobStore {
     ) -> Result<Vec<Job>>;
 
     /// Marks a claimed job done, with what it did.
-    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()>;
+    async fn finish_job(&self, id: JobId, outcome: &str, now: Timestamp) -> Result<()>;
 
     /// A failed attempt: pending again at `run_at`, or failed after `max_attempts`.
     async fn retry_job(
         &self,
-        id: Uuid,
+        id: JobId,
         max_attempts: u32,
         run_at: Timestamp,
         error: &str,
@@ -41,14 +40,14 @@ pub trait JobStore {
     /// `run_at`, the attempt not counted.
     async fn defer_job(
         &self,
-        id: Uuid,
+        id: JobId,
         run_at: Timestamp,
         outcome: &str,
         now: Timestamp,
     ) -> Result<()>;
 
     /// A tenant's jobs of one kind, by due time.
-    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>>;
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: JobKind) -> Result<Vec<JobState>>;
 
     /// The jobs concerning one user, by due time.
     async fn jobs_of_subject(&self, tenant: TenantId, subject: UserId) -> Result<Vec<JobState>>;
@@ -66,7 +65,7 @@ impl<B: Backend> JobStore for B {
                         args![
                             j.id,
                             j.tenant_id,
-                            j.kind.as_str(),
+                            j.kind,
                             j.subject_id,
                             j.dedupe_key.as_str(),
                             j.param,
@@ -103,7 +102,7 @@ impl<B: Backend> JobStore for B {
         .await
     }
 
-    async fn finish_job(&self, id: Uuid, outcome: &str, now: Timestamp) -> Result<()> {
+    async fn finish_job(&self, id: JobId, outcome: &str, now: Timestamp) -> Result<()> {
         let outcome = outcome.to_owned();
         self.write_one(move |c| {
             Box::pin(async move {
@@ -117,7 +116,7 @@ impl<B: Backend> JobStore for B {
 
     async fn retry_job(
         &self,
-        id: Uuid,
+        id: JobId,
         max_attempts: u32,
         run_at: Timestamp,
         error: &str,
@@ -139,7 +138,7 @@ impl<B: Backend> JobStore for B {
 
     async fn defer_job(
         &self,
-        id: Uuid,
+        id: JobId,
         run_at: Timestamp,
         outcome: &str,
         now: Timestamp,
@@ -155,16 +154,11 @@ impl<B: Backend> JobStore for B {
         .await
     }
 
-    async fn jobs_of_kind(&self, tenant: TenantId, kind: &str) -> Result<Vec<JobState>> {
-        let kind = kind.to_owned();
+    async fn jobs_of_kind(&self, tenant: TenantId, kind: JobKind) -> Result<Vec<JobState>> {
         self.scan(move |c| {
             Box::pin(async move {
-                c.query(
-                    sql::JOBS_OF_KIND,
-                    args![tenant, kind.as_str()],
-                    rows::job_state,
-                )
-                .await
+                c.query(sql::JOBS_OF_KIND, args![tenant, kind], rows::job_state)
+                    .await
             })
         })
         .await

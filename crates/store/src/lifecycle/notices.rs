@@ -4,8 +4,7 @@ use super::deletion::logged_if_changed;
 use crate::exec::{Backend, Exec, args};
 use crate::{ChangeLog, DeletionNotice, Result, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{TenantId, Timestamp, UserId};
-use uuid::Uuid;
+use strongroom_domain::{NoticeId, TenantId, Timestamp, UserId};
 
 /// Deletion notices: what a person is told before their data goes, and their veto.
 #[async_trait]
@@ -28,12 +27,12 @@ pub trait NoticeStore {
         &self,
         tenant: TenantId,
         user: UserId,
-        id: Uuid,
+        id: NoticeId,
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool>;
 
-    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()>;
+    async fn finish_notice(&self, tenant: TenantId, id: NoticeId, now: Timestamp) -> Result<()>;
 }
 
 #[async_trait]
@@ -101,7 +100,7 @@ impl<B: Backend> NoticeStore for B {
         &self,
         tenant: TenantId,
         user: UserId,
-        id: Uuid,
+        id: NoticeId,
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool> {
@@ -117,7 +116,7 @@ impl<B: Backend> NoticeStore for B {
         .await
     }
 
-    async fn finish_notice(&self, tenant: TenantId, id: Uuid, now: Timestamp) -> Result<()> {
+    async fn finish_notice(&self, tenant: TenantId, id: NoticeId, now: Timestamp) -> Result<()> {
         self.write_one(move |c| {
             Box::pin(async move {
                 c.execute(sql::FINISH_NOTICE, args![now, tenant, id])

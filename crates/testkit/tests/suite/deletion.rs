@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 use strongroom_core::jobs::Ran;
+use strongroom_domain::JobKind;
 use strongroom_testkit::{Backend, Client, TestServer, both_backends};
 use time::{Duration, OffsetDateTime};
 
@@ -27,7 +28,7 @@ async fn run_at(s: &TestServer, s2: &TestServer, at: OffsetDateTime) -> Vec<Ran>
 
 fn purges(ran: &[Ran]) -> Vec<&str> {
     ran.iter()
-        .filter(|r| r.kind == "retention.purge")
+        .filter(|r| r.kind == JobKind::Purge)
         .map(|r| r.outcome.as_str())
         .collect()
 }
@@ -142,9 +143,9 @@ async fn soft_deletion_is_restorable_then_purged_after_30_days(b: Backend) {
         .await
         .unwrap();
     assert!(
-        preview.iter().any(|(p, state)| p.kind == "retention.purge"
-            && p.records == Some(1)
-            && state == "due"),
+        preview
+            .iter()
+            .any(|(p, state)| p.kind == JobKind::Purge && p.records == Some(1) && state == "due"),
         "{preview:?}"
     );
     // After 30 days: purged once (two instances), record, file and history gone.
@@ -345,7 +346,7 @@ async fn legal_hold_stops_every_deletion_until_released(b: Backend) {
     let ran = run_at(&s, &s2, now + Duration::minutes(2)).await;
     let destroy: Vec<&Ran> = ran
         .iter()
-        .filter(|r| r.kind == "retention.destroy_tenant")
+        .filter(|r| r.kind == JobKind::DestroyTenant)
         .collect();
     assert_eq!(destroy.len(), 1, "{ran:?}");
     assert_eq!(destroy[0].outcome, "deferred: 1 records on legal hold");
@@ -389,7 +390,7 @@ async fn legal_hold_stops_every_deletion_until_released(b: Backend) {
     let ran = run_at(&s, &s2, now + Duration::days(1) + Duration::minutes(3)).await;
     assert!(
         ran.iter()
-            .any(|r| r.kind == "retention.destroy_tenant" && r.outcome.starts_with("destroyed")),
+            .any(|r| r.kind == JobKind::DestroyTenant && r.outcome.starts_with("destroyed")),
         "{ran:?}"
     );
     let left: Vec<(String, i64)> = s
@@ -457,7 +458,7 @@ async fn retention_rules_are_per_tenant_validated_and_move_scheduled_steps(b: Ba
     let notice_at = |preview: &[(strongroom_core::jobs::Planned, String)]| {
         preview
             .iter()
-            .find(|(p, _)| p.kind == "retention.notice")
+            .find(|(p, _)| p.kind == JobKind::Notice)
             .map(|(p, _)| strongroom_domain::to_millis(p.run_at))
     };
     let ms = |d: i64| Some(strongroom_domain::to_millis(at(d)));
@@ -480,7 +481,7 @@ async fn retention_rules_are_per_tenant_validated_and_move_scheduled_steps(b: Ba
     let ran = s.services.run_retention(at(5)).await.unwrap();
     assert!(
         ran.iter()
-            .any(|r| r.kind == "retention.notice" && r.outcome.starts_with("notified")),
+            .any(|r| r.kind == JobKind::Notice && r.outcome.starts_with("notified")),
         "{ran:?}"
     );
 }

@@ -5,6 +5,7 @@
 //! renewed licence cancelling everything.
 
 use serde_json::{Value, json};
+use strongroom_domain::JobKind;
 use strongroom_testkit::{Backend, Client, TestServer, both_backends, smtp::SmtpServer};
 use time::{Duration, OffsetDateTime};
 
@@ -198,7 +199,7 @@ async fn seed_000_life_cycle_day_by_day(b: Backend) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let ran = day(6).await;
-    assert!(ran.iter().any(|r| r.kind == "retention.unhide"), "{ran:?}");
+    assert!(ran.iter().any(|r| r.kind == JobKind::Unhide), "{ran:?}");
     assert_eq!(
         status(&login(&s, &renewed.email).await, &rec(&renewed)).await,
         200
@@ -254,7 +255,7 @@ async fn seed_000_life_cycle_day_by_day(b: Backend) {
     let ran = day(45).await;
     assert_eq!(
         ran.iter()
-            .filter(|r| r.kind == "retention.delete_recordings")
+            .filter(|r| r.kind == JobKind::DeleteRecordings)
             .count(),
         3,
         "one job per expired user, run by one instance: {ran:?}"
@@ -354,7 +355,7 @@ async fn tenant_destroyed_45_days_after_the_agreement_ends(b: Backend) {
     assert!(
         preview
             .iter()
-            .any(|(p, state)| p.kind == "retention.destroy_tenant" && state == "scheduled")
+            .any(|(p, state)| p.kind == JobKind::DestroyTenant && state == "scheduled")
     );
     run_day(&s, &s2, end + Duration::days(44)).await;
     // Nothing gone; the one new row is the scheduled destruction.
@@ -366,7 +367,7 @@ async fn tenant_destroyed_45_days_after_the_agreement_ends(b: Backend) {
     // (An instance that planned while the other destroyed may run a no-op; one destroys.)
     let destroyed: Vec<_> = ran
         .iter()
-        .filter(|r| r.kind == "retention.destroy_tenant" && r.outcome.starts_with("destroyed"))
+        .filter(|r| r.kind == JobKind::DestroyTenant && r.outcome.starts_with("destroyed"))
         .collect();
     assert_eq!(destroyed.len(), 1, "{ran:?}");
     let left: Vec<(String, i64)> = s
