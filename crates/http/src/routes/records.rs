@@ -401,6 +401,18 @@ fn resolve_range(
         return Ok(None);
     };
     let unsatisfiable = || CoreError::RangeNotSatisfiable(format!("the file has {size} bytes"));
+    // A suffix longer than the file is the whole file (RFC 9110 §14.1.2), which the parser
+    // below refuses as unsatisfiable; a suffix of zero bytes is unsatisfiable.
+    if let Some(n) = h
+        .trim()
+        .strip_prefix("bytes=-")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        return match n.min(size) {
+            0 => Err(unsatisfiable()),
+            n => Ok(Some(size - n..size)),
+        };
+    }
     let parsed = http_range_header::parse_range_header(h)
         .map_err(|_| CoreError::Invalid("Range: give one range, e.g. bytes=0-1023".into()))?;
     let ranges = parsed.validate(size).map_err(|_| unsatisfiable())?;
@@ -583,4 +595,40 @@ pub async fn put_policies(
         policies: t.policies,
         schema: strongroom_core::access::SCHEMA.to_owned(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_range;
+    use strongroom_core::CoreError;
+
+    fn range(h: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, CoreError> {
+        resolve_range(Some(h), size)
+    }
+
+    /// RFC 9110 §14.1.2: a suffix longer than the file is the whole file; a suffix of zero
+    /// bytes, or a first byte past the end, cannot be satisfied (416); a range that does not
+    /// parse is a bad request.
+    #[test]
+    fn ranges_resolve_as_rfc_9110_says() {
+        assert_eq!(range("bytes=0-9", 100).unwrap(), Some(0..10));
+        assert_eq!(range("bytes=90-", 100).unwrap(), Some(90..100));
+        assert_eq!(range("bytes=90-500", 100).unwrap(), Some(90..100));
+        assert_eq!(range("bytes=-10", 100).unwrap(), Some(90..100));
+        assert_eq!(range("bytes=-99999", 100).unwrap(), Some(0..100));
+        assert!(matches!(
+            range("bytes=-0", 100),
+            Err(CoreError::RangeNotSatisfiable(_))
+        ));
+        assert!(matches!(
+            range("bytes=100-", 100),
+            Err(CoreError::RangeNotSatisfiable(_))
+        ));
+        assert!(matches!(range("bytes=x-1", 100), Err(CoreError::Invalid(_))));
+        assert!(matches!(
+            range("bytes=0-1,5-6", 100),
+            Err(CoreError::Invalid(_))
+        ));
+        assert_eq!(resolve_range(None, 100).unwrap(), None);
+    }
 }
