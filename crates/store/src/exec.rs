@@ -311,38 +311,69 @@ pub trait Exec: Send {
 /// An operation over a connection: what the closures handed to a [`Backend`] return.
 pub type Op<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
 
+/// How an operation reaches a connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    /// A read by primary key or unique index: the hot path of every request.
+    Point,
+    /// A point read of several statements at one snapshot (one read transaction).
+    Snapshot,
+    /// A read that may scan many rows.
+    Scan,
+    /// A change in one transaction: all of it commits, or (on an error) none of it.
+    Write,
+    /// A change of one statement, atomic by itself (PostgreSQL skips the transaction).
+    WriteOne,
+}
+
 /// Where an operation runs. Every store trait is implemented once for every `Backend`
-/// (in the capability folders), so a backend is a connection pool and nothing more.
+/// (in the capability folders), so a backend is a way to reach a connection and nothing more:
+/// it implements [`Backend::run`]; the others name the [`Access`].
 pub trait Backend: Send + Sync + 'static {
     type Conn: Exec;
 
-    /// A read by primary key or unique index: the hot path of every request.
+    fn run<T, F>(&self, access: Access, op: F) -> impl Future<Output = Result<T>> + Send
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+
     fn point<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static,
+    {
+        self.run(Access::Point, op)
+    }
 
-    /// A point read of several statements at one snapshot (one read transaction).
     fn snapshot<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static,
+    {
+        self.run(Access::Snapshot, op)
+    }
 
-    /// A read that may scan many rows.
     fn scan<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static,
+    {
+        self.run(Access::Scan, op)
+    }
 
-    /// A change in one transaction: all of it commits, or (on an error) none of it.
     fn write<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static,
+    {
+        self.run(Access::Write, op)
+    }
 
-    /// A change of one statement, atomic by itself (PostgreSQL skips the transaction).
     fn write_one<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static,
+    {
+        self.run(Access::WriteOne, op)
+    }
 }

@@ -6,7 +6,7 @@
 //! `UPDATE … RETURNING` statements, so concurrent requests on several server instances cannot
 //! both spend one token or lose a count.
 
-use crate::exec::{Backend, DbError, Dialect, Exec, Op, Row, Value};
+use crate::exec::{Access, Backend, DbError, Dialect, Exec, Op, Row, Value};
 use crate::{Result, StoreError};
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
@@ -68,47 +68,20 @@ impl PgStore {
 impl Backend for PgStore {
     type Conn = PgConnection;
 
-    async fn point<T, F>(&self, op: F) -> Result<T>
+    /// A snapshot is one connection, each statement at the state committed when it runs: a
+    /// read-only transaction would add two round trips to every request, and what a snapshot
+    /// read gathers (a session, its caller's groups and key) is checked again where it is used.
+    async fn run<T, F>(&self, access: Access, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut PgConnection) -> Op<'c, T> + Send + 'static,
     {
-        self.on_connection(op).await
-    }
-
-    /// One connection, each statement at the state committed when it runs: a read-only
-    /// transaction would add two round trips to every request, and what a snapshot read
-    /// gathers (a session, its caller's groups and key) is checked again where it is used.
-    async fn snapshot<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> Op<'c, T> + Send + 'static,
-    {
-        self.on_connection(op).await
-    }
-
-    async fn scan<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> Op<'c, T> + Send + 'static,
-    {
-        self.on_connection(op).await
-    }
-
-    async fn write<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> Op<'c, T> + Send + 'static,
-    {
-        self.in_transaction(op).await
-    }
-
-    async fn write_one<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection) -> Op<'c, T> + Send + 'static,
-    {
-        self.on_connection(op).await
+        match access {
+            Access::Point | Access::Snapshot | Access::Scan | Access::WriteOne => {
+                self.on_connection(op).await
+            }
+            Access::Write => self.in_transaction(op).await,
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 //! writes are polled on tokio's blocking pool, point reads on the calling thread (see
 //! [`Backend::point`] below).
 
-use crate::exec::{Backend, DbError, Dialect, Exec, Op, Row, Value};
+use crate::exec::{Access, Backend, DbError, Dialect, Exec, Op, Row, Value};
 use crate::{Result, StoreError};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
@@ -207,15 +207,13 @@ impl SqliteConn {
     }
 }
 
-impl Backend for SqliteStore {
-    type Conn = SqliteConn;
-
+impl SqliteStore {
     /// On the calling thread: the hot path of every request (token, caller, record) is a
     /// handful of such reads, each a few microseconds on a warm page cache; handing each to
     /// the blocking pool cost more in thread hand-offs than the read itself (measured:
     /// BENCHMARKS.md, records load). WAL readers never wait for the writer, and only a free
     /// reader connection is taken, so this blocks only for the read.
-    async fn point<T, F>(&self, op: F) -> Result<T>
+    async fn point_read<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConn) -> Op<'c, T> + Send + 'static,
@@ -232,41 +230,29 @@ impl Backend for SqliteStore {
         // blocking pool, never on this runtime worker, which other requests need meanwhile.
         self.on_reader(op).await
     }
+}
 
-    async fn snapshot<T, F>(&self, op: F) -> Result<T>
+impl Backend for SqliteStore {
+    type Conn = SqliteConn;
+
+    async fn run<T, F>(&self, access: Access, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut SqliteConn) -> Op<'c, T> + Send + 'static,
     {
-        self.point(move |c| {
-            let out = c.within("BEGIN", op);
-            Box::pin(std::future::ready(out))
-        })
-        .await
-    }
-
-    async fn scan<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConn) -> Op<'c, T> + Send + 'static,
-    {
-        self.on_reader(op).await
-    }
-
-    async fn write<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConn) -> Op<'c, T> + Send + 'static,
-    {
-        self.on_writer(op).await
-    }
-
-    async fn write_one<T, F>(&self, op: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConn) -> Op<'c, T> + Send + 'static,
-    {
-        self.on_writer(op).await
+        match access {
+            Access::Point => self.point_read(op).await,
+            Access::Snapshot => {
+                self.point_read(move |c| {
+                    let out = c.within("BEGIN", op);
+                    Box::pin(std::future::ready(out))
+                })
+                .await
+            }
+            Access::Scan => self.on_reader(op).await,
+            // One writer: a single statement gains nothing by skipping the transaction.
+            Access::Write | Access::WriteOne => self.on_writer(op).await,
+        }
     }
 }
 

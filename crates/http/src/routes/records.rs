@@ -350,24 +350,29 @@ pub async fn put_file(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<FileInfo>), Problem> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
+    // A type that is not visible ASCII is refused, not silently stored as another type.
+    let content_type = match headers.get(header::CONTENT_TYPE) {
+        None => Ok("application/octet-stream"),
+        Some(v) => v.to_str().map_err(|_| {
+            CoreError::Invalid("Content-Type: not a valid media type (visible ASCII only)".into())
+        }),
+    };
     let max = s.services.max_file_bytes;
     let mut stream = body.into_data_stream();
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let result = if declared.is_some_and(|len| len > max) {
-        Err(CoreError::TooLarge(format!(
+    let result = match content_type {
+        Err(e) => Err(e),
+        Ok(_) if declared.is_some_and(|len| len > max) => Err(CoreError::TooLarge(format!(
             "files are at most {max} bytes"
-        )))
-    } else {
-        s.services
-            .put_file(&p, Some(ip), id, &name, content_type, max, &mut stream)
-            .await
+        ))),
+        Ok(content_type) => {
+            s.services
+                .put_file(&p, Some(ip), id, &name, content_type, max, &mut stream)
+                .await
+        }
     };
     match result {
         Ok(info) => Ok((StatusCode::CREATED, Json(info))),
@@ -624,7 +629,10 @@ mod tests {
             range("bytes=100-", 100),
             Err(CoreError::RangeNotSatisfiable(_))
         ));
-        assert!(matches!(range("bytes=x-1", 100), Err(CoreError::Invalid(_))));
+        assert!(matches!(
+            range("bytes=x-1", 100),
+            Err(CoreError::Invalid(_))
+        ));
         assert!(matches!(
             range("bytes=0-1,5-6", 100),
             Err(CoreError::Invalid(_))

@@ -601,6 +601,24 @@ async fn files_have_limits_ranges_and_replacements(b: Backend) {
     c1.put_bytes(&url("a.txt"), "nonsense", b"x".to_vec())
         .await
         .assert_problem(400, "invalid_input");
+    // A type that is not ASCII is refused, not stored as some other type.
+    let r = c1
+        .send(
+            c1.raw()
+                .put(c1.url(&url("a.txt")))
+                .header(
+                    "content-type",
+                    reqwest::header::HeaderValue::from_bytes(b"text/pl\xe4in").unwrap(),
+                )
+                .body(b"x".to_vec()),
+        )
+        .await;
+    r.assert_problem(400, "invalid_input");
+    assert!(
+        r.json["detail"].as_str().unwrap().contains("Content-Type"),
+        "{}",
+        r.body
+    );
     // Empty, exact segment size, and segment + 1.
     for len in [0, 65_536, 65_537, 3 * 65_536 + 5] {
         let data = payload(len, 7);
@@ -617,6 +635,8 @@ async fn files_have_limits_ranges_and_replacements(b: Backend) {
                 ("bytes=0-0".to_owned(), 0..1),
                 (format!("bytes={}-", len - 3), len - 3..len),
                 ("bytes=-4".to_owned(), len - 4..len),
+                // A suffix longer than the file is the whole file (RFC 9110).
+                (format!("bytes=-{}", len + 100), 0..len),
                 (format!("bytes=1-{}", len - 2), 1..len - 1),
             ] {
                 let (status, h, body) = c1.get_bytes(&url("f.bin"), Some(&range)).await;
