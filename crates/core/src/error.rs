@@ -105,3 +105,13 @@ impl From<strongroom_domain::ParseError> for CoreError {
         CoreError::Invalid(e.to_string())
     }
 }
+
+impl CoreError {
+    /// A record or file deleted for good: 410, saying why.
+    pub fn gone(what: &str, t: &strongroom_store::Tombstone) -> Self {
+        CoreError::Gone(format!(
+            "this {what} was deleted for good: {}",
+            t.reason.explain()
+        ))
+    }
+}

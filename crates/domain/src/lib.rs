@@ -15,7 +15,8 @@ pub use ids::{
 pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
 pub use role::{MembershipRole, Role, Roles};
 pub use status::{
-    Decision, JobKind, JobStatus, LoginOutcome, TenantStatus, UserStatus, Visibility,
+    Decision, JobKind, JobStatus, LoginOutcome, TenantStatus, TombstoneReason, UserStatus,
+    Visibility,
 };
 
 /// A point in time, in UTC. Stored as milliseconds since the Unix epoch.

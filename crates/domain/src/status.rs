@@ -114,3 +114,27 @@ impl std::fmt::Display for JobKind {
         f.write_str(self.as_str())
     }
 }
+
+string_enum!(
+    /// Why a record or a file was deleted for good, as its tombstone keeps it.
+    TombstoneReason {
+        Deleted => "deleted",
+        LegalRetention => "legal_retention",
+        Forgotten => "forgotten",
+        RecordingsExpired => "recordings_expired",
+    }
+);
+
+impl TombstoneReason {
+    /// The reason in words, for the 410 that answers a request for the thing.
+    pub fn explain(self) -> &'static str {
+        match self {
+            TombstoneReason::Deleted => "it was deleted",
+            TombstoneReason::LegalRetention => "its legal retention period ended",
+            TombstoneReason::Forgotten => "its data subject was forgotten",
+            TombstoneReason::RecordingsExpired => {
+                "recordings are deleted 45 days after the licence expired"
+            }
+        }
+    }
+}

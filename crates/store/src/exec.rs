@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use strongroom_domain::{
     CollectionId, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, NoticeId, RecordId,
-    SessionId, TenantId, Timestamp, UserId, from_millis, to_millis,
+    SessionId, TenantId, Timestamp, TombstoneReason, UserId, from_millis, to_millis,
 };
 use uuid::Uuid;
 
@@ -90,6 +90,7 @@ value_from! {
     JobId => Uuid(|v: JobId| v.0),
     NoticeId => Uuid(|v: NoticeId| v.0),
     JobKind => Text(JobKind::as_str),
+    TombstoneReason => Text(TombstoneReason::as_str),
 }
 
 impl<'a, const N: usize> From<&'a [u8; N]> for Value<'a> {

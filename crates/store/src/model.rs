@@ -3,7 +3,7 @@
 use strongroom_domain::{
     CollectionId, Decision, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, LoginOutcome,
     MembershipRole, NoticeId, RecordId, Region, Roles, SessionId, Slug, TenantId, TenantName,
-    TenantStatus, Timestamp, UserId, UserStatus, Visibility,
+    TenantStatus, Timestamp, TombstoneReason, UserId, UserStatus, Visibility,
 };
 use uuid::Uuid;
 
@@ -359,7 +359,7 @@ pub struct FileRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tombstone {
     pub subject_id: Option<UserId>,
-    pub reason: String,
+    pub reason: TombstoneReason,
     pub deleted_at: Timestamp,
 }
 

@@ -1191,7 +1191,7 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
             .purge_record(
                 t.id,
                 b2.record.id,
-                "legal_retention",
+                TombstoneReason::LegalRetention,
                 now(),
                 &strongroom_store::ChangeLog::none()
             )
@@ -1284,7 +1284,7 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
             .purge_record(
                 other.id,
                 a.record.id,
-                "deleted",
+                TombstoneReason::Deleted,
                 now(),
                 &strongroom_store::ChangeLog::none()
             )
@@ -1296,7 +1296,7 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
             .purge_record(
                 t.id,
                 a.record.id,
-                "deleted",
+                TombstoneReason::Deleted,
                 now(),
                 &strongroom_store::ChangeLog::none()
             )
@@ -1308,7 +1308,7 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
             .purge_record(
                 t.id,
                 a.record.id,
-                "deleted",
+                TombstoneReason::Deleted,
                 now(),
                 &strongroom_store::ChangeLog::none()
             )

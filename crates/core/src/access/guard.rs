@@ -4,9 +4,7 @@
 
 use crate::access::{Action, Actor, RecordFacts, Verdict};
 use crate::keys::SubjectKey;
-use crate::lifecycle::gone;
-use crate::records::RECORD_OBJECT;
-use crate::tenancy::USERS_TABLE;
+use crate::privacy::{RECORD_OBJECT, USERS_TABLE};
 use crate::{CoreError, Principal, Services};
 use std::net::IpAddr;
 use strongroom_domain::{Decision, RecordId, Role, UserId};
@@ -322,7 +320,7 @@ impl Services {
         let (view, facts, role) = self
             .checked_record_even_deleted(actor, client, action, id)
             .await?;
-        crate::lifecycle::not_deleted(&view)?;
+        not_deleted(&view)?;
         Ok((view, facts, role))
     }
 
@@ -354,10 +352,20 @@ impl Services {
                 if actor.roles.contains(Role::Administrator)
                     || t.subject_id == Some(actor.user) =>
             {
-                gone("record", &t)
+                CoreError::gone("record", &t)
             }
             Ok(_) => CoreError::NotFound("record"),
             Err(e) => e.into(),
         }
+    }
+}
+
+/// A record the caller passed levels 2 and 3 for, unless it is soft-deleted.
+pub(crate) fn not_deleted(view: &RecordView) -> Result<(), CoreError> {
+    match view.record.deleted_at {
+        Some(_) => Err(CoreError::Gone(
+            "this record was deleted; an administrator can restore it until it is purged".into(),
+        )),
+        None => Ok(()),
     }
 }

@@ -19,43 +19,15 @@
 //! Every deletion, restore, hold and release is a privacy-log entry.
 
 use crate::access::Action;
-use crate::records::{LegalRetention, RECORD_OBJECT};
+use crate::privacy::RECORD_OBJECT;
+use crate::records::LegalRetention;
 use crate::{CoreError, Principal, Services};
 use std::net::IpAddr;
-use strongroom_domain::{RecordId, TenantId, Timestamp};
-use strongroom_store::{ChangeLog, RecordView, Tombstone};
+use strongroom_domain::{RecordId, TenantId, Timestamp, TombstoneReason};
+use strongroom_store::{ChangeLog, RecordView};
 
 /// Records purged per store round trip.
 const PURGE_BATCH: u32 = 1000;
-
-/// Tombstone reasons.
-pub const REASON_DELETED: &str = "deleted";
-
-pub const REASON_LEGAL_RETENTION: &str = "legal_retention";
-
-pub const REASON_FORGOTTEN: &str = "forgotten";
-
-pub const REASON_RECORDINGS: &str = "recordings_expired";
-
-/// A record the caller passed levels 2 and 3 for, unless it is soft-deleted.
-pub(crate) fn not_deleted(view: &RecordView) -> Result<(), CoreError> {
-    match view.record.deleted_at {
-        Some(_) => Err(CoreError::Gone(
-            "this record was deleted; an administrator can restore it until it is purged".into(),
-        )),
-        None => Ok(()),
-    }
-}
-
-pub(crate) fn gone(what: &str, t: &Tombstone) -> CoreError {
-    let why = match t.reason.as_str() {
-        REASON_LEGAL_RETENTION => "its legal retention period ended",
-        REASON_FORGOTTEN => "its data subject was forgotten",
-        REASON_RECORDINGS => "recordings are deleted 45 days after the licence expired",
-        _ => "it was deleted",
-    };
-    CoreError::Gone(format!("this {what} was deleted for good: {why}"))
-}
 
 impl Services {
     /// `DELETE /records/{id}`: soft deletion (levels 2 and 3, `deleteRecord`).
@@ -178,7 +150,7 @@ impl Services {
         &self,
         tenant: TenantId,
         id: RecordId,
-        reason: &str,
+        reason: TombstoneReason,
     ) -> Result<u32, CoreError> {
         let mut order = Vec::new();
         let mut stack = vec![id];
@@ -205,7 +177,7 @@ impl Services {
                 tenant,
                 view.record.subject_id,
                 "purge",
-                vec![format!("record/{}", r.0), reason.to_owned()],
+                vec![format!("record/{}", r.0), reason.as_str().to_owned()],
             );
             if self
                 .store
@@ -225,14 +197,14 @@ impl Services {
         tenant: TenantId,
         now: Timestamp,
         limit: u32,
-    ) -> Result<Vec<(RecordId, &'static str)>, CoreError> {
+    ) -> Result<Vec<(RecordId, TombstoneReason)>, CoreError> {
         let rules = self.rules_of(tenant).await?;
-        let mut due: Vec<(RecordId, &'static str)> = self
+        let mut due: Vec<(RecordId, TombstoneReason)> = self
             .store
             .deleted_before(tenant, now - rules.purge_deleted_after(), limit)
             .await?
             .into_iter()
-            .map(|r| (r, REASON_DELETED))
+            .map(|r| (r, TombstoneReason::Deleted))
             .collect();
         for c in self.store.list_collections(tenant).await? {
             if let Some(r) = LegalRetention::of(&c)? {
@@ -242,7 +214,7 @@ impl Services {
                         .ended_before(tenant, c.id, &cutoff, limit)
                         .await?
                         .into_iter()
-                        .map(|r| (r, REASON_LEGAL_RETENTION)),
+                        .map(|r| (r, TombstoneReason::LegalRetention)),
                 );
             }
         }
@@ -262,7 +234,7 @@ impl Services {
             for (id, reason) in due {
                 let n = self.purge(tenant, id, reason).await?;
                 progress += n;
-                if reason == REASON_DELETED {
+                if reason == TombstoneReason::Deleted {
                     deleted += n;
                 } else {
                     ended += n;

@@ -271,7 +271,7 @@ impl Services {
                     user.tenant_id,
                     &f,
                     user.id,
-                    crate::lifecycle::REASON_RECORDINGS,
+                    strongroom_domain::TombstoneReason::RecordingsExpired,
                     now,
                     &log,
                 )

@@ -7,6 +7,5 @@ pub mod licence;
 pub mod rules;
 pub mod tenant_end;
 
-pub use deletion::*;
 pub use licence::*;
 pub use rules::*;

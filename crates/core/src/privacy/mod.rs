@@ -13,10 +13,8 @@
 //! key file's public key.
 
 pub mod verify;
-pub mod views;
 
 pub use verify::*;
-pub use views::*;
 
 use crate::CoreError;
 use crate::error::failed;
@@ -27,6 +25,13 @@ use strongroom_crypto::Key32;
 use strongroom_domain::{TenantId, Timestamp, to_millis};
 use strongroom_store::{ChangeLog, PrivacyCheckpoint, PrivacyEntry, Store};
 use tokio::sync::{mpsc, oneshot};
+
+/// The privacy log's object type for records.
+pub const RECORD_OBJECT: &str = "record";
+
+/// The privacy log's object type for user accounts; also the table name users' sealed fields
+/// are bound to.
+pub const USERS_TABLE: &str = "users";
 
 /// Entries one commit takes at most.
 const BATCH: usize = 512;

@@ -361,11 +361,11 @@ impl Services {
             (FILE_OBJECT, Some(id.0)),
         )
         .await?;
-        crate::lifecycle::not_deleted(&view)?;
+        crate::access::guard::not_deleted(&view)?;
         let Some(file) = self.store.file(p.tenant_id, id, name).await? else {
             // The caller may see the record, so may know its files existed.
             return Err(match self.store.tombstone(p.tenant_id, id.0, name).await? {
-                Some(t) => crate::lifecycle::gone("file", &t),
+                Some(t) => CoreError::gone("file", &t),
                 None => CoreError::NotFound("file"),
             });
         };

@@ -9,9 +9,8 @@
 
 use crate::access::{Action, RecordFacts, Verdict};
 use crate::error::failed;
-use crate::records::{
-    FieldType, RECORD_OBJECT, Visibility, canonical, check_value, parse_fields, validate_data,
-};
+use crate::privacy::RECORD_OBJECT;
+use crate::records::{FieldType, Visibility, canonical, check_value, parse_fields, validate_data};
 use crate::{CoreError, Principal, Services};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -324,7 +323,7 @@ impl Services {
                 (RECORD_OBJECT, Some(id.0)),
             )
             .await?;
-        crate::lifecycle::not_deleted(&view)?;
+        crate::access::guard::not_deleted(&view)?;
         let fields = parse_fields(&view.collection.fields)?;
         let key = self.subject_key_of(&view).await?;
         let (data, personal) = Self::open_data(

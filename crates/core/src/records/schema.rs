@@ -16,9 +16,6 @@ pub const MAX_FIELDS: usize = 64;
 /// The longest string value, in bytes.
 pub const MAX_STRING_BYTES: usize = 16 * 1024;
 
-/// The privacy log's object type for records.
-pub const RECORD_OBJECT: &str = "record";
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {

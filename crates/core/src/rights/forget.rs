@@ -134,7 +134,7 @@ impl Services {
                     tenant,
                     &f,
                     id,
-                    crate::lifecycle::REASON_FORGOTTEN,
+                    strongroom_domain::TombstoneReason::Forgotten,
                     now,
                     &ChangeLog::none(),
                 )

@@ -8,6 +8,7 @@
 use crate::access::Action;
 use crate::error::failed;
 use crate::keys::TenantKeys;
+use crate::privacy::USERS_TABLE;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
@@ -18,9 +19,6 @@ use strongroom_store::{Group, NewUser, User, UserPatch};
 
 /// How many login-history rows `GET /me` style views return at most.
 pub const LOGIN_HISTORY_LIMIT: u32 = 100;
-
-/// The table name users' sealed fields are bound to.
-pub const USERS_TABLE: &str = "users";
 
 /// A user with personal fields opened. `email` and `name` are `None` once the person was
 /// forgotten (their key is destroyed).

@@ -6,7 +6,7 @@ use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use strongroom_core::privacy::PrivacyView;
+use strongroom_core::rights::PrivacyView;
 use strongroom_domain::{Timestamp, UserId};
 use strongroom_store::PrivacyQuery;
 
@@ -87,7 +87,7 @@ pub async fn privacy_log(
         to: q.to,
         limit: q
             .limit
-            .unwrap_or(strongroom_core::privacy::PRIVACY_PAGE_LIMIT),
+            .unwrap_or(strongroom_core::rights::PRIVACY_PAGE_LIMIT),
     };
     Ok(Json(
         s.services

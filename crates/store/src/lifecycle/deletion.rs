@@ -5,7 +5,7 @@ use crate::exec::{Backend, Dialect, Exec, args};
 use crate::privacy::append_log;
 use crate::{ChangeLog, Result, Tombstone, sql};
 use async_trait::async_trait;
-use strongroom_domain::{CollectionId, RecordId, TenantId, Timestamp, UserId};
+use strongroom_domain::{CollectionId, RecordId, TenantId, Timestamp, TombstoneReason, UserId};
 use uuid::Uuid;
 
 #[async_trait]
@@ -56,7 +56,7 @@ pub trait DeletionStore {
         &self,
         tenant: TenantId,
         id: RecordId,
-        reason: &str,
+        reason: TombstoneReason,
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool>;
@@ -218,11 +218,11 @@ impl<B: Backend> DeletionStore for B {
         &self,
         tenant: TenantId,
         id: RecordId,
-        reason: &str,
+        reason: TombstoneReason,
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool> {
-        let (reason, log) = (reason.to_owned(), log.clone());
+        let log = log.clone();
         self.write(move |c| {
             Box::pin(async move {
                 // A destruction of the tenant waits for this purge (see `DESTROY_TENANT_ROWS`);
@@ -245,7 +245,7 @@ impl<B: Backend> DeletionStore for B {
                 c.execute(sql::PURGE_RECORD, args![tenant, id]).await?;
                 c.execute(
                     sql::INSERT_TOMBSTONE,
-                    args![tenant, id, "", subject, reason.as_str(), now],
+                    args![tenant, id, "", subject, reason, now],
                 )
                 .await?;
                 append_log(c, &log).await?;
@@ -267,7 +267,7 @@ impl<B: Backend> DeletionStore for B {
                 c.query_opt(sql::TOMBSTONE, args![tenant, object, name.as_str()], |r| {
                     Ok(Tombstone {
                         subject_id: r.get(0)?,
-                        reason: r.get(1)?,
+                        reason: known_reason(r)?,
                         deleted_at: r.get(2)?,
                     })
                 })
@@ -369,4 +369,9 @@ pub(crate) async fn logged_if_changed<E: Exec>(c: &mut E, n: u64, log: &ChangeLo
         append_log(c, log).await?;
     }
     Ok(n == 1)
+}
+
+fn known_reason(r: &dyn crate::exec::Row) -> Result<TombstoneReason> {
+    TombstoneReason::parse(&r.get::<String>(1)?)
+        .ok_or_else(|| crate::rows::corrupt("tombstone reason"))
 }

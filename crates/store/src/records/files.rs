@@ -6,7 +6,7 @@ use crate::exec::{Backend, Exec, args, named};
 use crate::privacy::append_log;
 use crate::{ChangeLog, FileRow, HistoryRow, Result, StoreError, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{RecordId, TenantId, Timestamp, UserId};
+use strongroom_domain::{RecordId, TenantId, Timestamp, TombstoneReason, UserId};
 
 /// Files attached to records: rows that name their (encrypted) blobs, written with the
 /// record's history entry.
@@ -38,7 +38,7 @@ pub trait FileStore {
         tenant: TenantId,
         file: &FileRow,
         subject: UserId,
-        reason: &str,
+        reason: TombstoneReason,
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool>;
@@ -140,12 +140,12 @@ impl<B: Backend> FileStore for B {
         tenant: TenantId,
         file: &FileRow,
         subject: UserId,
-        reason: &str,
+        reason: TombstoneReason,
         now: Timestamp,
         log: &ChangeLog,
     ) -> Result<bool> {
         let f = file.clone();
-        let (reason, log) = (reason.to_owned(), log.clone());
+        let log = log.clone();
         self.write(move |c| {
             Box::pin(async move {
                 let name = f.name.as_str();
@@ -157,7 +157,7 @@ impl<B: Backend> FileStore for B {
                     .await?;
                 c.execute(
                     sql::INSERT_TOMBSTONE,
-                    args![tenant, f.record_id, name, subject, reason.as_str(), now],
+                    args![tenant, f.record_id, name, subject, reason, now],
                 )
                 .await?;
                 if n == 1 {

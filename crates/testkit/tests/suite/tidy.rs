@@ -238,4 +238,19 @@ fn core_modules_import_each_other_in_no_cycle() {
     for f in edges.keys() {
         visit(f, &edges, &mut done, &mut Vec::new());
     }
+    // And between the capabilities (the folders): a layering, each using only those below.
+    let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (f, ds) in &edges {
+        for d in ds {
+            let (from, to) = (capability(f), capability(d));
+            if from != to {
+                folders.entry(from).or_default().insert(to);
+            }
+        }
+    }
+    assert!(folders.len() > 5, "the folder scan found almost nothing");
+    let mut done = BTreeSet::new();
+    for f in folders.keys() {
+        visit(f, &folders, &mut done, &mut Vec::new());
+    }
 }
