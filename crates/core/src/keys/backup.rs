@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use strongroom_domain::{TenantId, Timestamp};
-use strongroom_store::Store;
+use strongroom_store::{KeyStore, TenantStore};
 
 pub const FORMAT: &str = "strongroom-key-backup";
 
@@ -51,7 +51,7 @@ pub struct SubjectKeyBackup {
 
 /// Collects the key backup of every tenant. `progress(done, total)` per tenant.
 pub async fn export(
-    store: &dyn Store,
+    store: &(impl KeyStore + TenantStore + ?Sized),
     now: Timestamp,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<KeyBackup, CoreError> {

@@ -18,7 +18,7 @@ use strongroom_crypto::field::FieldContext;
 use strongroom_crypto::keys::aad;
 use strongroom_crypto::{Key32, KeyFile, RootKeyId, field};
 use strongroom_domain::{TenantId, Timestamp};
-use strongroom_store::{KeyPurpose, Store, TenantKeyRow, WrappedSubjectKey};
+use strongroom_store::{KeyPurpose, KeyStore, TenantKeyRow, TenantStore, WrappedSubjectKey};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -148,7 +148,7 @@ impl Keyring {
     /// yet (created before the key hierarchy existed) gets them now.
     pub async fn tenant(
         &self,
-        store: &dyn Store,
+        store: &dyn KeyStore,
         tenant: TenantId,
         now: Timestamp,
     ) -> Result<Arc<TenantKeys>, CoreError> {
@@ -180,7 +180,7 @@ impl Keyring {
     /// rotated by another process since we cached them).
     pub async fn tenant_with_kek(
         &self,
-        store: &dyn Store,
+        store: &dyn KeyStore,
         tenant: TenantId,
         version: u32,
         now: Timestamp,
@@ -196,7 +196,7 @@ impl Keyring {
     /// The tenant's keys as stored right now (for new subject keys: always the newest KEK).
     pub async fn tenant_fresh(
         &self,
-        store: &dyn Store,
+        store: &dyn KeyStore,
         tenant: TenantId,
         now: Timestamp,
     ) -> Result<Arc<TenantKeys>, CoreError> {
@@ -267,7 +267,7 @@ impl Keyring {
     /// the previous key file keep working. `progress(done, total)` is called per tenant.
     pub async fn wrap_all_under_current_root(
         &self,
-        store: &dyn Store,
+        store: &(impl KeyStore + TenantStore + ?Sized),
         now: Timestamp,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<RotationReport, CoreError> {
@@ -321,7 +321,10 @@ impl Keyring {
 
     /// Root rotation, step 2: once every tenant key is wrapped under the current root, removes
     /// the wrappings under any other root. Refuses if a tenant key still lacks one.
-    pub async fn drop_other_root_wrappings(&self, store: &dyn Store) -> Result<u64, CoreError> {
+    pub async fn drop_other_root_wrappings(
+        &self,
+        store: &(impl KeyStore + TenantStore + ?Sized),
+    ) -> Result<u64, CoreError> {
         let tenants = store.list_tenants().await?;
         for t in &tenants {
             let rows = store.tenant_keys(t.id).await?;
@@ -354,7 +357,7 @@ impl Keyring {
     /// continues with the version it created.
     pub async fn rotate_kek(
         &self,
-        store: &dyn Store,
+        store: &dyn KeyStore,
         tenant: TenantId,
         now: Timestamp,
         progress: &mut dyn FnMut(usize, usize),

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use strongroom_crypto::Key32;
 use strongroom_domain::{TenantId, Timestamp, to_millis};
-use strongroom_store::{ChangeLog, PrivacyCheckpoint, PrivacyEntry, Store};
+use strongroom_store::{ChangeLog, PrivacyCheckpoint, PrivacyEntry, PrivacyLogStore};
 use tokio::sync::{mpsc, oneshot};
 
 /// The privacy log's object type for records.
@@ -55,7 +55,7 @@ pub fn checkpoint_message(tenant: TenantId, seq: u64, hash: &[u8; 32], at: Times
 
 /// Signs a checkpoint of the tenant's current head (nothing if the chain is empty).
 pub async fn checkpoint(
-    store: &dyn Store,
+    store: &dyn PrivacyLogStore,
     key: &Key32,
     tenant: TenantId,
     now: Timestamp,
@@ -141,7 +141,7 @@ impl PrivacyLog {
     /// Starts the writer task (on the current tokio runtime). Without a signing key no
     /// checkpoints are made.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn PrivacyLogStore>,
         signing: Option<Key32>,
         clock: Arc<dyn crate::Clock>,
     ) -> Self {
@@ -193,7 +193,7 @@ impl PrivacyLog {
 }
 
 async fn writer(
-    store: Arc<dyn Store>,
+    store: Arc<dyn PrivacyLogStore>,
     mut rx: mpsc::Receiver<Pending>,
     signing: Option<Key32>,
     clock: Arc<dyn crate::Clock>,

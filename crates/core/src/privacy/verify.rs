@@ -4,7 +4,7 @@ use crate::CoreError;
 use crate::privacy::{chain, checkpoint_message, genesis};
 use std::collections::HashMap;
 use strongroom_domain::TenantId;
-use strongroom_store::Store;
+use strongroom_store::PrivacyLogStore;
 
 /// Where a chain first breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct ChainBreak {
 /// Recomputes a tenant's chain from the start and checks its checkpoints (signatures against
 /// `public_key`, the key file's; unchecked if `None`). `Ok(entries)` if everything holds.
 pub async fn verify(
-    store: &dyn Store,
+    store: &dyn PrivacyLogStore,
     tenant: TenantId,
     public_key: Option<&[u8]>,
 ) -> Result<Result<u64, ChainBreak>, CoreError> {

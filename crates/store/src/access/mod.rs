@@ -9,7 +9,7 @@ use strongroom_domain::TenantId;
 
 /// A tenant's own access policies, stored under a version guard.
 #[async_trait]
-pub trait PolicyStore {
+pub trait PolicyStore: Send + Sync {
     /// The tenant's own access policies, if it replaced the template's.
     async fn policies(&self, tenant: TenantId) -> Result<Option<PolicyRow>>;
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use strongroom_domain::{TenantId, UserId};
 
 #[async_trait]
-pub trait LoginHistoryStore {
+pub trait LoginHistoryStore: Send + Sync {
     async fn append_login(&self, event: &LoginEvent) -> Result<()>;
     /// A user's login attempts, newest first.
     async fn login_history(

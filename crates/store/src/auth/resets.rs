@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use strongroom_domain::{TenantId, Timestamp, UserId};
 
 #[async_trait]
-pub trait PasswordResetStore {
+pub trait PasswordResetStore: Send + Sync {
     /// Stores a reset token, replacing any earlier unused one of the user.
     async fn insert_reset(
         &self,

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use strongroom_domain::{FamilyId, Roles, TenantId, Timestamp, UserId};
 
 #[async_trait]
-pub trait SessionStore {
+pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &NewSession) -> Result<()>;
     /// The caller behind a live access token of an active user in an active tenant.
     async fn principal_by_access(

@@ -8,7 +8,7 @@ use strongroom_domain::{JobId, JobKind, TenantId, Timestamp, UserId};
 
 /// The durable job queue, the one table claimed across tenants (every job carries its tenant).
 #[async_trait]
-pub trait JobStore {
+pub trait JobStore: Send + Sync {
     /// Schedules a job unless one with its dedupe key exists (then moves it to the new time
     /// if it has not run yet); whether it was added or moved.
     async fn enqueue(&self, job: &NewJob) -> Result<bool>;

@@ -8,7 +8,7 @@ use strongroom_domain::{TenantId, Timestamp};
 use uuid::Uuid;
 
 #[async_trait]
-pub trait KeyStore {
+pub trait KeyStore: Send + Sync {
     /// Every wrapping of every key of the tenant.
     async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRow>>;
     /// Adds wrappings; one that exists already is left as it is.

@@ -9,7 +9,7 @@ use strongroom_domain::{CollectionId, RecordId, TenantId, Timestamp, TombstoneRe
 use uuid::Uuid;
 
 #[async_trait]
-pub trait DeletionStore {
+pub trait DeletionStore: Send + Sync {
     /// Soft-deletes a record; `false` if it is on legal hold, deleted already, or absent.
     async fn soft_delete_record(
         &self,

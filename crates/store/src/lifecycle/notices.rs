@@ -8,7 +8,7 @@ use strongroom_domain::{NoticeId, TenantId, Timestamp, UserId};
 
 /// Deletion notices: what a person is told before their data goes, and their veto.
 #[async_trait]
-pub trait NoticeStore {
+pub trait NoticeStore: Send + Sync {
     /// Adds a notice unless one for the same (user, what, expiry) exists; whether it was added.
     async fn insert_notice(&self, n: &DeletionNotice, log: &ChangeLog) -> Result<bool>;
 

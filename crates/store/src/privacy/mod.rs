@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use strongroom_domain::{TenantId, to_millis};
 
 #[async_trait]
-pub trait PrivacyLogStore {
+pub trait PrivacyLogStore: Send + Sync {
     /// Appends entries to the tenant's chain in one transaction, holding the chain head's lock
     /// (so instances sharing a database never fork a chain). `genesis` is the hash before the
     /// first entry. Returns the entries' sequence numbers.

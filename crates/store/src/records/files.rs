@@ -11,7 +11,7 @@ use strongroom_domain::{RecordId, TenantId, Timestamp, TombstoneReason, UserId};
 /// Files attached to records: rows that name their (encrypted) blobs, written with the
 /// record's history entry.
 #[async_trait]
-pub trait FileStore {
+pub trait FileStore: Send + Sync {
     /// Attaches a file (replacing one of the same name) and adds a history entry under the
     /// record's next version, in one transaction; returns the file it replaced, whose blob the
     /// caller deletes. `NotFound("record")` if the record is gone.

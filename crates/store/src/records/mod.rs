@@ -15,7 +15,7 @@ use strongroom_domain::{CollectionId, RecordId, TenantId, UserId};
 use uuid::Uuid;
 
 #[async_trait]
-pub trait RecordStore {
+pub trait RecordStore: Send + Sync {
     /// `Conflict("collection")` when the name is taken in this tenant.
     async fn insert_collection(&self, c: &Collection) -> Result<()>;
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use strongroom_domain::{GroupId, MembershipRole, TenantId, UserId};
 
 #[async_trait]
-pub trait GroupStore {
+pub trait GroupStore: Send + Sync {
     async fn insert_group(&self, group: &Group) -> Result<()>;
     async fn group_by_id(&self, tenant: TenantId, id: GroupId) -> Result<Option<Group>>;
     /// Adds or updates a membership; `NotFound` if the group or the (undeleted) user is missing.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use strongroom_domain::{Slug, TenantId, Timestamp};
 
 #[async_trait]
-pub trait TenantStore {
+pub trait TenantStore: Send + Sync {
     /// Creates a tenant, its keys and its first administrator in one transaction.
     async fn create_tenant(
         &self,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use strongroom_domain::{Roles, TenantId, Timestamp, UserId};
 
 #[async_trait]
-pub trait UserStore {
+pub trait UserStore: Send + Sync {
     /// Inserts the user with their subject key, in one transaction.
     /// `Conflict("user")` when the e-mail is taken in this tenant.
     async fn insert_user(&self, user: &NewUser, log: &ChangeLog) -> Result<()>;
