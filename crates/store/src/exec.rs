@@ -230,6 +230,75 @@ impl<const N: usize> Column for [u8; N] {
     }
 }
 
+/// What a column holds, for reading and writing whole tables (backups) without knowing them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Int,
+    Bool,
+    Text,
+    Bytes,
+    Uuid,
+}
+
+/// Which part of a backup a table belongs to: the data, or the keys (kept apart, so a data
+/// snapshot never holds a usable subject key).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Part {
+    Data,
+    Keys,
+}
+
+/// One table as a backup sees it (`sql::BACKUP_TABLES`).
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub part: Part,
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+/// One stored value, owned and typed, the same whichever store it came from.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Cell {
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Text(Option<String>),
+    Bytes(Option<Vec<u8>>),
+    Uuid(Option<Uuid>),
+}
+
+impl Cell {
+    /// Reads column `i` of `row` as `kind`.
+    pub fn read(row: &dyn Row, i: usize, kind: Kind) -> Result<Self> {
+        Ok(match kind {
+            Kind::Int => Cell::Int(row.int(i)?),
+            Kind::Bool => Cell::Bool(row.bool(i)?),
+            Kind::Text => Cell::Text(row.text(i)?),
+            Kind::Bytes => Cell::Bytes(row.bytes(i)?),
+            Kind::Uuid => Cell::Uuid(row.uuid(i)?),
+        })
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Cell::Int(_) => Kind::Int,
+            Cell::Bool(_) => Kind::Bool,
+            Cell::Text(_) => Kind::Text,
+            Cell::Bytes(_) => Kind::Bytes,
+            Cell::Uuid(_) => Kind::Uuid,
+        }
+    }
+
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Cell::Int(v) => Value::Int(*v),
+            Cell::Bool(v) => Value::Bool(*v),
+            Cell::Text(v) => Value::Text(v.as_deref()),
+            Cell::Bytes(v) => Value::Bytes(v.as_deref()),
+            Cell::Uuid(v) => Value::Uuid(*v),
+        }
+    }
+}
+
 /// Why a statement failed, as far as an operation cares.
 #[derive(Debug)]
 pub enum DbError {
@@ -315,6 +384,9 @@ pub type Op<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
 /// How an operation reaches a connection.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Access {
+    /// A read of many statements at one point in time, however long it takes (a backup):
+    /// SQLite, one read transaction on a reader; PostgreSQL, `REPEATABLE READ READ ONLY`.
+    Consistent,
     /// A read by primary key or unique index: the hot path of every request.
     Point,
     /// A point read of several statements at one snapshot (one read transaction).
@@ -337,6 +409,14 @@ pub trait Backend: Send + Sync + 'static {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static;
+
+    fn consistent<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Self::Conn) -> Op<'c, T> + Send + 'static,
+    {
+        self.run(Access::Consistent, op)
+    }
 
     fn point<T, F>(&self, op: F) -> impl Future<Output = Result<T>> + Send
     where

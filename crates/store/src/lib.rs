@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backup;
 pub mod exec;
 pub mod jobs;
 pub mod keys;
@@ -29,6 +30,7 @@ pub mod tenancy;
 
 pub use access::PolicyStore;
 pub use auth::{LoginHistoryStore, PasswordResetStore, SessionStore};
+pub use backup::BackupStore;
 pub use jobs::JobStore;
 pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
@@ -70,6 +72,7 @@ pub trait Store:
     + DeletionStore
     + PolicyStore
     + NoticeStore
+    + BackupStore
     + Send
     + Sync
 {
@@ -89,6 +92,7 @@ impl<T> Store for T where
         + DeletionStore
         + PolicyStore
         + NoticeStore
+        + BackupStore
         + Send
         + Sync
 {

@@ -81,6 +81,16 @@ impl Backend for PgStore {
                 self.on_connection(op).await
             }
             Access::Write => self.in_transaction(op).await,
+            Access::Consistent => {
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await
+                    .map_err(backend)?;
+                let out = op(&mut tx).await?;
+                tx.commit().await.map_err(backend)?;
+                Ok(out)
+            }
         }
     }
 }

@@ -325,6 +325,358 @@ pub const OLD_KEK_IN_USE: &str = "SELECT 1 FROM subject_keys WHERE tenant_id = $
 pub const LOCK_KEKS_PG: &str =
     "SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' FOR UPDATE";
 
+// ── Backups: every table, store-independently ────────────────────────────────────────────
+/// Every table of the store, parents before children (the order a restore inserts them in),
+/// with its columns and what each holds. A backup reads each table whole (it is installation-
+/// wide by nature); a restore writes each row back with its `tenant_id`. A test compares this
+/// list with both backends' schemas, so a new table or column cannot be left out of backups.
+pub const BACKUP_TABLES: &[crate::exec::TableSpec] = &[
+    crate::exec::TableSpec {
+        name: "tenants",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("slug", crate::exec::Kind::Text),
+            ("name", crate::exec::Kind::Text),
+            ("region", crate::exec::Kind::Text),
+            ("status", crate::exec::Kind::Text),
+            ("lockout_threshold", crate::exec::Kind::Int),
+            ("agreement_ends_at", crate::exec::Kind::Int),
+            ("created_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "tenant_keys",
+        part: crate::exec::Part::Keys,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("purpose", crate::exec::Kind::Text),
+            ("version", crate::exec::Kind::Int),
+            ("root_key_id", crate::exec::Kind::Bytes),
+            ("wrapped", crate::exec::Kind::Bytes),
+            ("created_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "subject_keys",
+        part: crate::exec::Part::Keys,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("subject_id", crate::exec::Kind::Uuid),
+            ("key_id", crate::exec::Kind::Uuid),
+            ("kek_version", crate::exec::Kind::Int),
+            ("wrapped", crate::exec::Kind::Bytes),
+            ("created_at", crate::exec::Kind::Int),
+            ("destroyed_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "users",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("email_index", crate::exec::Kind::Bytes),
+            ("roles", crate::exec::Kind::Text),
+            ("status", crate::exec::Kind::Text),
+            ("password_hash", crate::exec::Kind::Text),
+            ("must_change_password", crate::exec::Kind::Bool),
+            ("failed_logins", crate::exec::Kind::Int),
+            ("license_expires_at", crate::exec::Kind::Int),
+            ("created_at", crate::exec::Kind::Int),
+            ("updated_at", crate::exec::Kind::Int),
+            ("email_sealed", crate::exec::Kind::Bytes),
+            ("name_sealed", crate::exec::Kind::Bytes),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "groups",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("group_id", crate::exec::Kind::Uuid),
+            ("name", crate::exec::Kind::Text),
+            ("created_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "group_members",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("group_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("role", crate::exec::Kind::Text),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "sessions",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("session_id", crate::exec::Kind::Uuid),
+            ("family_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("access_digest", crate::exec::Kind::Bytes),
+            ("access_expires_at", crate::exec::Kind::Int),
+            ("refresh_digest", crate::exec::Kind::Bytes),
+            ("refresh_expires_at", crate::exec::Kind::Int),
+            ("refreshed_at", crate::exec::Kind::Int),
+            ("revoked_at", crate::exec::Kind::Int),
+            ("created_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "password_resets",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("token_digest", crate::exec::Kind::Bytes),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("expires_at", crate::exec::Kind::Int),
+            ("used_at", crate::exec::Kind::Int),
+            ("created_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "login_history",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("event_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("at", crate::exec::Kind::Int),
+            ("outcome", crate::exec::Kind::Text),
+            ("ip_sealed", crate::exec::Kind::Bytes),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "unknown_login_failures",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("email_index", crate::exec::Kind::Bytes),
+            ("failed_logins", crate::exec::Kind::Int),
+            ("updated_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "collections",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("collection_id", crate::exec::Kind::Uuid),
+            ("name", crate::exec::Kind::Text),
+            ("fields", crate::exec::Kind::Text),
+            ("created_by", crate::exec::Kind::Uuid),
+            ("created_at", crate::exec::Kind::Int),
+            ("retention", crate::exec::Kind::Text),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "records",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("record_id", crate::exec::Kind::Uuid),
+            ("collection_id", crate::exec::Kind::Uuid),
+            ("subject_id", crate::exec::Kind::Uuid),
+            ("group_id", crate::exec::Kind::Uuid),
+            ("parent_id", crate::exec::Kind::Uuid),
+            ("visibility", crate::exec::Kind::Text),
+            ("hidden", crate::exec::Kind::Bool),
+            ("data", crate::exec::Kind::Text),
+            ("version", crate::exec::Kind::Int),
+            ("created_by", crate::exec::Kind::Uuid),
+            ("created_at", crate::exec::Kind::Int),
+            ("updated_at", crate::exec::Kind::Int),
+            ("ends_on", crate::exec::Kind::Text),
+            ("deleted_at", crate::exec::Kind::Int),
+            ("deleted_by", crate::exec::Kind::Uuid),
+            ("held_at", crate::exec::Kind::Int),
+            ("held_by", crate::exec::Kind::Uuid),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "record_files",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("record_id", crate::exec::Kind::Uuid),
+            ("name", crate::exec::Kind::Text),
+            ("file_id", crate::exec::Kind::Uuid),
+            ("blob_key", crate::exec::Kind::Text),
+            ("content_type", crate::exec::Kind::Text),
+            ("size", crate::exec::Kind::Int),
+            ("created_by", crate::exec::Kind::Uuid),
+            ("created_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "record_history",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("record_id", crate::exec::Kind::Uuid),
+            ("version", crate::exec::Kind::Int),
+            ("at", crate::exec::Kind::Int),
+            ("actor_id", crate::exec::Kind::Uuid),
+            ("action", crate::exec::Kind::Text),
+            ("fields", crate::exec::Kind::Text),
+            ("data_before", crate::exec::Kind::Text),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "record_index",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("collection_id", crate::exec::Kind::Uuid),
+            ("field", crate::exec::Kind::Text),
+            ("digest", crate::exec::Kind::Bytes),
+            ("record_id", crate::exec::Kind::Uuid),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "privacy_log_heads",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("seq", crate::exec::Kind::Int),
+            ("hash", crate::exec::Kind::Bytes),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "privacy_log",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("seq", crate::exec::Kind::Int),
+            ("at", crate::exec::Kind::Int),
+            ("actor_id", crate::exec::Kind::Uuid),
+            ("via", crate::exec::Kind::Text),
+            ("subject_id", crate::exec::Kind::Uuid),
+            ("object_type", crate::exec::Kind::Text),
+            ("object_id", crate::exec::Kind::Uuid),
+            ("action", crate::exec::Kind::Text),
+            ("fields", crate::exec::Kind::Text),
+            ("decision", crate::exec::Kind::Text),
+            ("client_sealed", crate::exec::Kind::Bytes),
+            ("hash", crate::exec::Kind::Bytes),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "privacy_checkpoints",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("seq", crate::exec::Kind::Int),
+            ("hash", crate::exec::Kind::Bytes),
+            ("at", crate::exec::Kind::Int),
+            ("signature", crate::exec::Kind::Bytes),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "tenant_policies",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("template", crate::exec::Kind::Text),
+            ("policies", crate::exec::Kind::Text),
+            ("version", crate::exec::Kind::Int),
+            ("updated_by", crate::exec::Kind::Uuid),
+            ("updated_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "retention_rules",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("rules", crate::exec::Kind::Text),
+            ("updated_by", crate::exec::Kind::Uuid),
+            ("updated_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "tombstones",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("object_id", crate::exec::Kind::Uuid),
+            ("name", crate::exec::Kind::Text),
+            ("subject_id", crate::exec::Kind::Uuid),
+            ("reason", crate::exec::Kind::Text),
+            ("deleted_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "deletion_notices",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("notice_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("what", crate::exec::Kind::Text),
+            ("expiry_at", crate::exec::Kind::Int),
+            ("due_at", crate::exec::Kind::Int),
+            ("created_at", crate::exec::Kind::Int),
+            ("kept_at", crate::exec::Kind::Int),
+            ("done_at", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "jobs",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("job_id", crate::exec::Kind::Uuid),
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("kind", crate::exec::Kind::Text),
+            ("subject_id", crate::exec::Kind::Uuid),
+            ("dedupe_key", crate::exec::Kind::Text),
+            ("param", crate::exec::Kind::Int),
+            ("run_at", crate::exec::Kind::Int),
+            ("status", crate::exec::Kind::Text),
+            ("attempts", crate::exec::Kind::Int),
+            ("locked_until", crate::exec::Kind::Int),
+            ("outcome", crate::exec::Kind::Text),
+            ("created_at", crate::exec::Kind::Int),
+            ("updated_at", crate::exec::Kind::Int),
+        ],
+    },
+];
+
+/// The statements of a backup and a restore, made from [`BACKUP_TABLES`] once: per table, the
+/// whole-table read and the insert of one row (with PostgreSQL's and SQLite's placeholders
+/// alike, `$1…$n`).
+pub struct BackupStatements {
+    pub select: String,
+    pub insert: String,
+    /// Whether the table holds any row.
+    pub any: String,
+}
+
+pub static BACKUP_STATEMENTS: std::sync::LazyLock<Vec<BackupStatements>> =
+    std::sync::LazyLock::new(|| {
+        BACKUP_TABLES
+            .iter()
+            .map(|t| {
+                let cols: Vec<&str> = t.columns.iter().map(|(c, _)| *c).collect();
+                let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+                BackupStatements {
+                    select: format!("SELECT {} FROM {}", cols.join(", "), t.name),
+                    insert: format!(
+                        "INSERT INTO {} ({}) VALUES ({})",
+                        t.name,
+                        cols.join(", "),
+                        marks.join(", ")
+                    ),
+                    any: format!("SELECT 1 FROM {} LIMIT 1", t.name),
+                }
+            })
+            .collect()
+    });
+
 /// Tables that are installation-wide by nature, each with its reason: a statement on them
 /// alone needs no tenant filter. Later capabilities add theirs here (operator-wide
 /// registers, backup drills, the vendor's staff).
@@ -350,7 +702,7 @@ mod tests {
     //! so no list is kept by hand) binds in order and is confined to one tenant, unless it
     //! touches only installation-wide tables or is a named tenant lookup; and no SQL is
     //! written anywhere else in the crate.
-    use super::{INSTALLATION_WIDE, TENANT_LOOKUPS};
+    use super::{BACKUP_STATEMENTS, BACKUP_TABLES, INSTALLATION_WIDE, TENANT_LOOKUPS};
 
     /// Every `$n` must first appear after `$1..$(n-1)`, or SQLite would bind it to the wrong value.
     fn placeholders_ascend(sql: &str) -> bool {
@@ -414,7 +766,10 @@ mod tests {
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             let body = &item[item.find('=').unwrap()..item.find(";\n").unwrap()];
-            if matches!(name.as_str(), "INSTALLATION_WIDE" | "TENANT_LOOKUPS") {
+            if matches!(
+                name.as_str(),
+                "INSTALLATION_WIDE" | "TENANT_LOOKUPS" | "BACKUP_TABLES"
+            ) {
                 continue;
             }
             let lits = literals(body);
@@ -481,6 +836,27 @@ mod tests {
         assert!(insert_names_tenant(
             "INSERT INTO x (tenant_id, b) VALUES ($1, $2)"
         ));
+    }
+
+    /// The one kind of statement that reads whole tables is a backup's, made from
+    /// `BACKUP_TABLES`; its inserts write every row back with its `tenant_id`, and bind in order.
+    #[test]
+    fn backup_statements_read_whole_tables_and_write_the_tenant() {
+        let mut names: Vec<&str> = BACKUP_TABLES.iter().map(|t| t.name).collect();
+        assert_eq!(BACKUP_STATEMENTS.len(), names.len());
+        for (t, st) in BACKUP_TABLES.iter().zip(BACKUP_STATEMENTS.iter()) {
+            assert!(placeholders_ascend(&st.insert), "{}", st.insert);
+            assert!(insert_names_tenant(&st.insert), "{}", st.insert);
+            assert!(
+                st.select.ends_with(&format!(" FROM {}", t.name)),
+                "{}",
+                st.select
+            );
+            assert_eq!(tables(&st.select), [t.name]);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BACKUP_TABLES.len(), "a table listed twice");
     }
 
     /// SQL lives in this file only: the operations run it, they do not write it. Every

@@ -250,6 +250,13 @@ impl Backend for SqliteStore {
                 .await
             }
             Access::Scan => self.on_reader(op).await,
+            Access::Consistent => {
+                self.on_reader(move |c| {
+                    let out = c.within("BEGIN", op);
+                    Box::pin(std::future::ready(out))
+                })
+                .await
+            }
             // One writer: a single statement gains nothing by skipping the transaction.
             Access::Write | Access::WriteOne => self.on_writer(op).await,
         }
