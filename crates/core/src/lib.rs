@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod error;
 pub mod jobs;

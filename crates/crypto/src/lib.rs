@@ -5,6 +5,7 @@
 //! Pure: no I/O, no async, no clock. Callers decide where the (slow) hashing runs; the
 //! `core` crate runs it on a bounded blocking pool.
 
+pub mod backup;
 pub mod field;
 pub mod keyfile;
 pub mod keys;

@@ -149,7 +149,7 @@ pub fn derive_file_key(subject_key: &[u8; 32], file_id: &[u8]) -> FileKey {
 /// 0x01); computing it with `hmac` directly keeps the derivation infallible, where
 /// `aws_lc_rs::hkdf` reports errors for output lengths that cannot occur here. The tests check
 /// it against `aws_lc_rs::hkdf` and RFC 5869 test case 3.
-fn hkdf_sha256_32(ikm: &[u8], info: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn hkdf_sha256_32(ikm: &[u8], info: &[&[u8]]) -> [u8; 32] {
     let prk = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &[0u8; 32]), ikm);
     let mut expand = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, prk.as_ref()));
     for part in info {
