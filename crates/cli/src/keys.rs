@@ -124,11 +124,11 @@ pub fn load(config: &Config) -> anyhow::Result<KeyFile> {
             if let Source::Dev(dev) = &source {
                 warn_dev(&path, dev);
             }
-            with_audit_key(config, &path, open(&path, &p, &source)?, &p)
+            with_added_keys(config, &path, open(&path, &p, &source)?, &p)
         }
         (true, None) if std::io::stdin().is_terminal() => {
             let p = prompt(&format!("Passphrase of {}: ", path.display()))?;
-            with_audit_key(config, &path, open(&path, &p, &Source::Env)?, &p)
+            with_added_keys(config, &path, open(&path, &p, &Source::Env)?, &p)
         }
         (true, None) => bail!(
             "the key file {} needs its passphrase: set STRONGROOM_PASSPHRASE or STRONGROOM_PASSPHRASE_FILE",
@@ -147,17 +147,29 @@ pub fn load(config: &Config) -> anyhow::Result<KeyFile> {
     }
 }
 
-/// Key files written before privacy-log checkpoints existed get their audit signing key now.
-fn with_audit_key(
+/// Key files written before privacy-log checkpoints (or backups) existed get their audit
+/// signing key (or backup key) now.
+fn with_added_keys(
     config: &Config,
     path: &Path,
     mut file: KeyFile,
     passphrase: &SecretString,
 ) -> anyhow::Result<KeyFile> {
-    if file.audit_signing.is_none() {
-        file.audit_signing = Some(strongroom_crypto::Key32::generate());
+    let mut added = Vec::new();
+    for (slot, what) in [
+        (&mut file.audit_signing, "an audit signing key"),
+        (&mut file.backup, "a backup key"),
+    ] {
+        if slot.is_none() {
+            *slot = Some(strongroom_crypto::Key32::generate());
+            added.push(what);
+        }
+    }
+    if !added.is_empty() {
         save(path, &file, passphrase, work_factor(config))?;
-        tracing::info!(key_file = %path.display(), "added an audit signing key to the key file");
+        for what in added {
+            tracing::info!(key_file = %path.display(), "added {what} to the key file");
+        }
     }
     Ok(file)
 }
@@ -403,4 +415,46 @@ pub async fn export(config: &Config, out: &Path) -> anyhow::Result<String> {
         backup.tenants.len(),
         out.display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key file from before checkpoints and backups gets an audit signing key and a backup
+    /// key on its next load, written back under the same passphrase; the roots stay as they were.
+    #[test]
+    fn an_old_key_file_gets_the_keys_it_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let path = config.key_file();
+        let passphrase = SecretString::from("an old passphrase".to_owned());
+        let old = KeyFile {
+            audit_signing: None,
+            backup: None,
+            ..KeyFile::generate()
+        };
+        save(&path, &old, &passphrase, Some(4)).unwrap();
+        let loaded = with_added_keys(
+            &config,
+            &path,
+            open(&path, &passphrase, &Source::Env).unwrap(),
+            &passphrase,
+        )
+        .unwrap();
+        assert!(loaded.audit_signing.is_some() && loaded.backup.is_some());
+        assert_eq!(
+            loaded.current_root().unwrap().key,
+            old.current_root().unwrap().key
+        );
+        let again = open(&path, &passphrase, &Source::Env).unwrap();
+        assert_eq!(
+            again.backup, loaded.backup,
+            "the added key was written back"
+        );
+        assert_eq!(again.audit_signing, loaded.audit_signing);
+    }
 }

@@ -35,6 +35,9 @@ pub struct KeyFile {
     /// Ed25519 seed that signs privacy-log checkpoints (absent in files written before it
     /// existed; the server adds one).
     pub audit_signing: Option<Key32>,
+    /// The key backups are sealed under (absent in files written before backups existed; the
+    /// server adds one). Kept across root rotations: old snapshots stay readable.
+    pub backup: Option<Key32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,8 @@ struct Stored {
     roots: Vec<StoredRoot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     audit_signing_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backup_key: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -91,6 +96,7 @@ impl KeyFile {
                 key: Key32::generate(),
             }],
             audit_signing: Some(Key32::generate()),
+            backup: Some(Key32::generate()),
         }
     }
 
@@ -121,6 +127,7 @@ impl KeyFile {
                 .audit_signing
                 .as_ref()
                 .map(|k| STANDARD.encode(k.expose())),
+            backup_key: self.backup.as_ref().map(|k| STANDARD.encode(k.expose())),
             roots: self
                 .roots
                 .iter()
@@ -168,24 +175,11 @@ impl KeyFile {
             });
             drop(Zeroizing::new(r.key));
         }
-        let audit_signing = match stored.audit_signing_key {
-            Some(b64) => {
-                let raw = Zeroizing::new(
-                    STANDARD
-                        .decode(b64.as_bytes())
-                        .map_err(|_| KeyFileError::Damaged("bad audit signing key".into()))?,
-                );
-                Some(
-                    Key32::from_slice(&raw)
-                        .map_err(|_| KeyFileError::Damaged("bad audit signing key".into()))?,
-                )
-            }
-            None => None,
-        };
         let file = Self {
             current,
             roots,
-            audit_signing,
+            audit_signing: optional_key(stored.audit_signing_key, "audit signing key")?,
+            backup: optional_key(stored.backup_key, "backup key")?,
         };
         if file.current_root().is_none() {
             return Err(KeyFileError::Damaged(
@@ -194,6 +188,21 @@ impl KeyFile {
         }
         Ok(file)
     }
+}
+
+/// A key stored as base64, if the file has one.
+fn optional_key(b64: Option<String>, what: &str) -> Result<Option<Key32>, KeyFileError> {
+    let Some(b64) = b64.map(Zeroizing::new) else {
+        return Ok(None);
+    };
+    let raw = Zeroizing::new(
+        STANDARD
+            .decode(b64.as_bytes())
+            .map_err(|_| KeyFileError::Damaged(format!("bad {what}")))?,
+    );
+    Key32::from_slice(&raw)
+        .map(Some)
+        .map_err(|_| KeyFileError::Damaged(format!("bad {what}")))
 }
 
 /// Encrypts bytes in the age format under a passphrase (scrypt). `work_factor` is log2(N);
@@ -268,6 +277,9 @@ mod tests {
             back.current_root().unwrap().key,
             kf.current_root().unwrap().key
         );
+        assert!(back.backup.is_some());
+        assert_eq!(back.backup, kf.backup);
+        assert_eq!(back.audit_signing, kf.audit_signing);
         assert!(matches!(
             KeyFile::open(&sealed, &pw("wrong")),
             Err(KeyFileError::WrongPassphrase)

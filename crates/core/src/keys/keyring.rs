@@ -30,6 +30,7 @@ pub struct Keyring {
     roots: HashMap<RootKeyId, Key32>,
     current_root: RootKeyId,
     audit_signing: Option<Key32>,
+    backup: Option<Key32>,
     tenants: RwLock<HashMap<TenantId, Arc<TenantKeys>>>,
 }
 
@@ -75,11 +76,13 @@ impl Keyring {
     pub fn new(file: KeyFile) -> Self {
         let current_root = file.current;
         let audit_signing = file.audit_signing;
+        let backup = file.backup;
         let roots = file.roots.into_iter().map(|r| (r.id, r.key)).collect();
         Self {
             roots,
             current_root,
             audit_signing,
+            backup,
             tenants: RwLock::new(HashMap::new()),
         }
     }
@@ -87,6 +90,13 @@ impl Keyring {
     /// The key that signs privacy-log checkpoints (from the key file).
     pub fn audit_signing_key(&self) -> Option<&Key32> {
         self.audit_signing.as_ref()
+    }
+
+    /// The keys backups are sealed under (derived from the key file's backup key).
+    pub fn backup_keys(&self) -> Option<strongroom_crypto::backup::BackupKeys> {
+        self.backup
+            .as_ref()
+            .map(strongroom_crypto::backup::BackupKeys::derive)
     }
 
     pub fn current_root_id(&self) -> RootKeyId {
