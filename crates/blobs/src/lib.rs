@@ -176,6 +176,63 @@ impl Blobs {
         }
     }
 
+    /// Writes a whole small object at once (a backup's chunks and documents); it appears
+    /// complete or not at all.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.inner
+            .put(&key_path(key)?, bytes.into())
+            .await
+            .map_err(blob_error)?;
+        Ok(())
+    }
+
+    /// A whole object, or `None` if there is none.
+    pub async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        match self.inner.get(&key_path(key)?).await {
+            Ok(r) => r.bytes().await.map(Some).map_err(blob_error),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(blob_error(e)),
+        }
+    }
+
+    /// An object's size, or `None` if there is none.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>> {
+        match self.inner.head(&key_path(key)?).await {
+            Ok(m) => Ok(Some(m.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(blob_error(e)),
+        }
+    }
+
+    /// Copies object `key` of this store to `to_key` in `to`, streamed; its size.
+    /// `NotFound` if there is no such object here.
+    pub async fn copy_to(&self, key: &str, to: &Blobs, to_key: &str) -> Result<u64> {
+        let size = self.size(key).await?.ok_or(BlobError::NotFound)?;
+        let mut w = to.writer(to_key).await?;
+        let mut stream = self.read_range(key, 0..size).await?;
+        let mut copied = 0;
+        while let Some(piece) = stream.next().await {
+            match piece {
+                Ok(b) => {
+                    copied += b.len() as u64;
+                    w.write(&b).await?;
+                }
+                Err(e) => {
+                    let _ = w.abort().await;
+                    return Err(e);
+                }
+            }
+        }
+        if copied != size {
+            let _ = w.abort().await;
+            return Err(BlobError::Backend(
+                "a blob changed while it was copied".into(),
+            ));
+        }
+        w.finish().await?;
+        Ok(size)
+    }
+
     /// Every blob key under `prefix` (for tests and operator checks).
     pub async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
         let prefix = key_path(prefix)?;

@@ -29,7 +29,16 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub retention: RetentionConfig,
+    pub backup: BackupConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Where snapshots go: `file:///abs/path` or `s3://bucket/prefix` (with the `blobs.s3_*`
+    /// settings); `--to` / `--from` override it.
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +163,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             auth: AuthConfig::default(),
             retention: RetentionConfig::default(),
+            backup: BackupConfig::default(),
             log: LogConfig::default(),
         }
     }

@@ -54,10 +54,44 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Encrypted, deduplicated snapshots of the store and the files (see `restore`).
+    Backup {
+        #[command(subcommand)]
+        command: BackupCommand,
+    },
+    /// Restore a snapshot into an empty data folder (or an empty PostgreSQL database).
+    Restore {
+        /// The target to read (default: `backup.target`).
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// A snapshot id, or `latest` (default).
+        #[arg(long, value_name = "ID")]
+        snapshot: Option<String>,
+        /// Restore into this (empty) PostgreSQL database instead of the data folder's SQLite file.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
     /// The retention engine (licence expiry: hide, notice, delete recordings).
     Retention {
         #[command(subcommand)]
         command: RetentionCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupCommand {
+    /// One snapshot of store and files; prints a JSON summary.
+    Run {
+        /// The target (default: `backup.target`): `file:///abs/path` or `s3://bucket/prefix`.
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        #[arg(long = "tag", value_name = "T")]
+        tags: Vec<String>,
+    },
+    /// The snapshots in the target, newest first (JSON).
+    List {
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
     },
 }
 
@@ -174,6 +208,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Init
         | Command::Keys { .. }
         | Command::Audit { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
         | Command::Retention { .. } => None,
     };
     let overrides = Overrides {
@@ -193,6 +229,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { demo, .. } => serve(&config, demo).await,
+        Command::Backup { command } => backup(&config, command).await,
+        Command::Restore {
+            from,
+            snapshot,
+            database_url,
+        } => print(
+            &strongroom::backup::restore(
+                &config,
+                from.as_deref(),
+                snapshot.as_deref(),
+                database_url.as_deref(),
+            )
+            .await?,
+        ),
         Command::Keys {
             command:
                 KeysCommand::Rotate {
@@ -237,28 +287,50 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     region,
                     admin_email,
                 },
-        } => {
-            let slug = Slug::parse(&slug).map_err(|e| anyhow::anyhow!("--slug: {}", e.reason))?;
-            let name =
-                TenantName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {}", e.reason))?;
-            let region =
-                Region::parse(&region).map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
-            let email = Email::parse(&admin_email)
-                .map_err(|e| anyhow::anyhow!("--admin-email: {}", e.reason))?;
-            let services = startup::services(&config, Arc::new(SystemClock)).await?;
-            let created = services
-                .create_tenant(slug, name, region, email, false)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let out = serde_json::json!({
-                "tenant_id": created.tenant_id,
-                "admin_user_id": created.admin_user_id,
-                "admin_password": created.admin_password.expose_secret(),
-            });
-            writeln!(std::io::stdout(), "{out}")?;
-            Ok(())
-        }
+        } => tenant_create(&config, &slug, &name, &region, &admin_email).await,
     }
+}
+
+/// `tenant create`: the tenant, and its administrator's one-time password on stdout.
+async fn tenant_create(
+    config: &Config,
+    slug: &str,
+    name: &str,
+    region: &str,
+    admin_email: &str,
+) -> anyhow::Result<()> {
+    let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("--slug: {}", e.reason))?;
+    let name = TenantName::parse(name).map_err(|e| anyhow::anyhow!("--name: {}", e.reason))?;
+    let region = Region::parse(region).map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
+    let email =
+        Email::parse(admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {}", e.reason))?;
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let created = services
+        .create_tenant(slug, name, region, email, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let out = serde_json::json!({
+        "tenant_id": created.tenant_id,
+        "admin_user_id": created.admin_user_id,
+        "admin_password": created.admin_password.expose_secret(),
+    });
+    print(&out.to_string())
+}
+
+/// `backup run` and `backup list`: their JSON on stdout.
+async fn backup(config: &Config, command: BackupCommand) -> anyhow::Result<()> {
+    let out = match command {
+        BackupCommand::Run { to, tags } => {
+            strongroom::backup::run(config, to.as_deref(), tags).await?
+        }
+        BackupCommand::List { to } => strongroom::backup::list(config, to.as_deref()).await?,
+    };
+    print(&out)
+}
+
+fn print(out: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stdout(), "{out}")?;
+    Ok(())
 }
 
 /// `audit verify`: every chain (or one tenant's) from its first entry to its head.

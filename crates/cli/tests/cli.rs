@@ -912,7 +912,84 @@ async fn retention_run_plans_runs_and_rehearses_with_now() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant other"));
 }
 
+/// `backup run` and `restore` as an operator runs them: a snapshot of one installation
+/// restored into a new data folder holding only the key file (and, on PostgreSQL, into an
+/// empty database), where `audit verify` passes; a restore into a place that holds data is
+/// refused.
+async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
+    let (dir, target) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let db = database(b).await;
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).expect("JSON on stdout")
+    };
+    ok(strongroom(dir.path(), db.as_ref())
+        .args([
+            "tenant",
+            "create",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "a@acme.example",
+        ])
+        .output()
+        .unwrap());
+    let to = format!("file://{}", target.path().display());
+    let run = ok(strongroom(dir.path(), db.as_ref())
+        .args(["backup", "run", "--to", &to, "--tag", "daily"])
+        .output()
+        .unwrap());
+    assert!(run["bytes_new"].as_u64().unwrap() > 0, "{run}");
+    let list = ok(strongroom(dir.path(), db.as_ref())
+        .args(["backup", "list", "--to", &to])
+        .output()
+        .unwrap());
+    assert_eq!(list[0]["snapshot"], run["snapshot"]);
+    assert_eq!(list[0]["tags"], json!(["daily"]));
+
+    // A new data folder with the operator's key file (and, in development mode, its
+    // passphrase file) in place, and nothing else.
+    let new = tempfile::tempdir().unwrap();
+    for f in ["strongroom.key", "dev-passphrase"] {
+        std::fs::copy(dir.path().join(f), new.path().join(f)).unwrap();
+    }
+    let new_db = database(b).await;
+    let restored = ok(strongroom(new.path(), new_db.as_ref())
+        .args(["restore", "--from", &to, "--snapshot", "latest"])
+        .output()
+        .unwrap());
+    assert_eq!(restored["snapshot"], run["snapshot"]);
+    let verify = strongroom(new.path(), new_db.as_ref())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("tenant acme"));
+    // Again into the same place: refused.
+    let again = strongroom(new.path(), new_db.as_ref())
+        .args(["restore", "--from", &to])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("empty"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
 both_backends!(
+    backup_run_list_and_restore_into_a_new_data_folder,
     tenant_create_prints_a_working_one_time_password,
     keys_export_holds_live_keys_only
 );

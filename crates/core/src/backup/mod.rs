@@ -12,8 +12,11 @@
 //! edited, swapped with another or moved, and a manifest that is cut short or renamed, are each
 //! an error that names the table and chunk.
 
+pub mod run;
 #[cfg(test)]
 mod tests;
+
+pub use run::*;
 
 use serde::{Deserialize, Serialize};
 use strongroom_crypto::backup::{BackupKeys, ChunkId};
@@ -45,12 +48,34 @@ pub struct TableEntry {
     pub chunks: Vec<ChunkRef>,
 }
 
+/// A file's blob in a snapshot: stored as it is (it is ciphertext already) under a name that
+/// reveals nothing (a keyed hash of its key), never read again once the target has it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// The blob's key in the blob store (restored under the same key).
+    pub key: String,
+    /// Its object name in the target, under `blobs/`.
+    pub object: String,
+    pub size: u64,
+}
+
 /// What a snapshot holds, sealed under its id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub snapshot: String,
     pub schema_version: u32,
     pub tables: Vec<TableEntry>,
+    /// When the store was read (ms since the epoch).
+    #[serde(default)]
+    pub at: i64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub blobs: Vec<BlobRef>,
+    /// Blobs a row named at the snapshot's point in time that were deleted before they could
+    /// be copied (a forget or a purge meanwhile): erased, not lost.
+    #[serde(default)]
+    pub erased: Vec<String>,
 }
 
 /// A packed snapshot: its manifest and the sealed chunks it names (some may already be in the
@@ -82,7 +107,7 @@ pub enum BackupError {
     Failed(String),
 }
 
-fn hex(id: &ChunkId) -> String {
+pub(crate) fn hex(id: &ChunkId) -> String {
     use std::fmt::Write;
     id.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -90,7 +115,7 @@ fn hex(id: &ChunkId) -> String {
     })
 }
 
-fn unhex(s: &str) -> Option<ChunkId> {
+pub(crate) fn unhex(s: &str) -> Option<ChunkId> {
     if s.len() != 64 {
         return None;
     }
@@ -142,6 +167,10 @@ pub fn pack<'a>(
             snapshot: snapshot.to_owned(),
             schema_version,
             tables: entries,
+            at: 0,
+            tags: Vec::new(),
+            blobs: Vec::new(),
+            erased: Vec::new(),
         },
         chunks,
     })

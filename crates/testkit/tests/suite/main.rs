@@ -1,5 +1,5 @@
 //! The integration suite as one test binary (linking one binary instead of ten is most of an
-//! incremental test run): the storage suite on both stores (`store`), the API (`api`), the
+//! incremental test run): backups (`backup`), the API (`api`), the
 //! key hierarchy (`keys`), the privacy log (`privacy`), records, files and policies
 //! (`records`), the cross-tenant matrix (`isolation`), export and forget (`rights`), the
 //! retention life cycle (`retention`), deletion and holds (`deletion`), and the repository's
@@ -7,6 +7,7 @@
 //! (`both_backends!`).
 
 mod api;
+mod backup;
 mod deletion;
 mod isolation;
 mod keys;

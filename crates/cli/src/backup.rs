@@ -1,0 +1,81 @@
+//! `strongroom backup run|list` and `strongroom restore`: the operator's side of
+//! `strongroom_core::backup` — which target, which store, which key file.
+
+use crate::config::Config;
+use anyhow::Context as _;
+use strongroom_blobs::Blobs;
+use strongroom_crypto::backup::BackupKeys;
+
+fn target(config: &Config, url: Option<&str>) -> anyhow::Result<Blobs> {
+    let url = url
+        .map(str::to_owned)
+        .or_else(|| config.backup.target.clone())
+        .context("no backup target: give --to / --from, or set backup.target")?;
+    let s3 = config.s3_settings().map_err(anyhow::Error::msg)?;
+    Blobs::open(&url, &s3).map_err(|e| anyhow::anyhow!("cannot open the backup target: {e}"))
+}
+
+fn backup_keys(config: &Config) -> anyhow::Result<BackupKeys> {
+    let file = crate::keys::load_existing(config)?;
+    let key = file
+        .backup
+        .context("the key file has no backup key (start the server once to add one)")?;
+    Ok(BackupKeys::derive(&key))
+}
+
+fn blobs(config: &Config) -> anyhow::Result<Blobs> {
+    let s3 = config.s3_settings().map_err(anyhow::Error::msg)?;
+    Blobs::open(&config.blob_url(), &s3)
+        .map_err(|e| anyhow::anyhow!("cannot open the blob store: {e}"))
+}
+
+/// `backup run`: the JSON summary.
+pub async fn run(config: &Config, to: Option<&str>, tags: Vec<String>) -> anyhow::Result<String> {
+    let keys = backup_keys(config)?;
+    let target = target(config, to)?;
+    let store = strongroom_store::open(&config.database_url())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let now = time::OffsetDateTime::now_utc();
+    let summary = strongroom_core::backup::run(&*store, &blobs(config)?, &keys, &target, now, tags)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(serde_json::to_string(&summary)?)
+}
+
+/// `backup list`: the snapshots, newest first, as JSON.
+pub async fn list(config: &Config, to: Option<&str>) -> anyhow::Result<String> {
+    let keys = backup_keys(config)?;
+    let list = strongroom_core::backup::list(&keys, &target(config, to)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(serde_json::to_string(&list)?)
+}
+
+/// `restore`: into the data folder's store (or `database_url`) and blob store, only if both
+/// are empty.
+pub async fn restore(
+    config: &Config,
+    from: Option<&str>,
+    snapshot: Option<&str>,
+    database_url: Option<&str>,
+) -> anyhow::Result<String> {
+    let keys = backup_keys(config)?;
+    let target = target(config, from)?;
+    let url = database_url.map_or_else(|| config.database_url(), str::to_owned);
+    if let Some(dir) = url
+        .strip_prefix("sqlite://")
+        .and_then(|p| std::path::Path::new(p).parent())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let store = strongroom_store::open(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let snapshot = snapshot.filter(|s| *s != "latest");
+    let summary =
+        strongroom_core::backup::restore(&keys, &target, snapshot, &*store, &blobs(config)?)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(serde_json::to_string(&summary)?)
+}

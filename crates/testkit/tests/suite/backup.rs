@@ -1,0 +1,165 @@
+//! Backups end to end below the CLI: a snapshot of a running installation (rows and file
+//! blobs) restored into the other kind of store, value for value; a second snapshot stores
+//! almost nothing new; a restore refuses a non-empty place and a damaged target.
+
+use serde_json::json;
+use strongroom_blobs::Blobs;
+use strongroom_core::backup;
+use strongroom_store::Store;
+use strongroom_testkit::pg::PgDatabase;
+use strongroom_testkit::{Backend, TestServer, both_backends};
+
+/// An empty store of the other kind (and what keeps it alive).
+async fn other_store(
+    b: Backend,
+) -> (
+    std::sync::Arc<dyn Store>,
+    tempfile::TempDir,
+    Option<PgDatabase>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    match b {
+        Backend::Postgres => {
+            let url = format!("sqlite://{}", dir.path().join("restored.db").display());
+            (strongroom_store::open(&url).await.unwrap(), dir, None)
+        }
+        Backend::Sqlite => {
+            let db = PgDatabase::create().await;
+            (
+                strongroom_store::open(&db.url).await.unwrap(),
+                dir,
+                Some(db),
+            )
+        }
+    }
+}
+
+fn sorted(mut d: strongroom_store::backup::Dump) -> strongroom_store::backup::Dump {
+    for t in &mut d.tables {
+        t.rows.sort();
+    }
+    d
+}
+
+async fn a_snapshot_restores_into_the_other_store(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (pia, c, _) = s
+        .settled_user(&admin, &t, "pia@acme.example", json!(["participant"]))
+        .await;
+    let r = admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "recordings", "fields": [{"name": "notes", "type": "string", "personal": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = c
+        .post(
+            "/api/v1/collections/recordings/records",
+            &json!({"subject_id": pia, "data": {"notes": "nervous"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let rec = r.json["id"].as_str().unwrap().to_owned();
+    let video: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let r = c
+        .put_bytes(
+            &format!("/api/v1/records/{rec}/files/v.mp4"),
+            "video/mp4",
+            video,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let keys = s.services.keyring.backup_keys().expect("a backup key");
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Blobs::local(target_dir.path()).unwrap();
+    let (store, blobs) = (&*s.services.store, &s.services.blobs);
+    let now = s.services.clock.now();
+    let first = backup::run(store, blobs, &keys, &target, now, vec!["daily".into()])
+        .await
+        .unwrap();
+    assert!(first.bytes_new > 300_000, "{first:?}");
+    assert_eq!(first.erased, 0);
+    let before = sorted(store.dump().await.unwrap());
+    // Nothing changed: the second snapshot shares every chunk and the blob; only its key
+    // snapshot is new.
+    let second = backup::run(store, blobs, &keys, &target, now, vec![])
+        .await
+        .unwrap();
+    assert!(
+        second.bytes_new * 20 < first.bytes_new,
+        "{first:?} {second:?}"
+    );
+    let listed = backup::list(&keys, &target).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|l| l.snapshot.clone())
+            .collect::<Vec<_>>(),
+        [second.snapshot.clone(), first.snapshot.clone()]
+    );
+    assert_eq!(listed[1].tags, ["daily"]);
+
+    // Into the other kind of store and an empty blob folder.
+    let (restored, _dir, _db) = other_store(b).await;
+    let blob_dir = tempfile::tempdir().unwrap();
+    let restored_blobs = Blobs::local(blob_dir.path()).unwrap();
+    let summary = backup::restore(
+        &keys,
+        &target,
+        Some(&first.snapshot),
+        &*restored,
+        &restored_blobs,
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.files, 1);
+    assert_eq!(sorted(restored.dump().await.unwrap()), before);
+    let key = blobs.keys("tenants").await.unwrap().pop().unwrap();
+    assert_eq!(
+        restored_blobs.get(&key).await.unwrap(),
+        blobs.get(&key).await.unwrap(),
+        "the file's blob, byte for byte"
+    );
+    let tenant = restored
+        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let public =
+        strongroom_crypto::sign::public_key(s.services.keyring.audit_signing_key().unwrap())
+            .unwrap();
+    assert!(
+        strongroom_core::privacy::verify(&*restored, tenant.id, Some(&public))
+            .await
+            .unwrap()
+            .is_ok(),
+        "the privacy log's chain holds in the restored store"
+    );
+
+    // Not into a place that holds anything: refused, nothing written.
+    let again = backup::restore(&keys, &target, None, &*restored, &restored_blobs).await;
+    assert!(
+        matches!(again, Err(strongroom_core::CoreError::Conflict(_))),
+        "{again:?}"
+    );
+    assert_eq!(sorted(restored.dump().await.unwrap()), before);
+
+    // A damaged chunk: named, and the empty store stays empty.
+    let chunk = target.keys("chunks").await.unwrap().pop().unwrap();
+    let mut bytes = target.get(&chunk).await.unwrap().unwrap().to_vec();
+    bytes[30] ^= 1;
+    target.put(&chunk, bytes).await.unwrap();
+    let (empty, _dir2, _db2) = other_store(b).await;
+    let empty_blobs = Blobs::local(&blob_dir.path().join("other")).unwrap();
+    let damaged =
+        backup::restore(&keys, &target, Some(&first.snapshot), &*empty, &empty_blobs).await;
+    let msg = format!("{damaged:?}");
+    assert!(msg.contains(chunk.trim_start_matches("chunks/")), "{msg}");
+    assert!(empty.is_empty().await.unwrap());
+}
+
+both_backends!(a_snapshot_restores_into_the_other_store);
