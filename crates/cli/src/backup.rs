@@ -73,9 +73,22 @@ pub async fn restore(
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     let snapshot = snapshot.filter(|s| *s != "latest");
-    let summary =
+    let mut summary =
         strongroom_core::backup::restore(&keys, &target, snapshot, &*store, &blobs(config)?)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+    drop(store);
+    // Before anyone is served: everyone forgotten since the snapshot is forgotten again.
+    let restored = Config {
+        database_url: Some(url),
+        ..config.clone()
+    };
+    let services =
+        crate::startup::services(&restored, std::sync::Arc::new(strongroom_core::SystemClock))
+            .await?;
+    services
+        .reapply_erasures(&mut summary)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::to_string(&summary)?)
 }

@@ -19,6 +19,90 @@ use strongroom_store::backup::{Dump, SCHEMA_VERSION, TableDump};
 use strongroom_store::exec::{Cell, Part};
 
 const SNAPSHOTS: &str = "snapshots";
+const KEYS: &str = "keys";
+const LEDGER: &str = "ledger";
+
+/// The erasure ledger, kept up to date in the target by every run: who was forgotten and
+/// which tenants were destroyed (ids only). A restore re-applies it, whatever the snapshot's
+/// age, so an erasure is never undone by a restore.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Ledger {
+    /// (tenant, user) of every forgotten person.
+    pub forgotten: Vec<(uuid::Uuid, uuid::Uuid)>,
+    /// Every tenant a run has seen; those no longer in the store were destroyed.
+    pub tenants_seen: Vec<uuid::Uuid>,
+    pub destroyed_tenants: Vec<uuid::Uuid>,
+}
+
+/// The values of one column of one table of a dump.
+fn column<'a>(dump: &'a Dump, table: &str, col: &str) -> Vec<&'a [Cell]> {
+    let Some(t) = dump.tables.iter().find(|t| t.table == table) else {
+        return Vec::new();
+    };
+    let Some(i) = t.columns.iter().position(|c| c == col) else {
+        return Vec::new();
+    };
+    t.rows.iter().filter_map(|r| r.get(i..=i)).collect()
+}
+
+fn uuid_of(cells: &[Cell]) -> Option<uuid::Uuid> {
+    match cells.first() {
+        Some(Cell::Uuid(Some(u))) => Some(*u),
+        _ => None,
+    }
+}
+
+async fn read_ledger(keys: &BackupKeys, target: &Blobs) -> Result<Ledger, CoreError> {
+    match target.get(LEDGER).await.map_err(target_error)? {
+        None => Ok(Ledger::default()),
+        Some(sealed) => {
+            let json = keys.open_document(LEDGER, LEDGER, &sealed).map_err(|_| {
+                CoreError::Invalid("the erasure ledger does not authenticate".into())
+            })?;
+            serde_json::from_slice(&json)
+                .map_err(|_| CoreError::Invalid("the erasure ledger does not decode".into()))
+        }
+    }
+}
+
+/// The ledger brought up to date with the store's state in `dump`.
+fn updated_ledger(mut l: Ledger, dump: &Dump) -> Ledger {
+    let tenants: Vec<uuid::Uuid> = column(dump, "tenants", "tenant_id")
+        .into_iter()
+        .filter_map(uuid_of)
+        .collect();
+    let users = dump.tables.iter().find(|t| t.table == "users");
+    if let Some(t) = users {
+        let pos = |c: &str| t.columns.iter().position(|x| x == c);
+        if let (Some(ti), Some(ui), Some(si)) = (pos("tenant_id"), pos("user_id"), pos("status")) {
+            for r in &t.rows {
+                if let (
+                    Some(Cell::Uuid(Some(tenant))),
+                    Some(Cell::Uuid(Some(user))),
+                    Some(Cell::Text(Some(status))),
+                ) = (r.get(ti), r.get(ui), r.get(si))
+                    && status == "deleted"
+                    && !l.forgotten.contains(&(*tenant, *user))
+                {
+                    l.forgotten.push((*tenant, *user));
+                }
+            }
+        }
+    }
+    for t in &tenants {
+        if !l.tenants_seen.contains(t) {
+            l.tenants_seen.push(*t);
+        }
+    }
+    for t in l.tenants_seen.clone() {
+        if !tenants.contains(&t) && !l.destroyed_tenants.contains(&t) {
+            l.destroyed_tenants.push(t);
+        }
+    }
+    l.forgotten
+        .retain(|(t, _)| !l.destroyed_tenants.contains(t));
+    l
+}
 
 /// What `backup run` prints.
 #[derive(Clone, Debug, Serialize)]
@@ -49,6 +133,28 @@ pub struct RestoreSummary {
     pub seconds: f64,
     pub rows: u64,
     pub files: usize,
+    /// The people the ledger says were forgotten, in the restored tenants: to forget again
+    /// ([`crate::Services::reapply_erasures`]) before the store serves anyone.
+    #[serde(skip)]
+    pub forgotten: Vec<(uuid::Uuid, uuid::Uuid)>,
+    pub forgotten_reapplied: usize,
+}
+
+impl crate::Services {
+    /// Forgets again everyone a restore's ledger names (idempotent: finishes what the snapshot
+    /// still held of them — credentials, profile, files, personal values); how many.
+    pub async fn reapply_erasures(&self, summary: &mut RestoreSummary) -> Result<usize, CoreError> {
+        for (tenant, user) in &summary.forgotten {
+            self.forget(
+                (*tenant).into(),
+                (*user).into(),
+                strongroom_store::ChangeLog::none(),
+            )
+            .await?;
+        }
+        summary.forgotten_reapplied = summary.forgotten.len();
+        Ok(summary.forgotten_reapplied)
+    }
 }
 
 fn target_error(e: BlobError) -> CoreError {
@@ -159,13 +265,29 @@ pub async fn run(
         total += size;
         m.blobs.push(BlobRef { key, object, size });
     }
-    let key_doc = seal_tables(keys, "keys", &snapshot, dump.part(Part::Keys))?;
+    // The keys: only the newest key snapshot stays (a restore of any snapshot uses it), so a
+    // person forgotten since an older run has no key left in the target.
+    let key_doc = seal_tables(keys, KEYS, &snapshot, dump.part(Part::Keys))?;
     total += key_doc.len() as u64;
     new += key_doc.len() as u64;
     target
-        .put(&format!("keys/{snapshot}"), key_doc)
+        .put(&format!("{KEYS}/{snapshot}"), key_doc)
         .await
         .map_err(target_error)?;
+    let ledger = updated_ledger(read_ledger(keys, target).await?, &dump);
+    let sealed = keys
+        .seal_document(
+            LEDGER,
+            LEDGER,
+            &serde_json::to_vec(&ledger).map_err(failed)?,
+        )
+        .map_err(failed)?;
+    target.put(LEDGER, sealed).await.map_err(target_error)?;
+    for old in target.keys(KEYS).await.map_err(target_error)? {
+        if old != format!("{KEYS}/{snapshot}") {
+            target.delete(&old).await.map_err(target_error)?;
+        }
+    }
     m.at = to_millis(now);
     m.tags = tags;
     let sealed = seal_manifest(keys, &m).map_err(backup_error)?;
@@ -227,6 +349,25 @@ pub async fn list(keys: &BackupKeys, target: &Blobs) -> Result<Vec<SnapshotInfo>
     Ok(out)
 }
 
+/// Every chunk a manifest names that the target holds (what is missing, `unpack` names).
+async fn fetch_chunks(
+    target: &Blobs,
+    m: &Manifest,
+) -> Result<HashMap<strongroom_crypto::backup::ChunkId, Vec<u8>>, CoreError> {
+    let mut fetched = HashMap::new();
+    for c in m.tables.iter().flat_map(|t| &t.chunks) {
+        let Some(id) = unhex(&c.id) else { continue };
+        if let Some(bytes) = target
+            .get(&format!("chunks/{}", c.id))
+            .await
+            .map_err(target_error)?
+        {
+            fetched.insert(id, bytes.to_vec());
+        }
+    }
+    Ok(fetched)
+}
+
 /// Restores a snapshot (`None`: the newest) into an empty store and an empty blob store;
 /// anything else is refused before a byte is written.
 pub async fn restore(
@@ -258,26 +399,46 @@ pub async fn restore(
             m.schema_version
         )));
     }
-    let mut fetched = HashMap::new();
-    for c in m.tables.iter().flat_map(|t| &t.chunks) {
-        let Some(id) = unhex(&c.id) else { continue };
-        if let Some(bytes) = target
-            .get(&format!("chunks/{}", c.id))
-            .await
-            .map_err(target_error)?
-        {
-            fetched.insert(id, bytes.to_vec());
-        }
-    }
+    let fetched = fetch_chunks(target, &m).await?;
     let mut dump = unpack(keys, &m, |id| fetched.get(id).cloned()).map_err(backup_error)?;
-    let key_doc = target
-        .get(&format!("keys/{snapshot}"))
+    // The newest keys, whatever the snapshot: a person forgotten since has none.
+    let newest = target
+        .keys(KEYS)
         .await
         .map_err(target_error)?
-        .ok_or_else(|| CoreError::Invalid(format!("snapshot {snapshot} has no key snapshot")))?;
+        .into_iter()
+        .max()
+        .ok_or_else(|| CoreError::Invalid("the target holds no key snapshot".into()))?;
+    let key_doc = target
+        .get(&newest)
+        .await
+        .map_err(target_error)?
+        .ok_or_else(|| CoreError::Invalid("the key snapshot vanished".into()))?;
+    let name = newest.trim_start_matches("keys/").to_owned();
     dump.tables
-        .extend(open_tables(keys, "keys", &snapshot, &key_doc)?);
-    for b in &m.blobs {
+        .extend(open_tables(keys, KEYS, &name, &key_doc)?);
+    // Destroyed tenants are left out; tenants newer than the snapshot have no rows to key.
+    let ledger = read_ledger(keys, target).await?;
+    let tenants: Vec<uuid::Uuid> = column(&dump, "tenants", "tenant_id")
+        .into_iter()
+        .filter_map(uuid_of)
+        .filter(|t| !ledger.destroyed_tenants.contains(t))
+        .collect();
+    for t in &mut dump.tables {
+        if let Some(i) = t.columns.iter().position(|c| c == "tenant_id") {
+            t.rows.retain(|r| {
+                matches!(r.get(i), Some(Cell::Uuid(Some(u))) if tenants.contains(u))
+                    || matches!(r.get(i), Some(Cell::Uuid(None)))
+            });
+        }
+    }
+    let blob_keys: Vec<String> = blob_keys(&dump);
+    let wanted: Vec<&BlobRef> = m
+        .blobs
+        .iter()
+        .filter(|b| blob_keys.contains(&b.key))
+        .collect();
+    for b in &wanted {
         let size = target
             .size(&format!("blobs/{}", b.object))
             .await
@@ -290,16 +451,23 @@ pub async fn restore(
         }
     }
     store.load(&dump).await?;
-    for b in &m.blobs {
+    for b in &wanted {
         target
             .copy_to(&format!("blobs/{}", b.object), blobs, &b.key)
             .await
             .map_err(target_error)?;
     }
+    let forgotten = ledger
+        .forgotten
+        .into_iter()
+        .filter(|(t, _)| tenants.contains(t))
+        .collect();
     Ok(RestoreSummary {
         snapshot,
         seconds: started.elapsed().as_secs_f64(),
         rows: dump.tables.iter().map(|t| t.rows.len() as u64).sum(),
-        files: m.blobs.len(),
+        files: wanted.len(),
+        forgotten,
+        forgotten_reapplied: 0,
     })
 }
