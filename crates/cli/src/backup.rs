@@ -92,3 +92,51 @@ pub async fn restore(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::to_string(&summary)?)
 }
+
+/// `backup verify`: the JSON summary, and whether the snapshot holds (exit 1 if not).
+pub async fn verify(
+    config: &Config,
+    to: Option<&str>,
+    snapshot: Option<&str>,
+    read_data: bool,
+) -> anyhow::Result<(String, bool)> {
+    let file = crate::keys::load_existing(config)?;
+    let keys = BackupKeys::derive(
+        file.backup
+            .as_ref()
+            .context("the key file has no backup key (start the server once to add one)")?,
+    );
+    let public = file
+        .audit_signing
+        .as_ref()
+        .map(strongroom_crypto::sign::public_key)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let target = target(config, to)?;
+    // The drill restores into a scratch SQLite store, whatever the live store is.
+    let scratch_dir = tempfile::tempdir().context("cannot create a scratch folder")?;
+    let scratch = if read_data {
+        let url = format!(
+            "sqlite://{}",
+            scratch_dir.path().join("scratch.db").display()
+        );
+        Some(
+            strongroom_store::open(&url)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the scratch store: {e}"))?,
+        )
+    } else {
+        None
+    };
+    let snapshot = snapshot.filter(|s| *s != "latest");
+    let summary = strongroom_core::backup::verify(
+        &keys,
+        &target,
+        snapshot,
+        scratch.as_deref(),
+        public.as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((serde_json::to_string(&summary)?, summary.ok))
+}

@@ -986,6 +986,66 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+
+    // Verification, and each kind of damage named (exit 1).
+    let verify = |args: &[&str]| {
+        let mut all = vec!["backup", "verify", "--to", &to];
+        all.extend_from_slice(args);
+        strongroom(dir.path(), db.as_ref())
+            .args(&all)
+            .output()
+            .unwrap()
+    };
+    let drill = ok(verify(&["--read-data"]));
+    assert_eq!(drill["ok"], true, "{drill}");
+    assert!(
+        drill["rows"].as_u64().unwrap() > 0 && drill["log_entries"].is_u64(),
+        "{drill}"
+    );
+    let chunks: Vec<_> = std::fs::read_dir(target.path().join("chunks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let damaged = |out: std::process::Output, names: &str| {
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!("no JSON; stderr: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        assert_eq!(v["ok"], false);
+        assert!(v["problem"].as_str().unwrap().contains(names), "{v}");
+    };
+    let original = std::fs::read(&chunks[0]).unwrap();
+    let name = chunks[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mut flipped = original.clone();
+    flipped[20] ^= 1;
+    std::fs::write(&chunks[0], &flipped).unwrap();
+    assert_eq!(
+        ok(verify(&[]))["ok"],
+        true,
+        "sizes alone do not see a flipped byte"
+    );
+    damaged(verify(&["--read-data"]), &name);
+    std::fs::remove_file(&chunks[0]).unwrap();
+    damaged(verify(&[]), &format!("chunk {name} is missing"));
+    std::fs::write(&chunks[0], &original).unwrap();
+    let manifest = std::fs::read_dir(target.path().join("snapshots"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let sealed = std::fs::read(&manifest).unwrap();
+    std::fs::write(&manifest, &sealed[..sealed.len() - 1]).unwrap();
+    damaged(verify(&[]), "manifest");
 }
 
 both_backends!(
