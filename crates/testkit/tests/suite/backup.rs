@@ -42,6 +42,32 @@ fn sorted(mut d: strongroom_store::backup::Dump) -> strongroom_store::backup::Du
 }
 
 async fn a_snapshot_restores_into_the_other_store(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    snapshot_and_restore(b, Blobs::local(dir.path()).unwrap()).await;
+}
+
+/// The same against a real S3-compatible server on loopback as the target.
+async fn a_snapshot_in_an_s3_bucket_restores_too(b: Backend) {
+    use strongroom_testkit::s3::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
+    let s3 = S3Server::start().await;
+    let settings = strongroom_blobs::S3Settings {
+        endpoint: Some(format!("http://127.0.0.1:{}", s3.port)),
+        region: Some("us-east-1".into()),
+        allow_http: true,
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(SECRET_KEY.to_owned().into()),
+    };
+    let target = Blobs::open(&format!("s3://{BUCKET}/backups"), &settings).unwrap();
+    snapshot_and_restore(b, target).await;
+    assert!(
+        s3.objects()
+            .iter()
+            .any(|(p, _)| p.to_string_lossy().contains("backups/chunks/")),
+        "the chunks went to the bucket"
+    );
+}
+
+async fn snapshot_and_restore(b: Backend, target: Blobs) {
     let s = TestServer::start(b).await;
     let (t, email, pw) = s.tenant("acme").await;
     let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
@@ -74,8 +100,6 @@ async fn a_snapshot_restores_into_the_other_store(b: Backend) {
     assert_eq!(r.status, 201, "{}", r.body);
 
     let keys = s.services.keyring.backup_keys().expect("a backup key");
-    let target_dir = tempfile::tempdir().unwrap();
-    let target = Blobs::local(target_dir.path()).unwrap();
     let (store, blobs) = (&*s.services.store, &s.services.blobs);
     let now = s.services.clock.now();
     let first = backup::run(store, blobs, &keys, &target, now, vec!["daily".into()])
@@ -314,5 +338,6 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
 
 both_backends!(
     a_snapshot_restores_into_the_other_store,
+    a_snapshot_in_an_s3_bucket_restores_too,
     a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore
 );
