@@ -140,3 +140,17 @@ pub async fn verify(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((serde_json::to_string(&summary)?, summary.ok))
 }
+
+/// `backup prune`: the JSON summary.
+pub async fn prune(
+    config: &Config,
+    to: Option<&str>,
+    keep: &strongroom_core::backup::Keep,
+    dry_run: bool,
+) -> anyhow::Result<String> {
+    let keys = backup_keys(config)?;
+    let summary = strongroom_core::backup::prune(&keys, &target(config, to)?, keep, dry_run)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(serde_json::to_string(&summary)?)
+}

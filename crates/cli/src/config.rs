@@ -39,6 +39,9 @@ pub struct BackupConfig {
     /// Where snapshots go: `file:///abs/path` or `s3://bucket/prefix` (with the `blobs.s3_*`
     /// settings); `--to` / `--from` override it.
     pub target: Option<String>,
+    /// Which snapshots `backup prune` keeps: `{last, hourly, daily, weekly, monthly}` counts
+    /// (restic's semantics); default `daily = 30`.
+    pub keep: strongroom_core::backup::Keep,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -93,6 +93,25 @@ enum BackupCommand {
         #[arg(long, value_name = "URL")]
         to: Option<String>,
     },
+    /// Remove the snapshots the keep policy (the flags, or `backup.keep`) does not keep, and
+    /// the chunks and files no kept snapshot names.
+    Prune {
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        #[arg(long, value_name = "N")]
+        keep_last: Option<u32>,
+        #[arg(long, value_name = "N")]
+        keep_hourly: Option<u32>,
+        #[arg(long, value_name = "N")]
+        keep_daily: Option<u32>,
+        #[arg(long, value_name = "N")]
+        keep_weekly: Option<u32>,
+        #[arg(long, value_name = "N")]
+        keep_monthly: Option<u32>,
+        /// Say what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check a snapshot; exit 1 naming the first bad chunk, file or table.
     Verify {
         #[arg(long, value_name = "URL")]
@@ -336,6 +355,36 @@ async fn backup(config: &Config, command: BackupCommand) -> anyhow::Result<()> {
             strongroom::backup::run(config, to.as_deref(), tags).await?
         }
         BackupCommand::List { to } => strongroom::backup::list(config, to.as_deref()).await?,
+        BackupCommand::Prune {
+            to,
+            keep_last,
+            keep_hourly,
+            keep_daily,
+            keep_weekly,
+            keep_monthly,
+            dry_run,
+        } => {
+            let flags = [
+                keep_last,
+                keep_hourly,
+                keep_daily,
+                keep_weekly,
+                keep_monthly,
+            ];
+            // Flags replace the configured policy as a whole (an unnamed count is 0).
+            let keep = if flags.iter().any(Option::is_some) {
+                strongroom_core::backup::Keep {
+                    last: keep_last.unwrap_or(0),
+                    hourly: keep_hourly.unwrap_or(0),
+                    daily: keep_daily.unwrap_or(0),
+                    weekly: keep_weekly.unwrap_or(0),
+                    monthly: keep_monthly.unwrap_or(0),
+                }
+            } else {
+                config.backup.keep
+            };
+            strongroom::backup::prune(config, to.as_deref(), &keep, dry_run).await?
+        }
         BackupCommand::Verify {
             to,
             snapshot,

@@ -952,6 +952,24 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
         .unwrap());
     assert_eq!(list[0]["snapshot"], run["snapshot"]);
     assert_eq!(list[0]["tags"], json!(["daily"]));
+    let pruned = ok(strongroom(dir.path(), db.as_ref())
+        .args([
+            "backup",
+            "prune",
+            "--to",
+            &to,
+            "--keep-last",
+            "1",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap());
+    assert_eq!(pruned["kept"], json!([run["snapshot"]]));
+    let refused = strongroom(dir.path(), db.as_ref())
+        .args(["backup", "prune", "--to", &to, "--keep-daily", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "an empty policy deletes nothing");
 
     // A new data folder with the operator's key file (and, in development mode, its
     // passphrase file) in place, and nothing else.

@@ -12,10 +12,12 @@
 //! edited, swapped with another or moved, and a manifest that is cut short or renamed, are each
 //! an error that names the table and chunk.
 
+pub mod prune;
 pub mod run;
 #[cfg(test)]
 mod tests;
 
+pub use prune::*;
 pub use run::*;
 
 use serde::{Deserialize, Serialize};

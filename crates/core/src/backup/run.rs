@@ -157,7 +157,7 @@ impl crate::Services {
     }
 }
 
-fn target_error(e: BlobError) -> CoreError {
+pub(crate) fn target_error(e: BlobError) -> CoreError {
     CoreError::internal("the backup target failed", e)
 }
 
@@ -306,7 +306,7 @@ pub async fn run(
     })
 }
 
-async fn manifest(
+pub(crate) async fn manifest_of(
     keys: &BackupKeys,
     target: &Blobs,
     snapshot: &str,
@@ -324,7 +324,7 @@ pub async fn list(keys: &BackupKeys, target: &Blobs) -> Result<Vec<SnapshotInfo>
     let names = snapshot_names(target).await?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let m = manifest(keys, target, &name).await?;
+        let m = manifest_of(keys, target, &name).await?;
         let chunks: u64 = m
             .tables
             .iter()
@@ -394,7 +394,7 @@ pub async fn verify(
 
 /// The snapshot names in the target, newest first (ids are time-ordered, UUIDv7); nothing is
 /// opened, so a damaged manifest is found by whoever reads it.
-async fn snapshot_names(target: &Blobs) -> Result<Vec<String>, CoreError> {
+pub(crate) async fn snapshot_names(target: &Blobs) -> Result<Vec<String>, CoreError> {
     let mut names: Vec<String> = target
         .keys(SNAPSHOTS)
         .await
@@ -550,7 +550,7 @@ pub async fn restore(
             "a restore writes only into an empty store and an empty blob store".into(),
         ));
     }
-    let m = manifest(keys, target, &snapshot).await?;
+    let m = manifest_of(keys, target, &snapshot).await?;
     if m.schema_version != SCHEMA_VERSION {
         return Err(CoreError::Invalid(format!(
             "snapshot {snapshot} has schema version {}, this build {SCHEMA_VERSION}",
