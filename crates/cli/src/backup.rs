@@ -6,6 +6,11 @@ use anyhow::Context as _;
 use strongroom_blobs::Blobs;
 use strongroom_crypto::backup::BackupKeys;
 
+/// A refusal that changed nothing (a restore into a place that holds data): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
 fn target(config: &Config, url: Option<&str>) -> anyhow::Result<Blobs> {
     let url = url
         .map(str::to_owned)
@@ -76,7 +81,10 @@ pub async fn restore(
     let mut summary =
         strongroom_core::backup::restore(&keys, &target, snapshot, &*store, &blobs(config)?)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .map_err(|e| match e {
+                strongroom_core::CoreError::Conflict(why) => anyhow::Error::new(Refused(why)),
+                other => anyhow::anyhow!("{other}"),
+            })?;
     drop(store);
     // Before anyone is served: everyone forgotten since the snapshot is forgotten again.
     let restored = Config {

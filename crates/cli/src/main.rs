@@ -215,6 +215,9 @@ fn main() -> std::process::ExitCode {
 
 fn fail(e: &anyhow::Error) -> std::process::ExitCode {
     let _ = writeln!(std::io::stderr(), "strongroom: {e:#}");
+    if e.downcast_ref::<strongroom::backup::Refused>().is_some() {
+        return std::process::ExitCode::from(2);
+    }
     std::process::ExitCode::FAILURE
 }
 

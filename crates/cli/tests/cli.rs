@@ -998,7 +998,7 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
         .args(["restore", "--from", &to])
         .output()
         .unwrap();
-    assert!(!again.status.success());
+    assert_eq!(again.status.code(), Some(2), "a refusal that wrote nothing");
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("empty"),
         "{}",
