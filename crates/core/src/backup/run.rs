@@ -531,6 +531,41 @@ async fn fetch_chunks(
     Ok(fetched)
 }
 
+/// Writes a checked restore: files first, then the rows in one transaction; if anything
+/// fails, the files copied so far are removed again and the place is as empty as it was.
+async fn write_restore(
+    target: &Blobs,
+    blobs: &Blobs,
+    store: &dyn Store,
+    wanted: &[&BlobRef],
+    dump: &Dump,
+) -> Result<(), CoreError> {
+    let mut copied = Vec::with_capacity(wanted.len());
+    let mut outcome = Ok(());
+    for b in wanted {
+        match target
+            .copy_to(&format!("blobs/{}", b.object), blobs, &b.key)
+            .await
+        {
+            Ok(_) => copied.push(b.key.clone()),
+            Err(e) => {
+                outcome = Err(target_error(e));
+                break;
+            }
+        }
+    }
+    if outcome.is_ok() {
+        outcome = store.load(dump).await.map_err(CoreError::from);
+    }
+    if let Err(e) = outcome {
+        for key in &copied {
+            let _ = blobs.delete(key).await;
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Restores a snapshot (`None`: the newest) into an empty store and an empty blob store;
 /// anything else is refused before a byte is written.
 pub async fn restore(
@@ -608,13 +643,7 @@ pub async fn restore(
             )));
         }
     }
-    store.load(&dump).await?;
-    for b in &wanted {
-        target
-            .copy_to(&format!("blobs/{}", b.object), blobs, &b.key)
-            .await
-            .map_err(target_error)?;
-    }
+    write_restore(target, blobs, store, &wanted, &dump).await?;
     let forgotten = ledger
         .forgotten
         .into_iter()
