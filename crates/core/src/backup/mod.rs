@@ -1,6 +1,7 @@
-//! Backups (issue 11; in progress — what exists so far is the snapshot format): a dump of the
-//! store (`strongroom_store::backup`) packed into sealed, content-addressed chunks and an
-//! authenticated manifest, and unpacked again with every chunk checked.
+//! Backups (issue 11, in progress): this file is the snapshot format — a dump of the store
+//! (`strongroom_store::backup`) packed into sealed, content-addressed chunks and an
+//! authenticated manifest, and unpacked again with every chunk checked; `run` writes, lists,
+//! verifies and restores snapshots in a target; `prune` applies the keep policy.
 //!
 //! A table's rows are encoded with postcard (a compact serde format with a stable, documented
 //! wire format), cut into content-defined chunks (FastCDC: a row changed in the middle of a

@@ -1,9 +1,11 @@
-//! `backup run`, `backup list` and `restore` over a target (a folder or a bucket, through
+//! `backup run`, `list`, `verify` and `restore` over a target (a folder or a bucket, through
 //! `strongroom_blobs`). The target holds `chunks/<id>` (the data, sealed, shared between
 //! snapshots), `blobs/<name>` (files' blobs as they are: ciphertext), `keys/<snapshot>` (the key
-//! snapshot: the wrapped tenant and subject keys, sealed on their own so they can be replaced
-//! without touching the data) and `snapshots/<snapshot>` (the sealed manifest, written last: a
-//! snapshot exists once its manifest does).
+//! snapshot: the wrapped tenant and subject keys, sealed on their own; only the newest is
+//! kept), `ledger` (the erasure ledger: who was forgotten, which tenants were destroyed) and
+//! `snapshots/<snapshot>` (the sealed manifest, written last: a snapshot exists once its
+//! manifest does). A restore of any snapshot uses the newest keys and the ledger, so an
+//! erasure is never undone by a restore.
 
 use super::{
     BackupError, BlobRef, Manifest, hex, open_manifest, pack, seal_manifest, unhex, unpack,
