@@ -65,6 +65,15 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     .map_err(|e| anyhow::anyhow!("cannot open the blob store: {e}"))?;
     let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
     services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
+    if let Some(url) = &config.backup.target {
+        services.backup_target = Some(
+            strongroom_blobs::Blobs::open(
+                url,
+                &config.s3_settings().map_err(|e| anyhow::anyhow!(e))?,
+            )
+            .map_err(|e| anyhow::anyhow!("cannot open the backup target: {e}"))?,
+        );
+    }
     Ok(services)
 }
 

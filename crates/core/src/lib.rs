@@ -47,6 +47,9 @@ pub struct Services {
     pub blobs: strongroom_blobs::Blobs,
     /// Largest file one upload may store.
     pub max_file_bytes: u64,
+    /// Where backups go (`backup.target`), if configured: a forget then rewrites the key
+    /// snapshot and the erasure ledger there, through a durable job.
+    pub backup_target: Option<strongroom_blobs::Blobs>,
 }
 
 impl Services {
@@ -69,6 +72,7 @@ impl Services {
             access: Arc::new(access::Access::new()?),
             blobs,
             max_file_bytes: 2 * 1024 * 1024 * 1024,
+            backup_target: None,
             store,
             hasher: Arc::new(hasher),
             mailer: Arc::new(mailer),

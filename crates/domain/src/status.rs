@@ -81,6 +81,9 @@ pub enum JobKind {
     DestroyTenant,
     #[serde(rename = "retention.purge")]
     Purge,
+    /// Rewrites the backup target's key snapshot and erasure ledger after a forget.
+    #[serde(rename = "backup.keys")]
+    BackupKeys,
 }
 
 impl JobKind {
@@ -92,6 +95,7 @@ impl JobKind {
             JobKind::Unhide => "retention.unhide",
             JobKind::DestroyTenant => "retention.destroy_tenant",
             JobKind::Purge => "retention.purge",
+            JobKind::BackupKeys => "backup.keys",
         }
     }
 
@@ -103,6 +107,7 @@ impl JobKind {
             JobKind::Unhide,
             JobKind::DestroyTenant,
             JobKind::Purge,
+            JobKind::BackupKeys,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

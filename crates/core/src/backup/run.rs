@@ -267,29 +267,9 @@ pub async fn run(
         total += size;
         m.blobs.push(BlobRef { key, object, size });
     }
-    // The keys: only the newest key snapshot stays (a restore of any snapshot uses it), so a
-    // person forgotten since an older run has no key left in the target.
-    let key_doc = seal_tables(keys, KEYS, &snapshot, dump.part(Part::Keys))?;
-    total += key_doc.len() as u64;
-    new += key_doc.len() as u64;
-    target
-        .put(&format!("{KEYS}/{snapshot}"), key_doc)
-        .await
-        .map_err(target_error)?;
-    let ledger = updated_ledger(read_ledger(keys, target).await?, &dump);
-    let sealed = keys
-        .seal_document(
-            LEDGER,
-            LEDGER,
-            &serde_json::to_vec(&ledger).map_err(failed)?,
-        )
-        .map_err(failed)?;
-    target.put(LEDGER, sealed).await.map_err(target_error)?;
-    for old in target.keys(KEYS).await.map_err(target_error)? {
-        if old != format!("{KEYS}/{snapshot}") {
-            target.delete(&old).await.map_err(target_error)?;
-        }
-    }
+    let key_bytes = write_keys(keys, target, &snapshot, &dump).await?;
+    total += key_bytes;
+    new += key_bytes;
     m.at = to_millis(now);
     m.tags = tags;
     let sealed = seal_manifest(keys, &m).map_err(backup_error)?;
@@ -306,6 +286,52 @@ pub async fn run(
         seconds: started.elapsed().as_secs_f64(),
         erased: m.erased.len(),
     })
+}
+
+/// The keys: a new key snapshot, the ledger brought up to date, and every older key snapshot
+/// deleted — only the newest stays (a restore of any snapshot uses it), so a person forgotten
+/// since has no key left in the target. Its size.
+async fn write_keys(
+    keys: &BackupKeys,
+    target: &Blobs,
+    name: &str,
+    dump: &Dump,
+) -> Result<u64, CoreError> {
+    let key_doc = seal_tables(keys, KEYS, name, dump.part(Part::Keys))?;
+    let size = key_doc.len() as u64;
+    target
+        .put(&format!("{KEYS}/{name}"), key_doc)
+        .await
+        .map_err(target_error)?;
+    let ledger = updated_ledger(read_ledger(keys, target).await?, dump);
+    let sealed = keys
+        .seal_document(
+            LEDGER,
+            LEDGER,
+            &serde_json::to_vec(&ledger).map_err(failed)?,
+        )
+        .map_err(failed)?;
+    target.put(LEDGER, sealed).await.map_err(target_error)?;
+    for old in target.keys(KEYS).await.map_err(target_error)? {
+        if old != format!("{KEYS}/{name}") {
+            target.delete(&old).await.map_err(target_error)?;
+        }
+    }
+    Ok(size)
+}
+
+impl crate::Services {
+    /// The `backup.keys` job (after a forget): a new key snapshot and ledger in the backup
+    /// target, older key snapshots deleted. An unreachable target fails the job, which retries.
+    pub async fn refresh_backup_keys(&self) -> Result<String, CoreError> {
+        let (Some(target), Some(keys)) = (&self.backup_target, self.keyring.backup_keys()) else {
+            return Ok("skipped: no backup target".into());
+        };
+        let dump = self.store.dump().await?;
+        let name = uuid::Uuid::now_v7().to_string();
+        write_keys(&keys, target, &name, &dump).await?;
+        Ok(format!("key snapshot {name} written, older ones deleted"))
+    }
 }
 
 pub(crate) async fn manifest_of(

@@ -223,6 +223,9 @@ impl Services {
                 .await
                 .map(Step::Done);
         }
+        if j.kind == JobKind::BackupKeys {
+            return self.refresh_backup_keys().await.map(Step::Done);
+        }
         self.run_user_job(j, now).await.map(Step::Done)
     }
 }

@@ -140,7 +140,7 @@ impl Services {
             JobKind::Hide | JobKind::Notice | JobKind::DeleteRecordings | JobKind::Unhide => {
                 Ok("skipped: the licence changed since this was planned".into())
             }
-            JobKind::DestroyTenant | JobKind::Purge => {
+            JobKind::DestroyTenant | JobKind::Purge | JobKind::BackupKeys => {
                 Ok(format!("skipped: {} is no job about a person", j.kind))
             }
         }

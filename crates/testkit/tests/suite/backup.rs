@@ -408,7 +408,77 @@ async fn prune_keeps_what_the_policy_says_and_collects_unused_chunks(b: Backend)
     assert_eq!(v.snapshot, runs[2].snapshot);
 }
 
+/// With a backup target configured, a forget is followed by a durable job that rewrites the
+/// key snapshot without the person's key and deletes the older ones: restoring a snapshot taken
+/// before the forget — with no backup run since — brings back no key of theirs.
+async fn a_forget_removes_the_persons_key_from_the_target_by_a_job(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    let s = TestServer::start_with(b, |c| c.backup.target = Some(url)).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (pia, _, _) = s
+        .settled_user(&admin, &t, "pia@acme.example", json!(["participant"]))
+        .await;
+    let keys = s.services.keyring.backup_keys().unwrap();
+    let target = s
+        .services
+        .backup_target
+        .clone()
+        .expect("the target from the configuration");
+    let (store, blobs) = (&*s.services.store, &s.services.blobs);
+    let first = backup::run(store, blobs, &keys, &target, s.services.clock.now(), vec![])
+        .await
+        .unwrap();
+    let before = target.keys("keys").await.unwrap();
+    assert_eq!(before, [format!("keys/{}", first.snapshot)]);
+
+    let r = admin.delete(&format!("/api/v1/users/{pia}")).await;
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+    let ran = s
+        .services
+        .run_retention(s.services.clock.now())
+        .await
+        .unwrap();
+    assert!(
+        ran.iter()
+            .any(|r| r.kind == strongroom_domain::JobKind::BackupKeys),
+        "{ran:?}"
+    );
+    let after = target.keys("keys").await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before, "the old key snapshot is gone");
+
+    let (restored, _d, _db) = other_store(b).await;
+    let rb = tempfile::tempdir().unwrap();
+    let restored_blobs = Blobs::local(rb.path()).unwrap();
+    let summary = backup::restore(
+        &keys,
+        &target,
+        Some(&first.snapshot),
+        &*restored,
+        &restored_blobs,
+    )
+    .await
+    .unwrap();
+    let tenant = restored
+        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        restored
+            .subject_key(tenant.id, pia.parse().unwrap())
+            .await
+            .unwrap()
+            .is_none(),
+        "the target held no key of the forgotten person"
+    );
+    assert_eq!(summary.forgotten.len(), 1);
+}
+
 both_backends!(
+    a_forget_removes_the_persons_key_from_the_target_by_a_job,
     prune_keeps_what_the_policy_says_and_collects_unused_chunks,
     a_snapshot_restores_into_the_other_store,
     a_snapshot_in_an_s3_bucket_restores_too,
