@@ -178,11 +178,9 @@ impl Services {
             self.authorize_logged(p, Action::ExportUser, Some(user), "export")
                 .await?;
         }
-        let u = self
-            .store
-            .user_by_id(p.tenant_id, user)
-            .await?
-            .ok_or(CoreError::NotFound("user"))?;
+        // A forgotten person is no user any more (404, as `GET /users/{id}` answers): there is
+        // nothing of theirs to export.
+        let u = self.live_user(p, user).await?;
         let keys = self
             .tenant_keys_for(p.tenant_id, std::slice::from_ref(&u))
             .await?;

@@ -228,7 +228,7 @@ impl Services {
         Ok(infos)
     }
 
-    async fn live_user(&self, p: &Principal, id: UserId) -> Result<User, CoreError> {
+    pub(crate) async fn live_user(&self, p: &Principal, id: UserId) -> Result<User, CoreError> {
         self.store
             .user_by_id(p.tenant_id, id)
             .await?

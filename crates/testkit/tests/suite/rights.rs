@@ -297,6 +297,16 @@ async fn forgetting_leaves_nothing_readable_and_the_log_verifies(b: Backend) {
         admin.delete(&format!("/api/v1/users/{p1}")).await.status,
         204
     );
+    // A forgotten person is no user any more: no profile, no export (as schemathesis's
+    // "deleted resource still available" check expects).
+    assert_eq!(admin.get(&format!("/api/v1/users/{p1}")).await.status, 404);
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/users/{p1}/export"))
+            .await
+            .status,
+        404
+    );
 
     // No blob left, no personal value stored, no search entry, nothing readable.
     assert!(s.services.blobs.keys("tenants").await.unwrap().is_empty());
