@@ -21,11 +21,15 @@ fn target(config: &Config, url: Option<&str>) -> anyhow::Result<Blobs> {
 }
 
 fn backup_keys(config: &Config) -> anyhow::Result<BackupKeys> {
-    let file = crate::keys::load_existing(config)?;
+    keys_of(&crate::keys::load_existing(config)?)
+}
+
+fn keys_of(file: &strongroom_crypto::KeyFile) -> anyhow::Result<BackupKeys> {
     let key = file
         .backup
+        .as_ref()
         .context("the key file has no backup key (start the server once to add one)")?;
-    Ok(BackupKeys::derive(&key))
+    Ok(BackupKeys::derive(key))
 }
 
 fn blobs(config: &Config) -> anyhow::Result<Blobs> {
@@ -109,11 +113,7 @@ pub async fn verify(
     read_data: bool,
 ) -> anyhow::Result<(String, bool)> {
     let file = crate::keys::load_existing(config)?;
-    let keys = BackupKeys::derive(
-        file.backup
-            .as_ref()
-            .context("the key file has no backup key (start the server once to add one)")?,
-    );
+    let keys = keys_of(&file)?;
     let public = file
         .audit_signing
         .as_ref()

@@ -174,16 +174,9 @@ fn failed(e: impl std::fmt::Display) -> CoreError {
 
 /// The blob keys the dump's file rows name.
 fn blob_keys(dump: &Dump) -> Vec<String> {
-    let Some(files) = dump.tables.iter().find(|t| t.table == "record_files") else {
-        return Vec::new();
-    };
-    let Some(col) = files.columns.iter().position(|c| c == "blob_key") else {
-        return Vec::new();
-    };
-    files
-        .rows
-        .iter()
-        .filter_map(|r| match r.get(col) {
+    column(dump, "record_files", "blob_key")
+        .into_iter()
+        .filter_map(|c| match c.first() {
             Some(Cell::Text(Some(k))) => Some(k.clone()),
             _ => None,
         })

@@ -9,29 +9,54 @@ use strongroom_store::Store;
 use strongroom_testkit::pg::PgDatabase;
 use strongroom_testkit::{Backend, TestServer, both_backends};
 
-/// An empty store of the other kind (and what keeps it alive).
-async fn other_store(
-    b: Backend,
-) -> (
-    std::sync::Arc<dyn Store>,
-    tempfile::TempDir,
-    Option<PgDatabase>,
-) {
+/// An empty store of the other kind and an empty blob folder: where a restore goes.
+struct Place {
+    store: std::sync::Arc<dyn Store>,
+    blobs: Blobs,
+    _dir: tempfile::TempDir,
+    _db: Option<PgDatabase>,
+}
+
+async fn other_place(b: Backend) -> Place {
     let dir = tempfile::tempdir().unwrap();
-    match b {
+    let blobs = Blobs::local(&dir.path().join("blobs")).unwrap();
+    let (store, db) = match b {
         Backend::Postgres => {
             let url = format!("sqlite://{}", dir.path().join("restored.db").display());
-            (strongroom_store::open(&url).await.unwrap(), dir, None)
+            (strongroom_store::open(&url).await.unwrap(), None)
         }
         Backend::Sqlite => {
             let db = PgDatabase::create().await;
-            (
-                strongroom_store::open(&db.url).await.unwrap(),
-                dir,
-                Some(db),
-            )
+            (strongroom_store::open(&db.url).await.unwrap(), Some(db))
         }
+    };
+    Place {
+        store,
+        blobs,
+        _dir: dir,
+        _db: db,
     }
+}
+
+/// The tenant `acme` in a store.
+async fn acme(store: &dyn Store) -> strongroom_domain::TenantId {
+    store
+        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Whether every entry of `acme`'s privacy log holds in `store`, against the server's key file.
+async fn chain_holds(s: &TestServer, store: &dyn Store) -> bool {
+    let public =
+        strongroom_crypto::sign::public_key(s.services.keyring.audit_signing_key().unwrap())
+            .unwrap();
+    strongroom_core::privacy::verify(store, acme(store).await, Some(&public))
+        .await
+        .unwrap()
+        .is_ok()
 }
 
 fn sorted(mut d: strongroom_store::backup::Dump) -> strongroom_store::backup::Dump {
@@ -128,15 +153,14 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     assert_eq!(listed[1].tags, ["daily"]);
 
     // Into the other kind of store and an empty blob folder.
-    let (restored, _dir, _db) = other_store(b).await;
-    let blob_dir = tempfile::tempdir().unwrap();
-    let restored_blobs = Blobs::local(blob_dir.path()).unwrap();
+    let place = other_place(b).await;
+    let (restored, restored_blobs) = (&*place.store, &place.blobs);
     let summary = backup::restore(
         &keys,
         &target,
         Some(&first.snapshot),
-        &*restored,
-        &restored_blobs,
+        restored,
+        restored_blobs,
     )
     .await
     .unwrap();
@@ -148,24 +172,13 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
         blobs.get(&key).await.unwrap(),
         "the file's blob, byte for byte"
     );
-    let tenant = restored
-        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let public =
-        strongroom_crypto::sign::public_key(s.services.keyring.audit_signing_key().unwrap())
-            .unwrap();
     assert!(
-        strongroom_core::privacy::verify(&*restored, tenant.id, Some(&public))
-            .await
-            .unwrap()
-            .is_ok(),
+        chain_holds(&s, restored).await,
         "the privacy log's chain holds in the restored store"
     );
 
     // Not into a place that holds anything: refused, nothing written.
-    let again = backup::restore(&keys, &target, None, &*restored, &restored_blobs).await;
+    let again = backup::restore(&keys, &target, None, restored, restored_blobs).await;
     assert!(
         matches!(again, Err(strongroom_core::CoreError::Conflict(_))),
         "{again:?}"
@@ -177,13 +190,18 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     let mut bytes = target.get(&chunk).await.unwrap().unwrap().to_vec();
     bytes[30] ^= 1;
     target.put(&chunk, bytes).await.unwrap();
-    let (empty, _dir2, _db2) = other_store(b).await;
-    let empty_blobs = Blobs::local(&blob_dir.path().join("other")).unwrap();
-    let damaged =
-        backup::restore(&keys, &target, Some(&first.snapshot), &*empty, &empty_blobs).await;
+    let empty = other_place(b).await;
+    let damaged = backup::restore(
+        &keys,
+        &target,
+        Some(&first.snapshot),
+        &*empty.store,
+        &empty.blobs,
+    )
+    .await;
     let msg = format!("{damaged:?}");
     assert!(msg.contains(chunk.trim_start_matches("chunks/")), "{msg}");
-    assert!(empty.is_empty().await.unwrap());
+    assert!(empty.store.is_empty().await.unwrap());
 }
 
 /// Seed 000's promise kept better: a person forgotten after a snapshot was taken does not come
@@ -238,13 +256,9 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
         .await
         .unwrap();
     let bob_blob = {
-        let tenant = store
-            .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let tenant = acme(store).await;
         let files = store
-            .files_of_subject(tenant.id, bob.0.parse().unwrap())
+            .files_of_subject(tenant, bob.0.parse().unwrap())
             .await
             .unwrap();
         files[0].blob_key.clone()
@@ -261,52 +275,39 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
         "only the newest key snapshot stays"
     );
 
-    let (restored, _dir, _db) = other_store(b).await;
-    let blob_dir = tempfile::tempdir().unwrap();
-    let restored_blobs = Blobs::local(blob_dir.path()).unwrap();
+    let place = other_place(b).await;
+    let (restored, restored_blobs) = (&*place.store, &place.blobs);
     let mut summary = backup::restore(
         &keys,
         &target,
         Some(&first.snapshot),
-        &*restored,
-        &restored_blobs,
+        restored,
+        restored_blobs,
     )
     .await
     .unwrap();
     let services = strongroom_core::Services {
-        store: restored.clone(),
+        store: place.store.clone(),
         blobs: restored_blobs.clone(),
         ..s.services.clone()
     };
     assert_eq!(services.reapply_erasures(&mut summary).await.unwrap(), 1);
 
-    let tenant = restored
-        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let tenant = acme(restored).await;
     let pia_id: strongroom_domain::UserId = pia.0.parse().unwrap();
-    let gone = restored
-        .user_by_id(tenant.id, pia_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let gone = restored.user_by_id(tenant, pia_id).await.unwrap().unwrap();
     assert_eq!(gone.status, strongroom_domain::UserStatus::Deleted);
     assert!(
         gone.subject_key.is_none() && gone.name_sealed.is_none() && gone.password_hash.is_none()
     );
     assert!(
         restored
-            .files_of_subject(tenant.id, pia_id)
+            .files_of_subject(tenant, pia_id)
             .await
             .unwrap()
             .is_empty()
     );
-    for v in restored
-        .records_of_subject(tenant.id, pia_id)
-        .await
-        .unwrap()
-    {
+    for v in restored.records_of_subject(tenant, pia_id).await.unwrap() {
         assert!(
             !v.record.data.contains("notes"),
             "a personal value came back: {}",
@@ -315,7 +316,7 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
     }
     // Bob is intact, his file byte for byte; Pia's file is not in the restored blob store.
     let bob_user = restored
-        .user_by_id(tenant.id, bob.0.parse().unwrap())
+        .user_by_id(tenant, bob.0.parse().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -325,15 +326,7 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
         blobs.get(&bob_blob).await.unwrap()
     );
     assert_eq!(restored_blobs.keys("tenants").await.unwrap(), [bob_blob]);
-    let public =
-        strongroom_crypto::sign::public_key(s.services.keyring.audit_signing_key().unwrap())
-            .unwrap();
-    assert!(
-        strongroom_core::privacy::verify(&*restored, tenant.id, Some(&public))
-            .await
-            .unwrap()
-            .is_ok()
-    );
+    assert!(chain_holds(&s, restored).await);
 }
 
 /// Pruning keeps what the policy says and removes the chunks only the removed snapshots
@@ -449,26 +442,21 @@ async fn a_forget_removes_the_persons_key_from_the_target_by_a_job(b: Backend) {
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "the old key snapshot is gone");
 
-    let (restored, _d, _db) = other_store(b).await;
-    let rb = tempfile::tempdir().unwrap();
-    let restored_blobs = Blobs::local(rb.path()).unwrap();
+    let place = other_place(b).await;
+    let (restored, restored_blobs) = (&*place.store, &place.blobs);
     let summary = backup::restore(
         &keys,
         &target,
         Some(&first.snapshot),
-        &*restored,
-        &restored_blobs,
+        restored,
+        restored_blobs,
     )
     .await
     .unwrap();
-    let tenant = restored
-        .tenant_by_slug(&strongroom_domain::Slug::parse("acme").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let tenant = acme(restored).await;
     assert!(
         restored
-            .subject_key(tenant.id, pia.parse().unwrap())
+            .subject_key(tenant, pia.parse().unwrap())
             .await
             .unwrap()
             .is_none(),
