@@ -95,7 +95,9 @@ impl Blobs {
         let mut b = object_store::aws::AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(s3.region.clone().unwrap_or_else(|| "us-east-1".to_owned()))
-            .with_allow_http(s3.allow_http);
+            .with_allow_http(s3.allow_http)
+            // `If-None-Match: *` for `put_new` (AWS S3 and s3s support it).
+            .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
         if let Some(e) = &s3.endpoint {
             b = b.with_endpoint(e);
         }
@@ -184,6 +186,21 @@ impl Blobs {
             .await
             .map_err(blob_error)?;
         Ok(())
+    }
+
+    /// Writes a small object only if there is none under `key` (atomically: a local file is
+    /// created exclusively, S3 is asked with `If-None-Match: *`); whether it was written.
+    pub async fn put_new(&self, key: &str, bytes: Vec<u8>) -> Result<bool> {
+        let opts = object_store::PutOptions::from(object_store::PutMode::Create);
+        match self
+            .inner
+            .put_opts(&key_path(key)?, bytes.into(), opts)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(e) => Err(blob_error(e)),
+        }
     }
 
     /// A whole object, or `None` if there is none.

@@ -42,6 +42,15 @@ pub struct BackupConfig {
     /// Which snapshots `backup prune` keeps: `{last, hourly, daily, weekly, monthly}` counts
     /// (restic's semantics); default `daily = 30`.
     pub keep: strongroom_core::backup::Keep,
+    /// `serve` takes a snapshot every so often, then prunes (0: no schedule, the default).
+    pub interval_secs: u64,
+    /// For an `s3://` target on another server than the blobs': its own endpoint and keys
+    /// (each unset one falls back to `blobs.s3_*`).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_allow_http: Option<bool>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +69,9 @@ pub struct BlobConfig {
     /// A file holding the secret access key; default: the `AWS_SECRET_ACCESS_KEY` variable.
     /// The secret itself never goes into this configuration.
     pub s3_secret_access_key_file: Option<PathBuf>,
+    /// A second object store every file is replicated to (`file://DIR` or `s3://…`, with the
+    /// `blobs.s3_*` settings), uploads and deletions alike, by durable jobs.
+    pub replica_url: Option<String>,
 }
 
 impl Default for BlobConfig {
@@ -71,6 +83,7 @@ impl Default for BlobConfig {
             s3_allow_http: false,
             s3_access_key_id: None,
             s3_secret_access_key_file: None,
+            replica_url: None,
         }
     }
 }
@@ -81,6 +94,29 @@ impl Config {
         self.blob_url
             .clone()
             .unwrap_or_else(|| format!("file://{}", self.data_dir.join("blobs").display()))
+    }
+
+    /// The backup target's S3 settings: `backup.s3_*` where set, else `blobs.s3_*`.
+    pub fn backup_s3_settings(&self) -> Result<strongroom_blobs::S3Settings, String> {
+        let (b, o) = (&self.blobs, &self.backup);
+        Config {
+            blobs: BlobConfig {
+                s3_endpoint: o.s3_endpoint.clone().or_else(|| b.s3_endpoint.clone()),
+                s3_region: o.s3_region.clone().or_else(|| b.s3_region.clone()),
+                s3_allow_http: o.s3_allow_http.unwrap_or(b.s3_allow_http),
+                s3_access_key_id: o
+                    .s3_access_key_id
+                    .clone()
+                    .or_else(|| b.s3_access_key_id.clone()),
+                s3_secret_access_key_file: o
+                    .s3_secret_access_key_file
+                    .clone()
+                    .or_else(|| b.s3_secret_access_key_file.clone()),
+                ..b.clone()
+            },
+            ..Config::default()
+        }
+        .s3_settings()
     }
 
     /// S3 settings with credentials from the secret file or the environment.
@@ -131,6 +167,8 @@ pub struct MailConfig {
     /// Unset: mail is written to `<data_dir>/outbox` as `.eml` files.
     pub smtp_url: Option<String>,
     pub from: String,
+    /// The operator's address: told of a failed or overdue backup.
+    pub operator: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +215,7 @@ impl Default for MailConfig {
         Self {
             smtp_url: None,
             from: "Strongroom <no-reply@strongroom.invalid>".into(),
+            operator: None,
         }
     }
 }
@@ -230,7 +269,15 @@ impl Config {
         f = f.merge(
             Env::prefixed("STRONGROOM_")
                 .filter(|k| is_config_key(&k.as_str().to_ascii_lowercase()))
-                .split("__"),
+                .split("__")
+                // API.md names it so: `STRONGROOM_BACKUP_TARGET` (as `…BACKUP__TARGET`).
+                .map(|k| {
+                    if k == "backup_target" {
+                        "backup.target".into()
+                    } else {
+                        k.into()
+                    }
+                }),
         );
         if let Some(d) = &overrides.data_dir {
             f = f.merge(("data_dir", d));
@@ -278,6 +325,29 @@ impl Config {
             .is_some_and(|b| !(b.starts_with("file://") || b.starts_with("s3://")))
         {
             return Err("blob_url must start with file:// or s3://".into());
+        }
+        for (name, url) in [
+            ("backup.target", &self.backup.target),
+            ("blobs.replica_url", &self.blobs.replica_url),
+        ] {
+            if url
+                .as_ref()
+                .is_some_and(|b| !(b.starts_with("file:///") || b.starts_with("s3://")))
+            {
+                return Err(format!(
+                    "{name} must start with file:/// (an absolute folder) or s3://"
+                ));
+            }
+        }
+        if self.blobs.replica_url.is_some()
+            && self.blobs.replica_url.as_deref() == Some(self.blob_url().as_str())
+        {
+            return Err("blobs.replica_url must be another place than blob_url".into());
+        }
+        if let Some(op) = &self.mail.operator
+            && strongroom_domain::Email::parse(op).is_err()
+        {
+            return Err("mail.operator must be an e-mail address".into());
         }
         if self.blobs.max_file_mib == 0 || self.blobs.max_file_mib > 1024 * 1024 {
             return Err("blobs.max_file_mib must be between 1 and 1048576".into());
@@ -369,6 +439,15 @@ mod tests {
             jail.set_env("STRONGROOM_LISTNE", "127.0.0.1:1");
             let err = Config::load(None, &Overrides::default()).unwrap_err();
             assert!(err.contains("listne"), "{err}");
+            jail.clear_env();
+            jail.set_env("STRONGROOM_BACKUP_TARGET", "file:///srv/backups");
+            jail.set_env("STRONGROOM_BACKUP__INTERVAL_SECS", "60");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.backup.target.as_deref(), Some("file:///srv/backups"));
+            assert_eq!(c.backup.interval_secs, 60);
+            jail.set_env("STRONGROOM_MAIL__OPERATOR", "not an address");
+            let err = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(err.contains("mail.operator"), "{err}");
             Ok(())
         });
     }

@@ -548,6 +548,31 @@ fn spawn_retention(services: strongroom_core::Services, interval: std::time::Dur
     });
 }
 
+/// Runs the installation's own jobs (scheduled backups, the key snapshot's refresh after a
+/// forget, replication) every few seconds, and at once when something wakes the worker.
+fn spawn_installation_worker(services: strongroom_core::Services) {
+    let tick = std::time::Duration::from_secs(match services.backup.interval_secs {
+        0 => 5,
+        n => n.min(5),
+    });
+    tokio::spawn(async move {
+        loop {
+            match services.run_installation_jobs(services.clock.now()).await {
+                Ok(ran) => {
+                    for (kind, outcome) in ran {
+                        tracing::info!(%kind, outcome, "installation job ran");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "installation jobs failed"),
+            }
+            tokio::select! {
+                () = services.wake.notified() => {}
+                () = tokio::time::sleep(tick) => {}
+            }
+        }
+    });
+}
+
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let app = startup::build(config).await?;
     if config.retention.interval_secs > 0 {
@@ -555,6 +580,14 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
             app.services.clone(),
             std::time::Duration::from_secs(config.retention.interval_secs),
         );
+    }
+    if app.services.backup.target.is_some() || app.services.replica.is_some() {
+        tracing::info!(
+            backup_interval_secs = config.backup.interval_secs,
+            replica = app.services.replica.is_some(),
+            "installation worker started"
+        );
+        spawn_installation_worker(app.services.clone());
     }
     if demo {
         let file = config.data_dir.join("demo-credentials.json");

@@ -65,13 +65,30 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     .map_err(|e| anyhow::anyhow!("cannot open the blob store: {e}"))?;
     let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
     services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
-    if let Some(url) = &config.backup.target {
-        services.backup_target = Some(
+    services.backup = strongroom_core::backup::BackupSettings {
+        target: config
+            .backup
+            .target
+            .as_deref()
+            .map(|url| crate::backup::open_target(config, url))
+            .transpose()?,
+        interval_secs: config.backup.interval_secs,
+        keep: config.backup.keep,
+        operator: config
+            .mail
+            .operator
+            .as_deref()
+            .map(strongroom_domain::Email::parse)
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("mail.operator must be an e-mail address"))?,
+    };
+    if let Some(url) = &config.blobs.replica_url {
+        services.replica = Some(
             strongroom_blobs::Blobs::open(
                 url,
                 &config.s3_settings().map_err(|e| anyhow::anyhow!(e))?,
             )
-            .map_err(|e| anyhow::anyhow!("cannot open the backup target: {e}"))?,
+            .map_err(|e| anyhow::anyhow!("cannot open the replica (blobs.replica_url): {e}"))?,
         );
     }
     Ok(services)

@@ -1005,6 +1005,29 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
         String::from_utf8_lossy(&again.stderr)
     );
 
+    // A data folder that holds more than the key file: refused, nothing written.
+    if b == Backend::Sqlite {
+        let stray = tempfile::tempdir().unwrap();
+        for f in ["strongroom.key", "dev-passphrase"] {
+            std::fs::copy(dir.path().join(f), stray.path().join(f)).unwrap();
+        }
+        std::fs::write(stray.path().join("notes.txt"), "mine").unwrap();
+        let refused = strongroom(stray.path(), None)
+            .args(["restore", "--from", &to])
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("notes.txt"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        assert!(
+            !stray.path().join("strongroom.db").exists(),
+            "nothing written"
+        );
+    }
+
     // Verification, and each kind of damage named (exit 1).
     let verify = |args: &[&str]| {
         let mut all = vec!["backup", "verify", "--to", &to];
@@ -1020,6 +1043,26 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
         drill["rows"].as_u64().unwrap() > 0 && drill["log_entries"].is_u64(),
         "{drill}"
     );
+    // The drill is recorded in the live store, as the restore is in the restored one.
+    let live = strongroom_store::open(&db.as_ref().map_or_else(
+        || format!("sqlite://{}", dir.path().join("strongroom.db").display()),
+        |d| d.url.clone(),
+    ))
+    .await
+    .unwrap();
+    let drill_row = live
+        .last_backup_run("drill", true)
+        .await
+        .unwrap()
+        .expect("a drill recorded");
+    assert_eq!(drill_row.snapshot.as_deref(), run["snapshot"].as_str());
+    assert!(
+        live.last_backup_run("backup", true)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(live);
     let chunks: Vec<_> = std::fs::read_dir(target.path().join("chunks"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -1055,6 +1098,30 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
     std::fs::remove_file(&chunks[0]).unwrap();
     damaged(verify(&[]), &format!("chunk {name} is missing"));
     std::fs::write(&chunks[0], &original).unwrap();
+    // Two chunks swapped: the first of them in the manifest's order is named.
+    let other = std::fs::read(&chunks[1]).unwrap();
+    let other_name = chunks[1]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::write(&chunks[0], &other).unwrap();
+    std::fs::write(&chunks[1], &original).unwrap();
+    let out = verify(&["--read-data"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let problem = v["problem"].as_str().unwrap();
+    assert!(
+        problem.contains(&name) || problem.contains(&other_name),
+        "{problem}"
+    );
+    std::fs::write(&chunks[0], &original).unwrap();
+    std::fs::write(&chunks[1], &other).unwrap();
+    assert_eq!(
+        ok(verify(&["--read-data"]))["ok"],
+        true,
+        "put back, it holds"
+    );
     let manifest = std::fs::read_dir(target.path().join("snapshots"))
         .unwrap()
         .next()

@@ -47,9 +47,14 @@ pub struct Services {
     pub blobs: strongroom_blobs::Blobs,
     /// Largest file one upload may store.
     pub max_file_bytes: u64,
-    /// Where backups go (`backup.target`), if configured: a forget then rewrites the key
-    /// snapshot and the erasure ledger there, through a durable job.
-    pub backup_target: Option<strongroom_blobs::Blobs>,
+    /// Backups (`backup.*`): with a target, a forget rewrites the key snapshot and the erasure
+    /// ledger there, through a durable job; with an interval, `serve` takes snapshots.
+    pub backup: backup::BackupSettings,
+    /// `blobs.replica_url`: every blob written or deleted is replicated there by a job.
+    pub replica: Option<strongroom_blobs::Blobs>,
+    /// Wakes the installation worker (an upload to replicate, a forget to carry into the
+    /// backup target) without waiting for its next tick.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -72,7 +77,9 @@ impl Services {
             access: Arc::new(access::Access::new()?),
             blobs,
             max_file_bytes: 2 * 1024 * 1024 * 1024,
-            backup_target: None,
+            backup: backup::BackupSettings::default(),
+            replica: None,
+            wake: Arc::new(tokio::sync::Notify::new()),
             store,
             hasher: Arc::new(hasher),
             mailer: Arc::new(mailer),

@@ -99,3 +99,9 @@ id_type!(
     /// A deletion notice sent to a person ahead of a deletion.
     NoticeId
 );
+
+impl TenantId {
+    /// The installation itself, as the tenant of its own jobs (backups, replication): the nil
+    /// UUID, which no tenant has (every tenant id is a UUIDv7).
+    pub const INSTALLATION: TenantId = TenantId(Uuid::nil());
+}

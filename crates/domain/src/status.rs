@@ -84,6 +84,16 @@ pub enum JobKind {
     /// Rewrites the backup target's key snapshot and erasure ledger after a forget.
     #[serde(rename = "backup.keys")]
     BackupKeys,
+    /// A scheduled snapshot (`backup.interval_secs`), then a prune.
+    #[serde(rename = "backup.run")]
+    BackupRun,
+    /// Tells the operator that no backup succeeded for too long.
+    #[serde(rename = "backup.overdue")]
+    BackupOverdue,
+    /// Brings one blob of the replica (`blobs.replica_url`) in line with the blob store:
+    /// copied after an upload, deleted after a deletion.
+    #[serde(rename = "replica.sync")]
+    ReplicaSync,
 }
 
 impl JobKind {
@@ -96,6 +106,9 @@ impl JobKind {
             JobKind::DestroyTenant => "retention.destroy_tenant",
             JobKind::Purge => "retention.purge",
             JobKind::BackupKeys => "backup.keys",
+            JobKind::BackupRun => "backup.run",
+            JobKind::BackupOverdue => "backup.overdue",
+            JobKind::ReplicaSync => "replica.sync",
         }
     }
 
@@ -108,6 +121,9 @@ impl JobKind {
             JobKind::DestroyTenant,
             JobKind::Purge,
             JobKind::BackupKeys,
+            JobKind::BackupRun,
+            JobKind::BackupOverdue,
+            JobKind::ReplicaSync,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

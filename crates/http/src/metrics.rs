@@ -59,6 +59,69 @@ pub async fn track(State(_state): State<AppState>, req: Request, next: Next) -> 
     resp
 }
 
+/// The backup figures, from the live store's record of runs (whichever process ran them) and
+/// the job queue: appended to the recorder's text as gauges and a counter.
+pub fn backup_lines(out: &mut String, b: &strongroom_core::backup::BackupStatus) {
+    use std::fmt::Write as _;
+    let ts = |t: Option<time::OffsetDateTime>| {
+        t.map_or(0.0, |t| {
+            (t - time::OffsetDateTime::UNIX_EPOCH).as_seconds_f64()
+        })
+    };
+    let gauges = [
+        (
+            "strongroom_backup_last_success_timestamp_seconds",
+            "When the last backup succeeded (0: never).",
+            ts(b.last_backup),
+        ),
+        (
+            "strongroom_backup_last_failure_timestamp_seconds",
+            "When the last backup failed (0: never).",
+            ts(b.last_backup_failure),
+        ),
+        (
+            "strongroom_backup_drill_last_success_timestamp_seconds",
+            "When the last restore drill (backup verify --read-data) succeeded (0: never).",
+            ts(b.last_drill),
+        ),
+        (
+            "strongroom_backup_drill_last_failure_timestamp_seconds",
+            "When the last restore drill failed (0: never).",
+            ts(b.last_drill_failure),
+        ),
+        (
+            "strongroom_backup_overdue",
+            "1 when backup.interval_secs is set and no backup succeeded within two intervals.",
+            f64::from(u8::from(b.overdue)),
+        ),
+        (
+            "strongroom_backup_keys_lag_seconds",
+            "How long the oldest forget not yet carried into the backup target's key snapshot has waited.",
+            b.keys_lag_seconds,
+        ),
+        (
+            "strongroom_replication_lag_seconds",
+            "How long the oldest file change not yet replicated to blobs.replica_url has waited.",
+            b.replication_lag_seconds,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    let name = "strongroom_backup_runs_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Backups, drills, verifies, prunes and restores recorded, by outcome.\n# TYPE {name} counter"
+    );
+    for (kind, ok, n) in &b.runs {
+        let outcome = if *ok { "ok" } else { "failed" };
+        let _ = writeln!(out, "{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}");
+    }
+}
+
 impl AppState {
     pub fn metrics_text(&self) -> String {
         self.metrics.render()

@@ -384,6 +384,8 @@ pub struct NewJob {
     pub param: i64,
     pub run_at: Timestamp,
     pub now: Timestamp,
+    /// What an installation job is about (the blob key a replication copies or deletes).
+    pub object: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -395,6 +397,7 @@ pub struct Job {
     pub param: i64,
     pub run_at: Timestamp,
     pub attempts: u32,
+    pub object: Option<String>,
 }
 
 /// A job with its state, for inspection.
@@ -403,6 +406,21 @@ pub struct JobState {
     pub job: Job,
     pub status: strongroom_domain::JobStatus,
     pub outcome: Option<String>,
+}
+
+/// One backup, drill, verify, prune or restore, as the live store records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupRun {
+    pub id: uuid::Uuid,
+    /// `backup`, `drill`, `verify`, `prune` or `restore`.
+    pub kind: String,
+    pub at: Timestamp,
+    pub snapshot: Option<String>,
+    pub bytes: u64,
+    pub millis: u64,
+    pub ok: bool,
+    /// What failed (never personal data: the problem names a chunk or a table).
+    pub detail: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -261,6 +261,21 @@ pub fn job(r: &dyn Row) -> Result<Job> {
         param: r.get(4)?,
         run_at: r.get(5)?,
         attempts: r.get(6)?,
+        object: r.get(7)?,
+    })
+}
+
+/// `run_id, kind, at, snapshot, bytes, millis, ok, detail`.
+pub fn backup_run(r: &dyn Row) -> Result<crate::BackupRun> {
+    Ok(crate::BackupRun {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        at: r.get(2)?,
+        snapshot: r.get(3)?,
+        bytes: r.get(4)?,
+        millis: r.get(5)?,
+        ok: r.get(6)?,
+        detail: r.get(7)?,
     })
 }
 
@@ -268,8 +283,8 @@ pub fn job(r: &dyn Row) -> Result<Job> {
 pub fn job_state(r: &dyn Row) -> Result<JobState> {
     Ok(JobState {
         job: job(r)?,
-        status: known(r, 7, "job status", JobStatus::parse)?,
-        outcome: r.get(8)?,
+        status: known(r, 8, "job status", JobStatus::parse)?,
+        outcome: r.get(9)?,
     })
 }
 

@@ -250,17 +250,17 @@ pub const PUT_RETENTION_RULES: &str = "INSERT INTO retention_rules (tenant_id, r
 /// One job per intent. A job not yet run moves when the tenant's rules change its time (the
 /// planner computes it afresh on every run); one that ran (deferred, or failed and waiting to
 /// retry) keeps the time its handler chose.
-pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (job_id, tenant_id, kind, subject_id, dedupe_key, param, run_at, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8) ON CONFLICT (dedupe_key) DO UPDATE SET run_at = excluded.run_at, updated_at = excluded.updated_at WHERE jobs.status = 'pending' AND jobs.outcome IS NULL AND jobs.run_at <> excluded.run_at";
+pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (job_id, tenant_id, kind, subject_id, dedupe_key, param, run_at, status, created_at, updated_at, object) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9) ON CONFLICT (dedupe_key) DO UPDATE SET run_at = excluded.run_at, updated_at = excluded.updated_at WHERE jobs.status = 'pending' AND jobs.outcome IS NULL AND jobs.run_at <> excluded.run_at";
 /// SQLite has one writer at a time: the claim is atomic as it is.
 pub const CLAIM_JOBS_SQLITE: &str = concat!(
-    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 ORDER BY run_at, job_id LIMIT $3",
-    ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts"
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 AND (tenant_id = $3) = $4 ORDER BY run_at, job_id LIMIT $5",
+    ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts, object"
 );
 /// PostgreSQL: rows another instance is claiming are skipped, never waited for or run twice.
 pub const CLAIM_JOBS_PG: &str = concat!(
-    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 ORDER BY run_at, job_id LIMIT $3",
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 AND (tenant_id = $3) = $4 ORDER BY run_at, job_id LIMIT $5",
     " FOR UPDATE SKIP LOCKED",
-    ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts"
+    ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts, object"
 );
 pub const FINISH_JOB: &str = "UPDATE jobs SET status = 'done', outcome = $1, locked_until = NULL, updated_at = $2 WHERE job_id = $3 AND status = 'running'";
 /// A job that ran but could not act yet (a legal hold): pending again at `$1`, the attempt not
@@ -269,8 +269,12 @@ pub const DEFER_JOB: &str = "UPDATE jobs SET status = 'pending', attempts = atte
 /// A failed attempt: again at `$1`, or given up after `$4` attempts.
 pub const RETRY_JOB: &str = "UPDATE jobs SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, run_at = $2, outcome = $3, locked_until = NULL, updated_at = $4 WHERE job_id = $5 AND status = 'running'";
 /// A tenant's jobs of one kind (the planner's one look per tenant at what has run).
-pub const JOBS_OF_KIND: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, status, outcome FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY run_at, job_id";
-pub const JOBS_OF_SUBJECT: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, status, outcome FROM jobs WHERE tenant_id = $1 AND subject_id = $2 ORDER BY run_at, job_id";
+pub const JOBS_OF_KIND: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, object, status, outcome FROM jobs WHERE tenant_id = $1 AND kind = $2 ORDER BY run_at, job_id";
+/// Since when the oldest unfinished installation job of a kind has been due (`param` keeps
+/// an installation job's first due time; a retry moves only `run_at`): the lag of the backup
+/// keys' refresh and of replication. A job not due yet (a safety net) is no lag.
+pub const OLDEST_OPEN_JOB: &str = "SELECT MIN(param) FROM jobs WHERE tenant_id = $1 AND kind = $2 AND status IN ('pending', 'running') AND param <= $3";
+pub const JOBS_OF_SUBJECT: &str = "SELECT job_id, tenant_id, kind, subject_id, param, run_at, attempts, object, status, outcome FROM jobs WHERE tenant_id = $1 AND subject_id = $2 ORDER BY run_at, job_id";
 
 pub const INSERT_NOTICE: &str = "INSERT INTO deletion_notices (tenant_id, notice_id, user_id, what, expiry_at, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, user_id, what, expiry_at) DO NOTHING";
 pub const NOTICE_FOR: &str = "SELECT notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at FROM deletion_notices WHERE tenant_id = $1 AND user_id = $2 AND what = $3 AND expiry_at = $4";
@@ -642,9 +646,23 @@ pub const BACKUP_TABLES: &[crate::exec::TableSpec] = &[
             ("outcome", crate::exec::Kind::Text),
             ("created_at", crate::exec::Kind::Int),
             ("updated_at", crate::exec::Kind::Int),
+            ("object", crate::exec::Kind::Text),
         ],
     },
 ];
+
+/// Tables a snapshot leaves out, with the reason.
+pub const NOT_BACKED_UP: &[(&str, &str)] = &[(
+    "backup_runs",
+    "the record of this installation's own backups and drills: a restored installation starts its own",
+)];
+
+pub const INSERT_BACKUP_RUN: &str = "INSERT INTO backup_runs (run_id, kind, at, snapshot, bytes, millis, ok, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// The newest run of a kind with an outcome.
+pub const LAST_BACKUP_RUN: &str = "SELECT run_id, kind, at, snapshot, bytes, millis, ok, detail FROM backup_runs WHERE kind = $1 AND ok = $2 ORDER BY at DESC, run_id DESC LIMIT 1";
+/// Runs per kind and outcome (a counter for /metrics, whichever process ran them).
+pub const COUNT_BACKUP_RUNS: &str =
+    "SELECT kind, ok, COUNT(*) FROM backup_runs GROUP BY kind, ok ORDER BY kind, ok";
 
 /// The statements of a backup and a restore, made from [`BACKUP_TABLES`] once: per table, the
 /// whole-table read and the insert of one row (with PostgreSQL's and SQLite's placeholders
@@ -688,6 +706,10 @@ pub const INSTALLATION_WIDE: &[(&str, &str)] = &[
     (
         "tenants",
         "the tenant directory: every tenant's row is keyed by its own id",
+    ),
+    (
+        "backup_runs",
+        "the installation's backups, drills and restores: a backup is of every tenant at once",
     ),
 ];
 

@@ -68,7 +68,7 @@ fn statements() -> Vec<(String, String)> {
         let body = &item[item.find('=').unwrap()..item.find(";\n").unwrap()];
         if matches!(
             name.as_str(),
-            "INSTALLATION_WIDE" | "TENANT_LOOKUPS" | "BACKUP_TABLES"
+            "INSTALLATION_WIDE" | "TENANT_LOOKUPS" | "BACKUP_TABLES" | "NOT_BACKED_UP"
         ) {
             continue;
         }

@@ -13,13 +13,24 @@
 //! edited, swapped with another or moved, and a manifest that is cut short or renamed, are each
 //! an error that names the table and chunk.
 
+pub mod lock;
 pub mod prune;
+pub mod replica;
 pub mod run;
+pub mod schedule;
 #[cfg(test)]
 mod tests;
 
 pub use prune::*;
+pub(crate) use replica::Change;
 pub use run::*;
+pub use schedule::*;
+
+/// Where a long step reports how far it is (the CLI shows it on a terminal, else nowhere).
+pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// A progress that goes nowhere.
+pub fn quiet(_: &str) {}
 
 use serde::{Deserialize, Serialize};
 use strongroom_crypto::backup::{BackupKeys, ChunkId};

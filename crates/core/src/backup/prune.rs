@@ -112,62 +112,66 @@ pub async fn prune(
     policy: &Keep,
     dry_run: bool,
 ) -> Result<PruneSummary, CoreError> {
-    let names = snapshot_names(target).await?;
-    let mut manifests = Vec::with_capacity(names.len());
-    for n in &names {
-        manifests.push(manifest_of(keys, target, n).await?);
-    }
-    let times: Vec<Timestamp> = manifests.iter().map(|m| from_millis(m.at)).collect();
-    let kept = keep(policy, &times)?;
-    let (mut keep_names, mut removed) = (Vec::new(), Vec::new());
-    let (mut chunks, mut blobs) = (HashSet::new(), HashSet::new());
-    for (i, m) in manifests.iter().enumerate() {
-        if kept.contains(&i) {
-            keep_names.push(m.snapshot.clone());
-            chunks.extend(
-                m.tables
-                    .iter()
-                    .flat_map(|t| &t.chunks)
-                    .map(|c| c.id.clone()),
-            );
-            blobs.extend(m.blobs.iter().map(|b| b.object.clone()));
-        } else {
-            removed.push(m.snapshot.clone());
+    let lock = super::lock::exclusive(target, "backup prune").await?;
+    super::lock::holding(lock, async move {
+        let names = snapshot_names(target).await?;
+        let mut manifests = Vec::with_capacity(names.len());
+        for n in &names {
+            manifests.push(manifest_of(keys, target, n).await?);
         }
-    }
-    let mut summary = PruneSummary {
-        kept: keep_names,
-        removed,
-        chunks_removed: 0,
-        files_removed: 0,
-    };
-    if !dry_run {
-        // Manifests first: a snapshot whose chunks are going is gone before they are.
-        for r in &summary.removed {
-            target
-                .delete(&format!("snapshots/{r}"))
-                .await
-                .map_err(target_error)?;
-        }
-    }
-    for key in target.keys("chunks").await.map_err(target_error)? {
-        let id = key.trim_start_matches("chunks/");
-        if unhex(id).is_some() && !chunks.contains(id) {
-            summary.chunks_removed += 1;
-            if !dry_run {
-                target.delete(&key).await.map_err(target_error)?;
+        let times: Vec<Timestamp> = manifests.iter().map(|m| from_millis(m.at)).collect();
+        let kept = keep(policy, &times)?;
+        let (mut keep_names, mut removed) = (Vec::new(), Vec::new());
+        let (mut chunks, mut blobs) = (HashSet::new(), HashSet::new());
+        for (i, m) in manifests.iter().enumerate() {
+            if kept.contains(&i) {
+                keep_names.push(m.snapshot.clone());
+                chunks.extend(
+                    m.tables
+                        .iter()
+                        .flat_map(|t| &t.chunks)
+                        .map(|c| c.id.clone()),
+                );
+                blobs.extend(m.blobs.iter().map(|b| b.object.clone()));
+            } else {
+                removed.push(m.snapshot.clone());
             }
         }
-    }
-    for key in target.keys("blobs").await.map_err(target_error)? {
-        if !blobs.contains(key.trim_start_matches("blobs/")) {
-            summary.files_removed += 1;
-            if !dry_run {
-                target.delete(&key).await.map_err(target_error)?;
+        let mut summary = PruneSummary {
+            kept: keep_names,
+            removed,
+            chunks_removed: 0,
+            files_removed: 0,
+        };
+        if !dry_run {
+            // Manifests first: a snapshot whose chunks are going is gone before they are.
+            for r in &summary.removed {
+                target
+                    .delete(&format!("snapshots/{r}"))
+                    .await
+                    .map_err(target_error)?;
             }
         }
-    }
-    Ok(summary)
+        for key in target.keys("chunks").await.map_err(target_error)? {
+            let id = key.trim_start_matches("chunks/");
+            if unhex(id).is_some() && !chunks.contains(id) {
+                summary.chunks_removed += 1;
+                if !dry_run {
+                    target.delete(&key).await.map_err(target_error)?;
+                }
+            }
+        }
+        for key in target.keys("blobs").await.map_err(target_error)? {
+            if !blobs.contains(key.trim_start_matches("blobs/")) {
+                summary.files_removed += 1;
+                if !dry_run {
+                    target.delete(&key).await.map_err(target_error)?;
+                }
+            }
+        }
+        Ok(summary)
+    })
+    .await
 }
 
 #[cfg(test)]

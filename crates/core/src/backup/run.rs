@@ -8,7 +8,8 @@
 //! erasure is never undone by a restore.
 
 use super::{
-    BackupError, BlobRef, Manifest, hex, open_manifest, pack, seal_manifest, unhex, unpack,
+    BackupError, BlobRef, Manifest, Progress, hex, open_manifest, pack, seal_manifest, unhex,
+    unpack,
 };
 use crate::CoreError;
 use serde::Serialize;
@@ -215,8 +216,8 @@ fn open_tables(
     postcard::from_bytes(&bytes).map_err(|_| bad())
 }
 
-/// One snapshot of the store and its blobs into `target`. Chunks and blobs the target holds
-/// already are not written again (a blob is not even read).
+/// One snapshot of the store and its blobs into `target`, under the target's exclusive lock.
+/// Chunks and blobs the target holds already are not written again (a blob is not even read).
 pub async fn run(
     store: &dyn Store,
     blobs: &Blobs,
@@ -224,61 +225,75 @@ pub async fn run(
     target: &Blobs,
     now: Timestamp,
     tags: Vec<String>,
+    progress: Progress<'_>,
 ) -> Result<RunSummary, CoreError> {
-    let started = std::time::Instant::now();
-    let snapshot = uuid::Uuid::now_v7().to_string();
-    let dump = store.dump().await?;
-    let mut packed =
-        pack(keys, &snapshot, dump.schema_version, dump.part(Part::Data)).map_err(backup_error)?;
-    let (mut total, mut new) = (0u64, 0u64);
-    for (id, sealed) in packed.chunks.drain(..) {
-        let name = format!("chunks/{}", hex(&id));
-        total += sealed.len() as u64;
-        if target.size(&name).await.map_err(target_error)?.is_none() {
-            new += sealed.len() as u64;
-            target.put(&name, sealed).await.map_err(target_error)?;
+    let lock = super::lock::exclusive(target, "backup run").await?;
+    super::lock::holding(lock, async move {
+        let started = std::time::Instant::now();
+        let snapshot = uuid::Uuid::now_v7().to_string();
+        let dump = store.dump().await?;
+        let mut packed = pack(keys, &snapshot, dump.schema_version, dump.part(Part::Data))
+            .map_err(backup_error)?;
+        let (mut total, mut new) = (0u64, 0u64);
+        let chunks = packed.chunks.len();
+        for (i, (id, sealed)) in packed.chunks.drain(..).enumerate() {
+            progress(&format!("rows: chunk {} of {chunks}", i + 1));
+            let name = format!("chunks/{}", hex(&id));
+            total += sealed.len() as u64;
+            if target.size(&name).await.map_err(target_error)?.is_none() {
+                new += sealed.len() as u64;
+                target.put(&name, sealed).await.map_err(target_error)?;
+            }
         }
-    }
-    let mut m = packed.manifest;
-    for key in blob_keys(&dump) {
-        let object = hex(&keys.chunk_id(key.as_bytes()));
-        let name = format!("blobs/{object}");
-        let size = match target.size(&name).await.map_err(target_error)? {
-            Some(size) => size,
-            None => match blobs.copy_to(&key, target, &name).await {
-                Ok(size) => {
-                    new += size;
-                    size
-                }
-                Err(BlobError::NotFound) => {
-                    m.erased.push(key);
-                    continue;
-                }
-                Err(e) => return Err(target_error(e)),
-            },
-        };
-        total += size;
-        m.blobs.push(BlobRef { key, object, size });
-    }
-    let key_bytes = write_keys(keys, target, &snapshot, &dump).await?;
-    total += key_bytes;
-    new += key_bytes;
-    m.at = to_millis(now);
-    m.tags = tags;
-    let sealed = seal_manifest(keys, &m).map_err(backup_error)?;
-    target
-        .put(&format!("{SNAPSHOTS}/{snapshot}"), sealed)
-        .await
-        .map_err(target_error)?;
-    tracing::info!(%snapshot, bytes_total = total, bytes_new = new, "backup snapshot written");
-    Ok(RunSummary {
-        snapshot,
-        at: now,
-        bytes_total: total,
-        bytes_new: new,
-        seconds: started.elapsed().as_secs_f64(),
-        erased: m.erased.len(),
+        let mut m = packed.manifest;
+        let files = blob_keys(&dump);
+        let n_files = files.len();
+        for (i, key) in files.into_iter().enumerate() {
+            progress(&format!(
+                "files: {} of {n_files}, {} MB new",
+                i + 1,
+                new / 1_000_000
+            ));
+            let object = hex(&keys.chunk_id(key.as_bytes()));
+            let name = format!("blobs/{object}");
+            let size = match target.size(&name).await.map_err(target_error)? {
+                Some(size) => size,
+                None => match blobs.copy_to(&key, target, &name).await {
+                    Ok(size) => {
+                        new += size;
+                        size
+                    }
+                    Err(BlobError::NotFound) => {
+                        m.erased.push(key);
+                        continue;
+                    }
+                    Err(e) => return Err(target_error(e)),
+                },
+            };
+            total += size;
+            m.blobs.push(BlobRef { key, object, size });
+        }
+        let key_bytes = write_keys(keys, target, &snapshot, &dump).await?;
+        total += key_bytes;
+        new += key_bytes;
+        m.at = to_millis(now);
+        m.tags = tags;
+        let sealed = seal_manifest(keys, &m).map_err(backup_error)?;
+        target
+            .put(&format!("{SNAPSHOTS}/{snapshot}"), sealed)
+            .await
+            .map_err(target_error)?;
+        tracing::info!(%snapshot, bytes_total = total, bytes_new = new, "backup snapshot written");
+        Ok(RunSummary {
+            snapshot,
+            at: now,
+            bytes_total: total,
+            bytes_new: new,
+            seconds: started.elapsed().as_secs_f64(),
+            erased: m.erased.len(),
+        })
     })
+    .await
 }
 
 /// The keys: a new key snapshot, the ledger brought up to date, and every older key snapshot
@@ -317,13 +332,17 @@ impl crate::Services {
     /// The `backup.keys` job (after a forget): a new key snapshot and ledger in the backup
     /// target, older key snapshots deleted. An unreachable target fails the job, which retries.
     pub async fn refresh_backup_keys(&self) -> Result<String, CoreError> {
-        let (Some(target), Some(keys)) = (&self.backup_target, self.keyring.backup_keys()) else {
+        let (Some(target), Some(keys)) = (&self.backup.target, self.keyring.backup_keys()) else {
             return Ok("skipped: no backup target".into());
         };
-        let dump = self.store.dump().await?;
-        let name = uuid::Uuid::now_v7().to_string();
-        write_keys(&keys, target, &name, &dump).await?;
-        Ok(format!("key snapshot {name} written, older ones deleted"))
+        let lock = super::lock::exclusive(target, "refresh of the key snapshot").await?;
+        super::lock::holding(lock, async {
+            let dump = self.store.dump().await?;
+            let name = uuid::Uuid::now_v7().to_string();
+            write_keys(&keys, target, &name, &dump).await?;
+            Ok(format!("key snapshot {name} written, older ones deleted"))
+        })
+        .await
     }
 }
 
@@ -406,7 +425,12 @@ pub async fn verify(
         log_entries: None,
         problem: None,
     };
-    let problem = check(keys, target, &snapshot, scratch, public_key, &mut out).await?;
+    let lock = super::lock::shared(target, "backup verify").await?;
+    let problem = super::lock::holding(
+        lock,
+        check(keys, target, &snapshot, scratch, public_key, &mut out),
+    )
+    .await?;
     out.ok = problem.is_none();
     out.problem = problem;
     out.seconds = started.elapsed().as_secs_f64();
@@ -560,10 +584,12 @@ async fn write_restore(
     store: &dyn Store,
     wanted: &[&BlobRef],
     dump: &Dump,
+    progress: Progress<'_>,
 ) -> Result<(), CoreError> {
     let mut copied = Vec::with_capacity(wanted.len());
     let mut outcome = Ok(());
-    for b in wanted {
+    for (i, b) in wanted.iter().enumerate() {
+        progress(&format!("files: {} of {}", i + 1, wanted.len()));
         match target
             .copy_to(&format!("blobs/{}", b.object), blobs, &b.key)
             .await
@@ -576,6 +602,7 @@ async fn write_restore(
         }
     }
     if outcome.is_ok() {
+        progress("rows: loading in one transaction");
         outcome = store.load(dump).await.map_err(CoreError::from);
     }
     if let Err(e) = outcome {
@@ -595,87 +622,92 @@ pub async fn restore(
     snapshot: Option<&str>,
     store: &dyn Store,
     blobs: &Blobs,
+    progress: Progress<'_>,
 ) -> Result<RestoreSummary, CoreError> {
-    let started = std::time::Instant::now();
-    let snapshot = match snapshot {
-        Some(s) => s.to_owned(),
-        None => newest_snapshot(target).await?,
-    };
-    if !store.is_empty().await? || !blobs.keys("").await.map_err(target_error)?.is_empty() {
-        return Err(CoreError::Conflict(
-            "a restore writes only into an empty store and an empty blob store".into(),
-        ));
-    }
-    let m = manifest_of(keys, target, &snapshot).await?;
-    if m.schema_version != SCHEMA_VERSION {
-        return Err(CoreError::Invalid(format!(
-            "snapshot {snapshot} has schema version {}, this build {SCHEMA_VERSION}",
-            m.schema_version
-        )));
-    }
-    let fetched = fetch_chunks(target, &m).await?;
-    let mut dump = unpack(keys, &m, |id| fetched.get(id).cloned()).map_err(backup_error)?;
-    // The newest keys, whatever the snapshot: a person forgotten since has none.
-    let newest = target
-        .keys(KEYS)
-        .await
-        .map_err(target_error)?
-        .into_iter()
-        .max()
-        .ok_or_else(|| CoreError::Invalid("the target holds no key snapshot".into()))?;
-    let key_doc = target
-        .get(&newest)
-        .await
-        .map_err(target_error)?
-        .ok_or_else(|| CoreError::Invalid("the key snapshot vanished".into()))?;
-    let name = newest.trim_start_matches("keys/").to_owned();
-    dump.tables
-        .extend(open_tables(keys, KEYS, &name, &key_doc)?);
-    // Destroyed tenants are left out; tenants newer than the snapshot have no rows to key.
-    let ledger = read_ledger(keys, target).await?;
-    let tenants: Vec<uuid::Uuid> = column(&dump, "tenants", "tenant_id")
-        .into_iter()
-        .filter_map(uuid_of)
-        .filter(|t| !ledger.destroyed_tenants.contains(t))
-        .collect();
-    for t in &mut dump.tables {
-        if let Some(i) = t.columns.iter().position(|c| c == "tenant_id") {
-            t.rows.retain(|r| {
-                matches!(r.get(i), Some(Cell::Uuid(Some(u))) if tenants.contains(u))
-                    || matches!(r.get(i), Some(Cell::Uuid(None)))
-            });
+    let lock = super::lock::shared(target, "restore").await?;
+    super::lock::holding(lock, async move {
+        let started = std::time::Instant::now();
+        let snapshot = match snapshot {
+            Some(s) => s.to_owned(),
+            None => newest_snapshot(target).await?,
+        };
+        if !store.is_empty().await? || !blobs.keys("").await.map_err(target_error)?.is_empty() {
+            return Err(CoreError::Conflict(
+                "a restore writes only into an empty store and an empty blob store".into(),
+            ));
         }
-    }
-    let blob_keys: Vec<String> = blob_keys(&dump);
-    let wanted: Vec<&BlobRef> = m
-        .blobs
-        .iter()
-        .filter(|b| blob_keys.contains(&b.key))
-        .collect();
-    for b in &wanted {
-        let size = target
-            .size(&format!("blobs/{}", b.object))
-            .await
-            .map_err(target_error)?;
-        if size != Some(b.size) {
+        let m = manifest_of(keys, target, &snapshot).await?;
+        if m.schema_version != SCHEMA_VERSION {
             return Err(CoreError::Invalid(format!(
-                "snapshot {snapshot}: file blob {} is missing or of the wrong size",
-                b.object
+                "snapshot {snapshot} has schema version {}, this build {SCHEMA_VERSION}",
+                m.schema_version
             )));
         }
-    }
-    write_restore(target, blobs, store, &wanted, &dump).await?;
-    let forgotten = ledger
-        .forgotten
-        .into_iter()
-        .filter(|(t, _)| tenants.contains(t))
-        .collect();
-    Ok(RestoreSummary {
-        snapshot,
-        seconds: started.elapsed().as_secs_f64(),
-        rows: dump.tables.iter().map(|t| t.rows.len() as u64).sum(),
-        files: wanted.len(),
-        forgotten,
-        forgotten_reapplied: 0,
+        let fetched = fetch_chunks(target, &m).await?;
+        let mut dump = unpack(keys, &m, |id| fetched.get(id).cloned()).map_err(backup_error)?;
+        // The newest keys, whatever the snapshot: a person forgotten since has none.
+        let newest = target
+            .keys(KEYS)
+            .await
+            .map_err(target_error)?
+            .into_iter()
+            .max()
+            .ok_or_else(|| CoreError::Invalid("the target holds no key snapshot".into()))?;
+        let key_doc = target
+            .get(&newest)
+            .await
+            .map_err(target_error)?
+            .ok_or_else(|| CoreError::Invalid("the key snapshot vanished".into()))?;
+        let name = newest.trim_start_matches("keys/").to_owned();
+        dump.tables
+            .extend(open_tables(keys, KEYS, &name, &key_doc)?);
+        // Destroyed tenants are left out; tenants newer than the snapshot have no rows to key.
+        let ledger = read_ledger(keys, target).await?;
+        let tenants: Vec<uuid::Uuid> = column(&dump, "tenants", "tenant_id")
+            .into_iter()
+            .filter_map(uuid_of)
+            .filter(|t| !ledger.destroyed_tenants.contains(t))
+            .collect();
+        for t in &mut dump.tables {
+            if let Some(i) = t.columns.iter().position(|c| c == "tenant_id") {
+                t.rows.retain(|r| {
+                    matches!(r.get(i), Some(Cell::Uuid(Some(u))) if tenants.contains(u))
+                        || matches!(r.get(i), Some(Cell::Uuid(None)))
+                });
+            }
+        }
+        let blob_keys: Vec<String> = blob_keys(&dump);
+        let wanted: Vec<&BlobRef> = m
+            .blobs
+            .iter()
+            .filter(|b| blob_keys.contains(&b.key))
+            .collect();
+        for b in &wanted {
+            let size = target
+                .size(&format!("blobs/{}", b.object))
+                .await
+                .map_err(target_error)?;
+            if size != Some(b.size) {
+                return Err(CoreError::Invalid(format!(
+                    "snapshot {snapshot}: file blob {} is missing or of the wrong size",
+                    b.object
+                )));
+            }
+        }
+        write_restore(target, blobs, store, &wanted, &dump, progress).await?;
+        let forgotten = ledger
+            .forgotten
+            .into_iter()
+            .filter(|(t, _)| tenants.contains(t))
+            .collect();
+        Ok(RestoreSummary {
+            snapshot,
+            seconds: started.elapsed().as_secs_f64(),
+            rows: dump.tables.iter().map(|t| t.rows.len() as u64).sum(),
+            files: wanted.len(),
+            forgotten,
+            forgotten_reapplied: 0,
+        })
     })
+    .await
 }

@@ -68,6 +68,7 @@ pub(crate) fn job(
         param: expiry,
         run_at,
         now,
+        object: None,
     }
 }
 
@@ -145,7 +146,10 @@ impl Services {
         self.plan_retention(now).await?;
         let mut ran = Vec::new();
         loop {
-            let jobs = self.store.claim_jobs(now, now + LEASE, CLAIM_BATCH).await?;
+            let jobs = self
+                .store
+                .claim_jobs(now, now + LEASE, CLAIM_BATCH, false)
+                .await?;
             if jobs.is_empty() {
                 for tenant in self.store.list_tenants().await? {
                     let (deleted, ended) = match self.purge_due(tenant.id, now).await {
@@ -224,6 +228,7 @@ impl Services {
                 .map(Step::Done);
         }
         if j.kind == JobKind::BackupKeys {
+            // Scheduled under its tenant by an older version; now an installation job.
             return self.refresh_backup_keys().await.map(Step::Done);
         }
         self.run_user_job(j, now).await.map(Step::Done)

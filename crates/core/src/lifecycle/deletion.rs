@@ -172,6 +172,8 @@ impl Services {
             }
             for f in &files {
                 self.blobs.delete(&f.blob_key).await?;
+                self.replicate(&f.blob_key, crate::backup::Change::Deleted)
+                    .await?;
             }
             let log = self.retention_log(
                 tenant,

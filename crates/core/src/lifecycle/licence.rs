@@ -55,6 +55,7 @@ impl Services {
                     param: ms,
                     run_at: end + rules.destroy_after(),
                     now,
+                    object: None,
                 });
             }
             if tenant.status != TenantStatus::Active {
@@ -140,9 +141,12 @@ impl Services {
             JobKind::Hide | JobKind::Notice | JobKind::DeleteRecordings | JobKind::Unhide => {
                 Ok("skipped: the licence changed since this was planned".into())
             }
-            JobKind::DestroyTenant | JobKind::Purge | JobKind::BackupKeys => {
-                Ok(format!("skipped: {} is no job about a person", j.kind))
-            }
+            JobKind::DestroyTenant
+            | JobKind::Purge
+            | JobKind::BackupKeys
+            | JobKind::BackupRun
+            | JobKind::BackupOverdue
+            | JobKind::ReplicaSync => Ok(format!("skipped: {} is no job about a person", j.kind)),
         }
     }
 
@@ -259,6 +263,8 @@ impl Services {
                 continue;
             }
             self.blobs.delete(&f.blob_key).await?;
+            self.replicate(&f.blob_key, crate::backup::Change::Deleted)
+                .await?;
             let log = self.retention_log(
                 user.tenant_id,
                 user.id,

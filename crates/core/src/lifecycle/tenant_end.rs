@@ -24,6 +24,7 @@ impl Services {
         let blobs = self.blobs.keys(&format!("tenants/{}", tenant.0)).await?;
         for key in &blobs {
             self.blobs.delete(key).await?;
+            self.replicate(key, crate::backup::Change::Deleted).await?;
         }
         self.store.destroy_tenant_rows(tenant).await?;
         tracing::warn!(tenant = %tenant, slug = %t.slug.as_str(), blobs = blobs.len(), "tenant destroyed (agreement ended)");

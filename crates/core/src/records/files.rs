@@ -13,6 +13,7 @@
 //! error, so a client never receives unauthenticated plaintext.
 
 use crate::access::{Action, Verdict};
+use crate::backup::Change;
 use crate::error::failed;
 use crate::records::FileInfo;
 use crate::{CoreError, Principal, Services};
@@ -234,6 +235,7 @@ impl Services {
                 vec![format!("files/{name}")],
             )
             .await?;
+        self.replicate(&key, Change::Upload).await?;
         let mut writer = self.blobs.writer(&key).await?;
         let written = self
             .stream_into(&mut enc, &mut writer, max_bytes, body)
@@ -278,10 +280,19 @@ impl Services {
                 return Err(e.into());
             }
         };
-        if let Some(old) = replaced
-            && let Err(e) = self.blobs.delete(&old.blob_key).await
-        {
-            tracing::warn!(error = %e, "removing a replaced file's blob");
+        if let Err(e) = self.replicate(&key, Change::Uploaded).await {
+            // The safety-net job scheduled before the upload copies it a little later.
+            tracing::warn!(error = %e, "scheduling an upload's replication");
+        }
+        if let Some(old) = replaced {
+            match self.blobs.delete(&old.blob_key).await {
+                Ok(()) => {
+                    if let Err(e) = self.replicate(&old.blob_key, Change::Deleted).await {
+                        tracing::warn!(error = %e, "scheduling a replaced file's removal from the replica");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "removing a replaced file's blob"),
+            }
         }
         Ok(FileInfo {
             name: row.name,

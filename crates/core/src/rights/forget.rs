@@ -100,22 +100,15 @@ impl Services {
         let report = self.forget(p.tenant_id, id, log).await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, user = %id,
             files = report.files_deleted, records = report.records_scrubbed, "user forgotten");
-        if self.backup_target.is_some() {
+        if self.backup.target.is_some() {
             // Within minutes, no key of theirs is left in the backup target either.
-            let now = self.clock.now();
-            let ms = strongroom_domain::to_millis(now);
-            self.store
-                .enqueue(&strongroom_store::NewJob {
-                    id: strongroom_domain::JobId::new(),
-                    tenant_id: p.tenant_id,
-                    kind: strongroom_domain::JobKind::BackupKeys,
-                    subject_id: None,
-                    dedupe_key: format!("backup.keys:{}:{ms}", id.0),
-                    param: ms,
-                    run_at: now,
-                    now,
-                })
-                .await?;
+            self.enqueue_installation(
+                strongroom_domain::JobKind::BackupKeys,
+                format!("backup.keys:{}:{}", id.0, uuid::Uuid::now_v7()),
+                None,
+                time::Duration::ZERO,
+            )
+            .await?;
         }
         Ok(report)
     }
@@ -145,6 +138,8 @@ impl Services {
                 continue;
             }
             self.blobs.delete(&f.blob_key).await?;
+            self.replicate(&f.blob_key, crate::backup::Change::Deleted)
+                .await?;
             if self
                 .store
                 .delete_file_version(

@@ -25,10 +25,13 @@ pub async fn openapi_json() -> impl IntoResponse {
 }
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics_text(),
-    )
+    let mut text = s.metrics_text();
+    let now = s.services.clock.now();
+    match s.services.backup_status(now).await {
+        Ok(b) => crate::metrics::backup_lines(&mut text, &b),
+        Err(e) => tracing::warn!(error = %e, "backup figures for /metrics"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// What a problem `type` means.

@@ -4,14 +4,14 @@
 //! `sql::BACKUP_TABLES`; the tables of [`Part::Keys`] (wrapped tenant and subject keys) are
 //! kept apart so the backup can store them as the key snapshot, never in a data snapshot.
 
-use crate::exec::{Backend, Cell, Exec, Part};
-use crate::{Result, StoreError, sql};
+use crate::exec::{Access, Backend, Cell, Exec, Part, args};
+use crate::{BackupRun, Result, StoreError, rows, sql};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 /// How many migrations the schema has had (both backends run the same number, checked by a
 /// test): a dump can be loaded only into a store of the same version.
-pub const SCHEMA_VERSION: u32 = 11;
+pub const SCHEMA_VERSION: u32 = 12;
 
 /// One table's rows, each a cell per column of its `TableSpec`, in its order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +57,13 @@ pub trait BackupStore: Send + Sync {
     /// Loads a dump into an empty store, every table in one transaction: all of it, or (on
     /// any error, a non-empty store included) nothing.
     async fn load(&self, dump: &Dump) -> Result<()>;
+
+    /// Records a backup, drill, verify, prune or restore (whichever process ran it).
+    async fn record_backup_run(&self, run: &BackupRun) -> Result<()>;
+    /// The newest run of `kind` that succeeded (`ok`) or failed.
+    async fn last_backup_run(&self, kind: &str, ok: bool) -> Result<Option<BackupRun>>;
+    /// How many runs there were, per kind and outcome.
+    async fn count_backup_runs(&self) -> Result<Vec<(String, bool, u64)>>;
 }
 
 #[async_trait]
@@ -113,6 +120,59 @@ impl<B: Backend> BackupStore for B {
                     }
                 }
                 Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn record_backup_run(&self, run: &BackupRun) -> Result<()> {
+        let r = run.clone();
+        self.write_one(move |c| {
+            Box::pin(async move {
+                let bytes = i64::try_from(r.bytes).unwrap_or(i64::MAX);
+                let millis = i64::try_from(r.millis).unwrap_or(i64::MAX);
+                c.execute(
+                    sql::INSERT_BACKUP_RUN,
+                    args![
+                        r.id,
+                        r.kind.as_str(),
+                        r.at,
+                        &r.snapshot,
+                        bytes,
+                        millis,
+                        r.ok,
+                        &r.detail
+                    ],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn last_backup_run(&self, kind: &str, ok: bool) -> Result<Option<BackupRun>> {
+        let kind = kind.to_owned();
+        self.run(Access::Point, move |c| {
+            Box::pin(async move {
+                c.query_opt(
+                    sql::LAST_BACKUP_RUN,
+                    args![kind.as_str(), ok],
+                    rows::backup_run,
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn count_backup_runs(&self) -> Result<Vec<(String, bool, u64)>> {
+        self.run(Access::Scan, move |c| {
+            Box::pin(async move {
+                c.query(sql::COUNT_BACKUP_RUNS, &[], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .await
             })
         })
         .await

@@ -1,7 +1,7 @@
 //! The durable job queue: installation-wide, claimed by due time across tenants with a lease,
 //! retried with backoff, given up after a number of attempts.
 
-use crate::exec::{Backend, Exec, args};
+use crate::exec::{Access, Backend, Exec, args};
 use crate::{Job, JobState, NewJob, Result, rows, sql};
 use async_trait::async_trait;
 use strongroom_domain::{JobId, JobKind, TenantId, Timestamp, UserId};
@@ -14,14 +14,20 @@ pub trait JobStore: Send + Sync {
     async fn enqueue(&self, job: &NewJob) -> Result<bool>;
 
     /// Claims up to `limit` due jobs (pending, or running with an expired lease) until
-    /// `lease_until`. Two instances never claim the same job (PostgreSQL: `FOR UPDATE SKIP
-    /// LOCKED`; SQLite: one writer).
+    /// `lease_until`: the installation's own (backups, replication: tenant
+    /// [`TenantId::INSTALLATION`]) or the tenants'. Two instances never claim the same job
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
     async fn claim_jobs(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
+        installation: bool,
     ) -> Result<Vec<Job>>;
+
+    /// Since when the oldest unfinished installation job of `kind` has been due, if one is
+    /// due by `now`.
+    async fn oldest_open_job(&self, kind: JobKind, now: Timestamp) -> Result<Option<Timestamp>>;
 
     /// Marks a claimed job done, with what it did.
     async fn finish_job(&self, id: JobId, outcome: &str, now: Timestamp) -> Result<()>;
@@ -70,7 +76,8 @@ impl<B: Backend> JobStore for B {
                             j.dedupe_key.as_str(),
                             j.param,
                             j.run_at,
-                            j.now
+                            j.now,
+                            &j.object
                         ],
                     )
                     .await?;
@@ -85,6 +92,7 @@ impl<B: Backend> JobStore for B {
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
+        installation: bool,
     ) -> Result<Vec<Job>> {
         self.write_one(move |c| {
             Box::pin(async move {
@@ -93,10 +101,34 @@ impl<B: Backend> JobStore for B {
                 let claim =
                     <B::Conn as Exec>::DIALECT.pick(sql::CLAIM_JOBS_SQLITE, sql::CLAIM_JOBS_PG);
                 let mut jobs = c
-                    .query(claim, args![lease_until, now, limit], rows::job)
+                    .query(
+                        claim,
+                        args![
+                            lease_until,
+                            now,
+                            TenantId::INSTALLATION,
+                            installation,
+                            limit
+                        ],
+                        rows::job,
+                    )
                     .await?;
                 jobs.sort_by_key(|j| (j.run_at, j.id));
                 Ok(jobs)
+            })
+        })
+        .await
+    }
+
+    async fn oldest_open_job(&self, kind: JobKind, now: Timestamp) -> Result<Option<Timestamp>> {
+        self.run(Access::Point, move |c| {
+            Box::pin(async move {
+                c.query_one(
+                    sql::OLDEST_OPEN_JOB,
+                    args![TenantId::INSTALLATION, kind, now],
+                    |r| r.get::<Option<Timestamp>>(0),
+                )
+                .await
             })
         })
         .await

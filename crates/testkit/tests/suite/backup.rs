@@ -59,6 +59,17 @@ async fn chain_holds(s: &TestServer, store: &dyn Store) -> bool {
         .is_ok()
 }
 
+/// A gauge's value in a `/metrics` text.
+pub fn gauge(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn sorted(mut d: strongroom_store::backup::Dump) -> strongroom_store::backup::Dump {
     for t in &mut d.tables {
         t.rows.sort();
@@ -92,8 +103,16 @@ async fn a_snapshot_in_an_s3_bucket_restores_too(b: Backend) {
     );
 }
 
-async fn snapshot_and_restore(b: Backend, target: Blobs) {
-    let s = TestServer::start(b).await;
+/// The tenant `acme` with its administrator, the participant Pia (id and client) and a
+/// recording about her (a record of the collection `recordings`, id).
+pub struct Acme {
+    pub admin: strongroom_testkit::Client,
+    pub pia: String,
+    pub c: strongroom_testkit::Client,
+    pub rec: String,
+}
+
+pub async fn acme_with_a_recording(s: &TestServer) -> Acme {
     let (t, email, pw) = s.tenant("acme").await;
     let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
     let (pia, c, _) = s
@@ -114,6 +133,12 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let rec = r.json["id"].as_str().unwrap().to_owned();
+    Acme { admin, pia, c, rec }
+}
+
+async fn snapshot_and_restore(b: Backend, target: Blobs) {
+    let s = TestServer::start(b).await;
+    let Acme { c, rec, .. } = acme_with_a_recording(&s).await;
     let video: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let r = c
         .put_bytes(
@@ -127,15 +152,23 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     let keys = s.services.keyring.backup_keys().expect("a backup key");
     let (store, blobs) = (&*s.services.store, &s.services.blobs);
     let now = s.services.clock.now();
-    let first = backup::run(store, blobs, &keys, &target, now, vec!["daily".into()])
-        .await
-        .unwrap();
+    let first = backup::run(
+        store,
+        blobs,
+        &keys,
+        &target,
+        now,
+        vec!["daily".into()],
+        &backup::quiet,
+    )
+    .await
+    .unwrap();
     assert!(first.bytes_new > 300_000, "{first:?}");
     assert_eq!(first.erased, 0);
     let before = sorted(store.dump().await.unwrap());
     // Nothing changed: the second snapshot shares every chunk and the blob; only its key
     // snapshot is new.
-    let second = backup::run(store, blobs, &keys, &target, now, vec![])
+    let second = backup::run(store, blobs, &keys, &target, now, vec![], &backup::quiet)
         .await
         .unwrap();
     assert!(
@@ -161,6 +194,7 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
         Some(&first.snapshot),
         restored,
         restored_blobs,
+        &backup::quiet,
     )
     .await
     .unwrap();
@@ -178,7 +212,15 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     );
 
     // Not into a place that holds anything: refused, nothing written.
-    let again = backup::restore(&keys, &target, None, restored, restored_blobs).await;
+    let again = backup::restore(
+        &keys,
+        &target,
+        None,
+        restored,
+        restored_blobs,
+        &backup::quiet,
+    )
+    .await;
     assert!(
         matches!(again, Err(strongroom_core::CoreError::Conflict(_))),
         "{again:?}"
@@ -197,6 +239,7 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
         Some(&first.snapshot),
         &*empty.store,
         &empty.blobs,
+        &backup::quiet,
     )
     .await;
     let msg = format!("{damaged:?}");
@@ -252,7 +295,7 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
     let target = Blobs::local(target_dir.path()).unwrap();
     let (store, blobs) = (&*s.services.store, &s.services.blobs);
     let now = s.services.clock.now();
-    let first = backup::run(store, blobs, &keys, &target, now, vec![])
+    let first = backup::run(store, blobs, &keys, &target, now, vec![], &backup::quiet)
         .await
         .unwrap();
     let bob_blob = {
@@ -266,7 +309,7 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
 
     let r = admin.delete(&format!("/api/v1/users/{}", pia.0)).await;
     assert!(r.status == 200 || r.status == 204, "{}", r.body);
-    backup::run(store, blobs, &keys, &target, now, vec![])
+    backup::run(store, blobs, &keys, &target, now, vec![], &backup::quiet)
         .await
         .unwrap();
     assert_eq!(
@@ -283,6 +326,7 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
         Some(&first.snapshot),
         restored,
         restored_blobs,
+        &backup::quiet,
     )
     .await
     .unwrap();
@@ -351,7 +395,7 @@ async fn prune_keeps_what_the_policy_says_and_collects_unused_chunks(b: Backend)
         .await;
         let now = s.services.clock.now();
         runs.push(
-            backup::run(store, blobs, &keys, &target, now, vec![])
+            backup::run(store, blobs, &keys, &target, now, vec![], &backup::quiet)
                 .await
                 .unwrap(),
         );
@@ -416,28 +460,45 @@ async fn a_forget_removes_the_persons_key_from_the_target_by_a_job(b: Backend) {
     let keys = s.services.keyring.backup_keys().unwrap();
     let target = s
         .services
-        .backup_target
+        .backup
+        .target
         .clone()
         .expect("the target from the configuration");
     let (store, blobs) = (&*s.services.store, &s.services.blobs);
-    let first = backup::run(store, blobs, &keys, &target, s.services.clock.now(), vec![])
-        .await
-        .unwrap();
+    let first = backup::run(
+        store,
+        blobs,
+        &keys,
+        &target,
+        s.services.clock.now(),
+        vec![],
+        &backup::quiet,
+    )
+    .await
+    .unwrap();
     let before = target.keys("keys").await.unwrap();
     assert_eq!(before, [format!("keys/{}", first.snapshot)]);
 
     let r = admin.delete(&format!("/api/v1/users/{pia}")).await;
     assert!(r.status == 200 || r.status == 204, "{}", r.body);
+    // Until the job has run, /metrics shows how long the forget has waited to reach the
+    // target (here two minutes on the server's clock).
+    s.clock.advance(time::Duration::minutes(2));
+    let metrics = s.client().get("/metrics").await.body;
+    let lag = gauge(&metrics, "strongroom_backup_keys_lag_seconds");
+    assert!((119.0..=121.0).contains(&lag), "{lag}");
     let ran = s
         .services
-        .run_retention(s.services.clock.now())
+        .run_installation_jobs(s.services.clock.now())
         .await
         .unwrap();
     assert!(
         ran.iter()
-            .any(|r| r.kind == strongroom_domain::JobKind::BackupKeys),
+            .any(|(kind, _)| *kind == strongroom_domain::JobKind::BackupKeys),
         "{ran:?}"
     );
+    let metrics = s.client().get("/metrics").await.body;
+    assert!(gauge(&metrics, "strongroom_backup_keys_lag_seconds") < 0.5);
     let after = target.keys("keys").await.unwrap();
     assert_eq!(after.len(), 1);
     assert_ne!(after, before, "the old key snapshot is gone");
@@ -450,6 +511,7 @@ async fn a_forget_removes_the_persons_key_from_the_target_by_a_job(b: Backend) {
         Some(&first.snapshot),
         restored,
         restored_blobs,
+        &backup::quiet,
     )
     .await
     .unwrap();

@@ -1,8 +1,8 @@
 //! The integration suite as one test binary (linking one binary instead of ten is most of an
 //! incremental test run): backups (`backup`), the API (`api`), the
 //! key hierarchy (`keys`), the privacy log (`privacy`), records, files and policies
-//! (`records`), the cross-tenant matrix (`isolation`), export and forget (`rights`), the
-//! retention life cycle (`retention`), deletion and holds (`deletion`), and the repository's
+//! (`records`), the cross-tenant matrix (`isolation`), export and forget (`rights`), scheduled
+//! backups, the target's lock and replication (`schedule`), the retention life cycle (`retention`), deletion and holds (`deletion`), and the repository's
 //! tidy checks (`tidy`). Every module runs its tests on SQLite and PostgreSQL
 //! (`both_backends!`).
 
@@ -15,4 +15,5 @@ mod privacy;
 mod records;
 mod retention;
 mod rights;
+mod schedule;
 mod tidy;
