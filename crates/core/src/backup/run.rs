@@ -246,32 +246,17 @@ pub async fn run(
             }
         }
         let mut m = packed.manifest;
-        let files = blob_keys(&dump);
-        let n_files = files.len();
-        for (i, key) in files.into_iter().enumerate() {
-            progress(&format!(
-                "files: {} of {n_files}, {} MB new",
-                i + 1,
-                new / 1_000_000
-            ));
-            let object = hex(&keys.chunk_id(key.as_bytes()));
-            let name = format!("blobs/{object}");
-            let size = match target.size(&name).await.map_err(target_error)? {
-                Some(size) => size,
-                None => match blobs.copy_to(&key, target, &name).await {
-                    Ok(size) => {
+        for (key, copied) in copy_blobs(keys, blobs, target, blob_keys(&dump), progress).await {
+            match copied? {
+                Some((object, size, fresh)) => {
+                    total += size;
+                    if fresh {
                         new += size;
-                        size
                     }
-                    Err(BlobError::NotFound) => {
-                        m.erased.push(key);
-                        continue;
-                    }
-                    Err(e) => return Err(target_error(e)),
-                },
-            };
-            total += size;
-            m.blobs.push(BlobRef { key, object, size });
+                    m.blobs.push(BlobRef { key, object, size });
+                }
+                None => m.erased.push(key),
+            }
         }
         let key_bytes = write_keys(keys, target, &snapshot, &dump).await?;
         total += key_bytes;
@@ -294,6 +279,50 @@ pub async fn run(
         })
     })
     .await
+}
+
+/// Blobs copied at once: a copy waits on the disk or the network, not on the CPU.
+const COPIES: usize = 4;
+
+/// What copying one blob into the target gave: its object name, size and whether it was new
+/// there; `None` if it was deleted since the store was read (erased).
+type Copied = Result<Option<(String, u64, bool)>, CoreError>;
+
+/// Copies the blobs the target does not hold yet (a blob it holds is not even read), a few at
+/// a time, in order.
+async fn copy_blobs(
+    keys: &BackupKeys,
+    blobs: &Blobs,
+    target: &Blobs,
+    files: Vec<String>,
+    progress: Progress<'_>,
+) -> Vec<(String, Copied)> {
+    use futures_util::stream::{self, StreamExt as _};
+    let n = files.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    stream::iter(files)
+        .map(|key| {
+            let done = &done;
+            async move {
+                let object = hex(&keys.chunk_id(key.as_bytes()));
+                let name = format!("blobs/{object}");
+                let copied = match target.size(&name).await {
+                    Ok(Some(size)) => Ok(Some((object, size, false))),
+                    Ok(None) => match blobs.copy_to(&key, target, &name).await {
+                        Ok(size) => Ok(Some((object, size, true))),
+                        Err(BlobError::NotFound) => Ok(None),
+                        Err(e) => Err(target_error(e)),
+                    },
+                    Err(e) => Err(target_error(e)),
+                };
+                let i = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(&format!("files: {i} of {n}"));
+                (key, copied)
+            }
+        })
+        .buffered(COPIES)
+        .collect()
+        .await
 }
 
 /// The keys: a new key snapshot, the ledger brought up to date, and every older key snapshot
@@ -586,19 +615,30 @@ async fn write_restore(
     dump: &Dump,
     progress: Progress<'_>,
 ) -> Result<(), CoreError> {
-    let mut copied = Vec::with_capacity(wanted.len());
-    let mut outcome = Ok(());
-    for (i, b) in wanted.iter().enumerate() {
-        progress(&format!("files: {} of {}", i + 1, wanted.len()));
-        match target
-            .copy_to(&format!("blobs/{}", b.object), blobs, &b.key)
-            .await
-        {
-            Ok(_) => copied.push(b.key.clone()),
-            Err(e) => {
-                outcome = Err(target_error(e));
-                break;
+    use futures_util::stream::{self, StreamExt as _};
+    let n = wanted.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<(String, Result<u64, BlobError>)> = stream::iter(wanted)
+        .map(|b| {
+            let done = &done;
+            async move {
+                let r = target
+                    .copy_to(&format!("blobs/{}", b.object), blobs, &b.key)
+                    .await;
+                let i = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(&format!("files: {i} of {n}"));
+                (b.key.clone(), r)
             }
+        })
+        .buffer_unordered(COPIES)
+        .collect()
+        .await;
+    let mut copied = Vec::with_capacity(n);
+    let mut outcome = Ok(());
+    for (key, r) in results {
+        match r {
+            Ok(_) => copied.push(key),
+            Err(e) => outcome = Err(target_error(e)),
         }
     }
     if outcome.is_ok() {
