@@ -548,27 +548,54 @@ fn spawn_retention(services: strongroom_core::Services, interval: std::time::Dur
     });
 }
 
-/// Runs the installation's own jobs (scheduled backups, the key snapshot's refresh after a
-/// forget, replication) every few seconds, and at once when something wakes the worker.
+/// Runs the installation's own jobs: a task for the quick ones (the key snapshot's refresh
+/// after a forget, replication), at once when something wakes it and every few seconds, and one
+/// that plans and takes the scheduled snapshots, so that replication never waits behind one.
 fn spawn_installation_worker(services: strongroom_core::Services) {
+    use strongroom_store::Queue;
     let tick = std::time::Duration::from_secs(match services.backup.interval_secs {
         0 => 5,
         n => n.min(5),
     });
+    let log = |what: &str,
+               done: Result<
+        Vec<(strongroom_domain::JobKind, String)>,
+        strongroom_core::CoreError,
+    >| match done {
+        Ok(ran) => {
+            for (kind, outcome) in ran {
+                tracing::info!(%kind, outcome, "installation job ran");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, what, "installation jobs failed"),
+    };
+    let quick = services.clone();
     tokio::spawn(async move {
         loop {
-            match services.run_installation_jobs(services.clock.now()).await {
-                Ok(ran) => {
-                    for (kind, outcome) in ran {
-                        tracing::info!(%kind, outcome, "installation job ran");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "installation jobs failed"),
-            }
+            let now = quick.clock.now();
+            log(
+                "quick",
+                quick.run_installation_lane(now, Queue::Installation).await,
+            );
             tokio::select! {
-                () = services.wake.notified() => {}
+                () = quick.wake.notified() => {}
                 () = tokio::time::sleep(tick) => {}
             }
+        }
+    });
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let now = services.clock.now();
+            if let Err(e) = services.plan_installation(now).await {
+                tracing::error!(error = %e, "planning backups failed");
+            }
+            log(
+                "snapshots",
+                services.run_installation_lane(now, Queue::Snapshots).await,
+            );
         }
     });
 }

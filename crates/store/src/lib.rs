@@ -31,7 +31,7 @@ pub mod tenancy;
 pub use access::PolicyStore;
 pub use auth::{LoginHistoryStore, PasswordResetStore, SessionStore};
 pub use backup::BackupStore;
-pub use jobs::JobStore;
+pub use jobs::{JobStore, Queue};
 pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
 pub use privacy::PrivacyLogStore;

@@ -253,12 +253,12 @@ pub const PUT_RETENTION_RULES: &str = "INSERT INTO retention_rules (tenant_id, r
 pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (job_id, tenant_id, kind, subject_id, dedupe_key, param, run_at, status, created_at, updated_at, object) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9) ON CONFLICT (dedupe_key) DO UPDATE SET run_at = excluded.run_at, updated_at = excluded.updated_at WHERE jobs.status = 'pending' AND jobs.outcome IS NULL AND jobs.run_at <> excluded.run_at";
 /// SQLite has one writer at a time: the claim is atomic as it is.
 pub const CLAIM_JOBS_SQLITE: &str = concat!(
-    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 AND (tenant_id = $3) = $4 ORDER BY run_at, job_id LIMIT $5",
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 AND (tenant_id = $3) = $4 AND (kind = $5) = $6 ORDER BY run_at, job_id LIMIT $7",
     ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts, object"
 );
 /// PostgreSQL: rows another instance is claiming are skipped, never waited for or run twice.
 pub const CLAIM_JOBS_PG: &str = concat!(
-    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 AND (tenant_id = $3) = $4 ORDER BY run_at, job_id LIMIT $5",
+    "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 WHERE job_id IN (SELECT job_id FROM jobs WHERE (status = 'pending' OR (status = 'running' AND locked_until < $2)) AND run_at <= $2 AND (tenant_id = $3) = $4 AND (kind = $5) = $6 ORDER BY run_at, job_id LIMIT $7",
     " FOR UPDATE SKIP LOCKED",
     ") RETURNING job_id, tenant_id, kind, subject_id, param, run_at, attempts, object"
 );

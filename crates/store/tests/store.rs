@@ -1445,7 +1445,12 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
     let lease = Duration::minutes(5);
     let claim = |at: Timestamp| {
         let store = f.store.clone();
-        async move { store.claim_jobs(at, at + lease, 10, false).await.unwrap() }
+        async move {
+            store
+                .claim_jobs(at, at + lease, 10, Queue::Tenants)
+                .await
+                .unwrap()
+        }
     };
     assert!(
         claim(t0 - Duration::seconds(1)).await.is_empty(),
@@ -1547,7 +1552,27 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
         claim(t0 + Duration::days(31)).await.is_empty(),
         "not a tenant's job"
     );
-    let mine = f.store.claim_jobs(t0, t0 + lease, 10, true).await.unwrap();
+    let snapshot = NewJob {
+        tenant_id: TenantId::INSTALLATION,
+        kind: JobKind::BackupRun,
+        ..new_job(&t, "backup.run:1", t0)
+    };
+    f.store.enqueue(&snapshot).await.unwrap();
+    let snapshots = f
+        .store
+        .claim_jobs(t0, t0 + lease, 10, Queue::Snapshots)
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshots.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [snapshot.id],
+        "a lane of their own"
+    );
+    let mine = f
+        .store
+        .claim_jobs(t0, t0 + lease, 10, Queue::Installation)
+        .await
+        .unwrap();
     assert_eq!(
         (mine.len(), mine[0].object.as_deref()),
         (1, Some("tenants/x/files/y"))
@@ -1631,7 +1656,7 @@ async fn concurrent_claimers_never_share_a_job(b: Backend) {
         let mut got = Vec::new();
         loop {
             let batch = store
-                .claim_jobs(t0, t0 + Duration::minutes(5), 7, false)
+                .claim_jobs(t0, t0 + Duration::minutes(5), 7, Queue::Tenants)
                 .await
                 .unwrap();
             if batch.is_empty() {

@@ -12,7 +12,7 @@ use super::{Keep, RunSummary, lock, prune, quiet, run};
 use crate::{CoreError, Services};
 use strongroom_blobs::Blobs;
 use strongroom_domain::{Email, JobId, JobKind, TenantId, Timestamp, from_millis, to_millis};
-use strongroom_store::{BackupRun, Job, NewJob, Store};
+use strongroom_store::{BackupRun, Job, NewJob, Queue, Store};
 use time::Duration;
 
 /// A claimed installation job may run this long before another instance may take it over.
@@ -164,11 +164,20 @@ impl Services {
     }
 
     /// One pass of the installation worker: plans what the schedule calls for, then runs
-    /// every due installation job. What each did.
+    /// every due installation job, the quick ones first. What each did. (`serve` runs the two
+    /// lanes as two tasks, so that replication never waits behind a snapshot.)
     pub async fn run_installation_jobs(
         &self,
         now: Timestamp,
     ) -> Result<Vec<(JobKind, String)>, CoreError> {
+        self.plan_installation(now).await?;
+        let mut ran = self.run_installation_lane(now, Queue::Installation).await?;
+        ran.extend(self.run_installation_lane(now, Queue::Snapshots).await?);
+        Ok(ran)
+    }
+
+    /// Schedules the period's snapshot and, when backups are overdue, one notice.
+    pub async fn plan_installation(&self, now: Timestamp) -> Result<(), CoreError> {
         if let Some((slot, start)) = self.backup_period(now) {
             self.store
                 .enqueue(&installation_job(
@@ -193,9 +202,18 @@ impl Services {
                     .await?;
             }
         }
+        Ok(())
+    }
+
+    /// Runs the due jobs of one installation queue until none is due at `now`.
+    pub async fn run_installation_lane(
+        &self,
+        now: Timestamp,
+        queue: Queue,
+    ) -> Result<Vec<(JobKind, String)>, CoreError> {
         let mut ran = Vec::new();
         loop {
-            let jobs = self.store.claim_jobs(now, now + LEASE, 8, true).await?;
+            let jobs = self.store.claim_jobs(now, now + LEASE, 8, queue).await?;
             if jobs.is_empty() {
                 return Ok(ran);
             }

@@ -148,7 +148,12 @@ impl Services {
         loop {
             let jobs = self
                 .store
-                .claim_jobs(now, now + LEASE, CLAIM_BATCH, false)
+                .claim_jobs(
+                    now,
+                    now + LEASE,
+                    CLAIM_BATCH,
+                    strongroom_store::Queue::Tenants,
+                )
                 .await?;
             if jobs.is_empty() {
                 for tenant in self.store.list_tenants().await? {

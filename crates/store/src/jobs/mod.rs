@@ -6,6 +6,19 @@ use crate::{Job, JobState, NewJob, Result, rows, sql};
 use async_trait::async_trait;
 use strongroom_domain::{JobId, JobKind, TenantId, Timestamp, UserId};
 
+/// Which jobs a worker claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queue {
+    /// The tenants' jobs (retention).
+    Tenants,
+    /// The installation's quick jobs (tenant [`TenantId::INSTALLATION`]): the key snapshot's
+    /// refresh, replication.
+    Installation,
+    /// The installation's scheduled snapshots (`backup.run`), which take long: a lane of their
+    /// own, so replication never waits behind one.
+    Snapshots,
+}
+
 /// The durable job queue, the one table claimed across tenants (every job carries its tenant).
 #[async_trait]
 pub trait JobStore: Send + Sync {
@@ -13,16 +26,15 @@ pub trait JobStore: Send + Sync {
     /// if it has not run yet); whether it was added or moved.
     async fn enqueue(&self, job: &NewJob) -> Result<bool>;
 
-    /// Claims up to `limit` due jobs (pending, or running with an expired lease) until
-    /// `lease_until`: the installation's own (backups, replication: tenant
-    /// [`TenantId::INSTALLATION`]) or the tenants'. Two instances never claim the same job
-    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
+    /// Claims up to `limit` due jobs of one queue (pending, or running with an expired lease)
+    /// until `lease_until`. Two instances never claim the same job (PostgreSQL: `FOR UPDATE
+    /// SKIP LOCKED`; SQLite: one writer).
     async fn claim_jobs(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
-        installation: bool,
+        queue: Queue,
     ) -> Result<Vec<Job>>;
 
     /// Since when the oldest unfinished installation job of `kind` has been due, if one is
@@ -92,7 +104,7 @@ impl<B: Backend> JobStore for B {
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
-        installation: bool,
+        queue: Queue,
     ) -> Result<Vec<Job>> {
         self.write_one(move |c| {
             Box::pin(async move {
@@ -107,7 +119,9 @@ impl<B: Backend> JobStore for B {
                             lease_until,
                             now,
                             TenantId::INSTALLATION,
-                            installation,
+                            queue != Queue::Tenants,
+                            JobKind::BackupRun,
+                            queue == Queue::Snapshots,
                             limit
                         ],
                         rows::job,
