@@ -993,6 +993,16 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
         String::from_utf8_lossy(&verify.stderr)
     );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("tenant acme"));
+    // The server starts on the restored installation with the operator's key file.
+    let server = Server::start(strongroom(new.path(), new_db.as_ref()).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    let r = Client::new(&server.base).get("/healthz").await;
+    assert_eq!(r.status, 200);
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
     // Again into the same place: refused.
     let again = strongroom(new.path(), new_db.as_ref())
         .args(["restore", "--from", &to])
