@@ -250,6 +250,17 @@ impl Blobs {
         Ok(size)
     }
 
+    /// Every object under `prefix` with its size (one listing, not one request per object).
+    pub async fn sizes(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let prefix = key_path(prefix)?;
+        self.inner
+            .list(Some(&prefix))
+            .map_ok(|m| (m.location.to_string(), m.size))
+            .map_err(blob_error)
+            .try_collect()
+            .await
+    }
+
     /// Every blob key under `prefix` (for tests and operator checks).
     pub async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
         let prefix = key_path(prefix)?;

@@ -49,25 +49,25 @@ impl BackupKeys {
         out
     }
 
-    /// Seals a chunk under its id: `(id, sealed)`.
-    pub fn seal_chunk(&self, plaintext: &[u8]) -> Result<(ChunkId, Vec<u8>), CryptoError> {
-        let id = self.chunk_id(plaintext);
-        let sealed = self.sealing.seal(&aad(&[b"chunk", &id]), plaintext)?;
-        Ok((id, sealed))
+    /// Seals a chunk's stored bytes (its raw bytes compressed) under its id, the
+    /// [`BackupKeys::chunk_id`] of its raw bytes: it opens only as that id.
+    pub fn seal_chunk(&self, id: &ChunkId, bytes: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.sealing.seal(&aad(&[b"chunk", id]), bytes)
     }
 
-    /// Opens the chunk stored as `id`; anything but that very chunk is `Rejected`.
+    /// Opens the chunk stored as `id`: anything sealed under another id, or altered, is
+    /// `Rejected`. The caller checks the raw bytes it unpacks with [`BackupKeys::is_chunk`].
     pub fn open_chunk(
         &self,
         id: &ChunkId,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let plain = self.sealing.open(&aad(&[b"chunk", id]), sealed)?;
-        if bool::from(self.chunk_id(&plain).ct_eq(id)) {
-            Ok(plain)
-        } else {
-            Err(CryptoError::Rejected)
-        }
+        self.sealing.open(&aad(&[b"chunk", id]), sealed)
+    }
+
+    /// Whether `raw` is the chunk `id` names (constant time).
+    pub fn is_chunk(&self, id: &ChunkId, raw: &[u8]) -> bool {
+        bool::from(self.chunk_id(raw).ct_eq(id))
     }
 
     /// Seals a manifest (or another whole document of a backup: the key snapshot, the erasure
@@ -108,21 +108,34 @@ mod tests {
     #[test]
     fn equal_chunks_get_one_id_and_only_under_one_key() {
         let k = keys();
-        let (a, sa) = k.seal_chunk(b"rows of a table").unwrap();
-        let (b, sb) = k.seal_chunk(b"rows of a table").unwrap();
-        assert_eq!(a, b, "deduplication needs a deterministic id");
+        let a = k.chunk_id(b"rows of a table");
+        assert_eq!(
+            a,
+            k.chunk_id(b"rows of a table"),
+            "deduplication needs a deterministic id"
+        );
+        let (sa, sb) = (
+            k.seal_chunk(&a, b"zz").unwrap(),
+            k.seal_chunk(&a, b"zz").unwrap(),
+        );
         assert_ne!(sa, sb, "but every sealing has its own nonce");
         let other = BackupKeys::derive(&Key32::from_bytes([8; 32]));
         assert_ne!(other.chunk_id(b"rows of a table"), a);
         assert_eq!(other.open_chunk(&a, &sa), Err(CryptoError::Rejected));
-        assert_eq!(&k.open_chunk(&a, &sa).unwrap()[..], b"rows of a table");
+        assert_eq!(&k.open_chunk(&a, &sa).unwrap()[..], b"zz");
+        assert!(k.is_chunk(&a, b"rows of a table"));
+        assert!(!k.is_chunk(&a, b"rows of another table"));
+        assert!(!other.is_chunk(&a, b"rows of a table"));
     }
 
     #[test]
     fn a_chunk_opens_only_as_itself() {
         let k = keys();
-        let (a, sa) = k.seal_chunk(b"first").unwrap();
-        let (b, sb) = k.seal_chunk(b"second").unwrap();
+        let (a, b) = (k.chunk_id(b"first"), k.chunk_id(b"second"));
+        let (sa, sb) = (
+            k.seal_chunk(&a, b"1").unwrap(),
+            k.seal_chunk(&b, b"2").unwrap(),
+        );
         // Swapped: each stored under the other's id.
         assert_eq!(k.open_chunk(&a, &sb), Err(CryptoError::Rejected));
         assert_eq!(k.open_chunk(&b, &sa), Err(CryptoError::Rejected));

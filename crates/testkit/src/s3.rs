@@ -80,6 +80,19 @@ impl S3Server {
         c.blobs.s3_secret_access_key_file = Some(self.secret_file.path().to_owned());
     }
 
+    /// A bucket folder of this server, opened directly (`s3://<bucket>/<prefix>`).
+    pub fn bucket(&self, prefix: &str) -> strongroom_blobs::Blobs {
+        let settings = strongroom_blobs::S3Settings {
+            endpoint: Some(format!("http://127.0.0.1:{}", self.port)),
+            region: Some("us-east-1".into()),
+            allow_http: true,
+            access_key_id: Some(ACCESS_KEY.into()),
+            secret_access_key: Some(SECRET_KEY.to_owned().into()),
+        };
+        strongroom_blobs::Blobs::open(&format!("s3://{BUCKET}/{prefix}"), &settings)
+            .expect("the test bucket opens")
+    }
+
     /// Every object file the server holds (recursively), as bytes.
     pub fn objects(&self) -> Vec<(std::path::PathBuf, Vec<u8>)> {
         fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {

@@ -1,4 +1,4 @@
-//! Backups (issue 11, in progress): this file is the snapshot format — a dump of the store
+//! Backups: this file is the snapshot format — a dump of the store
 //! (`strongroom_store::backup`) packed into sealed, content-addressed chunks and an
 //! authenticated manifest, and unpacked again with every chunk checked; `run` writes, lists,
 //! verifies and restores snapshots in a target; `prune` applies the keep policy.
@@ -6,8 +6,9 @@
 //! A table's rows are encoded with postcard (a compact serde format with a stable, documented
 //! wire format), cut into content-defined chunks (FastCDC: a row changed in the middle of a
 //! table changes one or two chunks, not every one after it), each chunk compressed with zstd
-//! and then sealed under the backup keys (`strongroom_crypto::backup`): its id is a keyed hash
-//! of its content, so an unchanged chunk is the same chunk in every snapshot and is stored once.
+//! and then sealed under the backup keys (`strongroom_crypto::backup`) and its id, a keyed hash
+//! of its raw content: an unchanged chunk is the same chunk in every snapshot, stored once, and
+//! a run that finds it in the target's listing does not even compress it again.
 //! The manifest lists, per table, its row count and its chunks in order with their sealed
 //! sizes, and is sealed under the snapshot's id: a chunk that is missing, of the wrong size,
 //! edited, swapped with another or moved, and a manifest that is cut short or renamed, are each
@@ -140,13 +141,18 @@ pub(crate) fn unhex(s: &str) -> Option<ChunkId> {
     Some(out)
 }
 
-/// Packs the tables of a dump (all of it, or one part) as the snapshot `snapshot`.
+/// Packs the tables of a dump (all of it, or one part) as the snapshot `snapshot`. A chunk
+/// the target holds already is only named, never compressed or sealed again (`have`: its
+/// stored size): a run over a store that changed little costs little more than reading it.
 pub fn pack<'a>(
     keys: &BackupKeys,
     snapshot: &str,
     schema_version: u32,
     tables: impl Iterator<Item = &'a TableDump>,
+    have: impl Fn(&ChunkId) -> Option<u64>,
 ) -> Result<Packed, BackupError> {
+    let failed = |e: std::io::Error| BackupError::Failed(e.to_string());
+    let mut zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(failed)?;
     let mut entries = Vec::new();
     let mut chunks: Vec<(ChunkId, Vec<u8>)> = Vec::new();
     for t in tables {
@@ -156,19 +162,25 @@ pub fn pack<'a>(
             let raw = bytes
                 .get(cut.offset..cut.offset + cut.length)
                 .ok_or_else(|| BackupError::Failed("a chunk outside its table".into()))?;
-            let compressed = zstd::bulk::compress(raw, ZSTD_LEVEL)
-                .map_err(|e| BackupError::Failed(e.to_string()))?;
-            let (id, sealed) = keys
-                .seal_chunk(&compressed)
-                .map_err(|e| BackupError::Failed(e.to_string()))?;
+            let id = keys.chunk_id(raw);
+            let size = if let Some(size) = have(&id) {
+                size
+            } else if let Some((_, sealed)) = chunks.iter().find(|(c, _)| *c == id) {
+                sealed.len() as u64
+            } else {
+                let compressed = zstd.compress(raw).map_err(failed)?;
+                let sealed = keys
+                    .seal_chunk(&id, &compressed)
+                    .map_err(|e| BackupError::Failed(e.to_string()))?;
+                let size = sealed.len() as u64;
+                chunks.push((id, sealed));
+                size
+            };
             refs.push(ChunkRef {
                 id: hex(&id),
-                size: sealed.len() as u64,
+                size,
                 raw: raw.len() as u64,
             });
-            if !chunks.iter().any(|(c, _)| *c == id) {
-                chunks.push((id, sealed));
-            }
         }
         entries.push(TableEntry {
             table: t.table.clone(),
@@ -231,7 +243,7 @@ pub fn unpack(
                     table: table(),
                     what: format!("chunk {} does not decompress: {e}", c.id),
                 })?;
-            if raw.len() as u64 != c.raw {
+            if raw.len() as u64 != c.raw || !keys.is_chunk(&id, &raw) {
                 return Err(BackupError::Table {
                     table: table(),
                     what: format!("chunk {} has the wrong length", c.id),

@@ -232,18 +232,38 @@ pub async fn run(
         let started = std::time::Instant::now();
         let snapshot = uuid::Uuid::now_v7().to_string();
         let dump = store.dump().await?;
-        let mut packed = pack(keys, &snapshot, dump.schema_version, dump.part(Part::Data))
-            .map_err(backup_error)?;
-        let (mut total, mut new) = (0u64, 0u64);
+        // What the target holds, in one listing: those chunks are not packed again.
+        let have: HashMap<_, _> = target
+            .sizes("chunks")
+            .await
+            .map_err(target_error)?
+            .into_iter()
+            .filter_map(|(name, size)| Some((unhex(name.strip_prefix("chunks/")?)?, size)))
+            .collect();
+        let mut packed = pack(
+            keys,
+            &snapshot,
+            dump.schema_version,
+            dump.part(Part::Data),
+            |id| have.get(id).copied(),
+        )
+        .map_err(backup_error)?;
+        let mut total: u64 = packed
+            .manifest
+            .tables
+            .iter()
+            .flat_map(|t| &t.chunks)
+            .map(|c| c.size)
+            .sum();
+        let mut new = 0u64;
         let chunks = packed.chunks.len();
         for (i, (id, sealed)) in packed.chunks.drain(..).enumerate() {
-            progress(&format!("rows: chunk {} of {chunks}", i + 1));
-            let name = format!("chunks/{}", hex(&id));
-            total += sealed.len() as u64;
-            if target.size(&name).await.map_err(target_error)?.is_none() {
-                new += sealed.len() as u64;
-                target.put(&name, sealed).await.map_err(target_error)?;
-            }
+            progress(&format!("rows: new chunk {} of {chunks}", i + 1));
+            new += sealed.len() as u64;
+            target
+                .put(&format!("chunks/{}", hex(&id)), sealed)
+                .await
+                .map_err(target_error)?;
         }
         let mut m = packed.manifest;
         for (key, copied) in copy_blobs(keys, blobs, target, blob_keys(&dump), progress).await {

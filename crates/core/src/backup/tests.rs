@@ -52,7 +52,7 @@ fn target(p: &Packed) -> HashMap<ChunkId, Vec<u8>> {
 #[test]
 fn a_snapshot_unpacks_to_what_was_packed() {
     let (k, d) = (keys(), dump(1));
-    let p = pack(&k, "s1", 11, d.tables.iter()).unwrap();
+    let p = pack(&k, "s1", 11, d.tables.iter(), |_| None).unwrap();
     assert!(p.manifest.tables[1].chunks.len() > 3, "{:?}", p.manifest);
     let stored = target(&p);
     let sealed = seal_manifest(&k, &p.manifest).unwrap();
@@ -69,8 +69,8 @@ fn an_unchanged_chunk_is_the_same_chunk_in_the_next_snapshot() {
     let mut b = a.clone();
     b.tables[1].rows[4000][1] = Cell::Text(Some("changed".into()));
     let (pa, pb) = (
-        pack(&k, "a", 11, a.tables.iter()).unwrap(),
-        pack(&k, "b", 11, b.tables.iter()).unwrap(),
+        pack(&k, "a", 11, a.tables.iter(), |_| None).unwrap(),
+        pack(&k, "b", 11, b.tables.iter(), |_| None).unwrap(),
     );
     let old = target(&pa);
     let new: Vec<_> = pb
@@ -85,6 +85,17 @@ fn an_unchanged_chunk_is_the_same_chunk_in_the_next_snapshot() {
         new.len(),
         pb.chunks.len()
     );
+    // Packed against what the target holds: only the new chunks are sealed, the others are
+    // named with their stored sizes, and the snapshot unpacks whole from both.
+    let have: HashMap<_, _> = old.iter().map(|(id, c)| (*id, c.len() as u64)).collect();
+    let pc = pack(&k, "c", 11, b.tables.iter(), |id| have.get(id).copied()).unwrap();
+    assert_eq!(pc.chunks.len(), new.len());
+    let mut stored = old.clone();
+    stored.extend(pc.chunks.iter().cloned());
+    assert_eq!(
+        unpack(&k, &pc.manifest, |id| stored.get(id).cloned()).unwrap(),
+        b
+    );
 }
 
 /// Each kind of damage to the target is found, and named: the table and the chunk.
@@ -95,7 +106,7 @@ fn an_unchanged_chunk_is_the_same_chunk_in_the_next_snapshot() {
 )]
 fn a_damaged_target_is_named_not_restored() {
     let (k, d) = (keys(), dump(1));
-    let p = pack(&k, "s1", 11, d.tables.iter()).unwrap();
+    let p = pack(&k, "s1", 11, d.tables.iter(), |_| None).unwrap();
     let m = &p.manifest;
     let first = unhex(&m.tables[1].chunks[1].id).unwrap();
     let second = unhex(&m.tables[1].chunks[2].id).unwrap();

@@ -84,16 +84,8 @@ async fn a_snapshot_restores_into_the_other_store(b: Backend) {
 
 /// The same against a real S3-compatible server on loopback as the target.
 async fn a_snapshot_in_an_s3_bucket_restores_too(b: Backend) {
-    use strongroom_testkit::s3::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
-    let s3 = S3Server::start().await;
-    let settings = strongroom_blobs::S3Settings {
-        endpoint: Some(format!("http://127.0.0.1:{}", s3.port)),
-        region: Some("us-east-1".into()),
-        allow_http: true,
-        access_key_id: Some(ACCESS_KEY.into()),
-        secret_access_key: Some(SECRET_KEY.to_owned().into()),
-    };
-    let target = Blobs::open(&format!("s3://{BUCKET}/backups"), &settings).unwrap();
+    let s3 = strongroom_testkit::s3::S3Server::start().await;
+    let target = s3.bucket("backups");
     snapshot_and_restore(b, target).await;
     assert!(
         s3.objects()

@@ -208,16 +208,8 @@ async fn the_lock_holds_in_a_folder() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lock_holds_in_an_s3_bucket() {
-    use strongroom_testkit::s3::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
-    let s3 = S3Server::start().await;
-    let settings = strongroom_blobs::S3Settings {
-        endpoint: Some(format!("http://127.0.0.1:{}", s3.port)),
-        region: Some("us-east-1".into()),
-        allow_http: true,
-        access_key_id: Some(ACCESS_KEY.into()),
-        secret_access_key: Some(SECRET_KEY.to_owned().into()),
-    };
-    let target = Blobs::open(&format!("s3://{BUCKET}/locked"), &settings).unwrap();
+    let s3 = strongroom_testkit::s3::S3Server::start().await;
+    let target = s3.bucket("locked");
     the_target_lock_keeps_a_prune_and_a_run_apart(target).await;
 }
 
