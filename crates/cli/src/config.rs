@@ -30,7 +30,40 @@ pub struct Config {
     pub auth: AuthConfig,
     pub retention: RetentionConfig,
     pub backup: BackupConfig,
+    pub tls: TlsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM), leaf first; replaced on disk, it is served from the next
+    /// handshake on.
+    pub cert_file: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub key_file: Option<PathBuf>,
+    /// `"1.3"` (the default: TLS 1.3 only) or `"1.2"`.
+    pub min_version: String,
+    /// Generate a self-signed certificate into `<data_dir>/tls/` (a first try only).
+    pub self_signed: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert_file: None,
+            key_file: None,
+            min_version: "1.3".into(),
+            self_signed: false,
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Whether `serve` speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() || self.self_signed
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -205,6 +238,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             retention: RetentionConfig::default(),
             backup: BackupConfig::default(),
+            tls: TlsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -258,6 +292,8 @@ fn is_config_key(key: &str) -> bool {
 pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -285,6 +321,12 @@ impl Config {
         if let Some(l) = &overrides.listen {
             f = f.merge(("listen", l.to_string()));
         }
+        if let Some(c) = &overrides.tls_cert {
+            f = f.merge(("tls.cert_file", c));
+        }
+        if let Some(k) = &overrides.tls_key {
+            f = f.merge(("tls.key_file", k));
+        }
         f
     }
 
@@ -304,13 +346,20 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if !self.listen.ip().is_loopback() && !self.behind_proxy {
+        if !self.listen.ip().is_loopback() && !self.behind_proxy && !self.tls.enabled() {
             return Err(format!(
                 "listen = {} is not a loopback address, and Strongroom serves plain HTTP only on loopback. \
-                 Put a TLS-terminating reverse proxy in front and set behind_proxy = true \
+                 Set tls.cert_file and tls.key_file (serve --tls-cert/--tls-key), or put a \
+                 TLS-terminating reverse proxy in front and set behind_proxy = true \
                  (STRONGROOM_BEHIND_PROXY=true), or listen on 127.0.0.1.",
                 self.listen
             ));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err("tls.cert_file and tls.key_file go together: set both or neither".into());
+        }
+        if !matches!(self.tls.min_version.as_str(), "1.2" | "1.3") {
+            return Err("tls.min_version must be \"1.3\" (the default) or \"1.2\"".into());
         }
         let db = self.database_url();
         if !(db.starts_with("sqlite://")
@@ -453,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn non_loopback_needs_behind_proxy() {
+    fn non_loopback_needs_tls_or_behind_proxy() {
         let mut c = Config {
             listen: "0.0.0.0:8080".parse().unwrap(),
             ..Config::default()
@@ -461,6 +510,13 @@ mod tests {
         assert!(c.validate().unwrap_err().contains("behind_proxy"));
         c.behind_proxy = true;
         assert!(c.validate().is_ok());
+        c.behind_proxy = false;
+        c.tls.cert_file = Some("/etc/strongroom/chain.pem".into());
+        assert!(c.validate().unwrap_err().contains("go together"));
+        c.tls.key_file = Some("/etc/strongroom/key.pem".into());
+        assert!(c.validate().is_ok(), "TLS on a public address");
+        c.tls.min_version = "1.1".into();
+        assert!(c.validate().unwrap_err().contains("tls.min_version"));
     }
 
     #[test]

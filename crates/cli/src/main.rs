@@ -38,6 +38,12 @@ enum Command {
         /// Also create demo tenants and users and write DIR/demo-credentials.json.
         #[arg(long)]
         demo: bool,
+        /// TLS certificate chain, PEM (overrides tls.cert_file).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key, PEM (overrides tls.key_file).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Manage tenants.
     Tenant {
@@ -246,9 +252,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Restore { .. }
         | Command::Retention { .. } => None,
     };
+    let (tls_cert, tls_key) = match &cli.command {
+        Command::Serve {
+            tls_cert, tls_key, ..
+        } => (tls_cert.clone(), tls_key.clone()),
+        _ => (None, None),
+    };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         listen,
+        tls_cert,
+        tls_key,
     };
     let config = Config::load(cli.config.as_deref(), &overrides).map_err(anyhow::Error::msg)?;
     init_logging(&config);
@@ -644,7 +658,8 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     // Signal handlers first: a SIGTERM that follows the "listening" line must stop us gracefully.
     let shutdown = shutdown_signal()?;
     tracing::info!(%addr, database = %startup::redact_url(&config.database_url()), "server ready");
-    writeln!(std::io::stdout(), "listening on http://{addr}").context("stdout")?;
+    let scheme = if app.tls() { "https" } else { "http" };
+    writeln!(std::io::stdout(), "listening on {scheme}://{addr}").context("stdout")?;
     app.run(shutdown).await?;
     tracing::info!("server stopped");
     Ok(())

@@ -12,6 +12,8 @@ pub struct Application {
     pub listener: TcpListener,
     pub addr: SocketAddr,
     behind_proxy: bool,
+    /// TLS, if configured (the certificate reloads when its files change).
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 /// Opens everything the configuration names. Fails with a message that says what to fix.
@@ -24,6 +26,10 @@ pub async fn build_with_clock(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Application> {
     let services = services(config, clock).await?;
+    // The certificate is checked before the port is taken: a bad one stops the start.
+    let tls = crate::tls::TlsFiles::from_config(config)?
+        .map(|files| files.serve())
+        .transpose()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -33,11 +39,13 @@ pub async fn build_with_clock(
         listener,
         addr,
         behind_proxy: config.behind_proxy,
+        tls,
     })
 }
 
 /// The domain services alone (for CLI commands that need no listener).
 pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    crate::tls::install_provider();
     std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         anyhow::anyhow!("cannot create data_dir {}: {e}", config.data_dir.display())
     })?;
@@ -108,10 +116,20 @@ pub fn redact_url(url: &str) -> String {
 
 impl Application {
     pub fn router(&self) -> strongroom_http::Router {
-        strongroom_http::router(strongroom_http::AppState::new(
+        let router = strongroom_http::router(strongroom_http::AppState::new(
             self.services.clone(),
             self.behind_proxy,
-        ))
+        ));
+        if self.tls.is_some() {
+            strongroom_http::with_hsts(router)
+        } else {
+            router
+        }
+    }
+
+    /// Whether it serves TLS.
+    pub fn tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Serves until `shutdown` resolves; in-flight requests finish first.
@@ -120,7 +138,10 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router();
-        strongroom_http::serve(self.listener, app, shutdown).await
+        match self.tls {
+            Some(tls) => strongroom_http::serve_tls(self.listener, app, tls, shutdown).await,
+            None => strongroom_http::serve(self.listener, app, shutdown).await,
+        }
     }
 }
 

@@ -78,6 +78,27 @@ impl Server {
     }
 }
 
+/// `serve` with TLS says so: `listening on https://…` (here the self-signed first try, whose
+/// certificate lands in the data folder).
+#[test]
+fn serve_with_tls_listens_on_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        strongroom(dir.path(), None)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("STRONGROOM_TLS__SELF_SIGNED", "true"),
+    );
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    assert!(dir.path().join("tls/self-signed.crt").exists());
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("SELF-SIGNED TLS CERTIFICATE"), "{log}");
+}
+
 async fn tenant_create_prints_a_working_one_time_password(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = database(b).await;

@@ -86,6 +86,34 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Serves over TLS (`axum-server` with rustls: HTTP/2 or HTTP/1.1 by ALPN) until `shutdown`
+/// resolves; in-flight requests get 30 s to finish.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    tls: axum_server::tls_rustls::RustlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, tls)?
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}
+
+/// Every answer over TLS tells the browser to use nothing else (a year, subdomains too).
+pub fn with_hsts(router: Router) -> Router {
+    router.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    ))
+}
+
 pub async fn serve(
     listener: TcpListener,
     app: Router,

@@ -41,6 +41,7 @@ impl Resp {
 
 impl Client {
     pub fn new(base: &str) -> Self {
+        strongroom::tls::install_provider();
         Self {
             base: base.to_owned(),
             http: reqwest::Client::new(),

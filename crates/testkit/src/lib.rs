@@ -79,7 +79,11 @@ impl TestServer {
         let app = strongroom::startup::build_with_clock(&config, clock.clone())
             .await
             .expect("server builds");
-        let base = format!("http://{}", app.addr);
+        let base = format!(
+            "{}://{}",
+            if app.tls() { "https" } else { "http" },
+            app.addr
+        );
         let services = app.services.clone();
         let mail = services.mailer.subscribe();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -17,3 +17,4 @@ mod retention;
 mod rights;
 mod schedule;
 mod tidy;
+mod tls;
