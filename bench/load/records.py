@@ -24,9 +24,9 @@ import sys
 from demo import DemoServer
 
 
-def wrk(url, token, args):
+def wrk(url, token, args, extra=()):
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-           "--latency", url]
+           "--latency", *extra, url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

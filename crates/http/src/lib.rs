@@ -100,7 +100,12 @@ pub async fn serve_tls(
         shutdown.await;
         stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
     });
-    axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, tls)?
+    // TCP_NODELAY as axum::serve sets it: without it a TLS record that follows a small one
+    // waits for the peer's delayed ACK (tens of milliseconds at p99).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::from_tcp(listener.into_std()?)?
+        .acceptor(acceptor)
         .handle(handle)
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await
