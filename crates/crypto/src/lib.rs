@@ -14,6 +14,7 @@ pub mod random;
 pub mod sign;
 pub mod stream;
 pub mod token;
+pub mod totp;
 
 pub use keyfile::{KeyFile, KeyFileError, RootKeyId};
 pub use keys::{CryptoError, Key32};

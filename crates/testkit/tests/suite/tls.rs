@@ -36,6 +36,11 @@ fn client(cert_pem: &str, versions: &[&'static SupportedProtocolVersion]) -> req
 
 use rustls::pki_types::pem::PemObject as _;
 
+/// `GET base/path` with a client.
+async fn get(c: &reqwest::Client, base: &str, path: &str) -> reqwest::Result<reqwest::Response> {
+    c.get(format!("{base}{path}")).send().await
+}
+
 /// Writes a certificate and key as the server's files (replacing them whole, as a renewal
 /// tool does).
 fn install(dir: &std::path::Path, (cert, key): &(String, String)) {
@@ -64,9 +69,7 @@ async fn tls_13_only_by_default_with_http2_and_hsts() {
     install(dir.path(), &pair);
     let s = tls_server(dir.path(), "1.3").await;
     assert!(s.base.starts_with("https://"), "{}", s.base);
-    let r = client(&pair.0, &[&TLS13])
-        .get(format!("{}/healthz", s.base))
-        .send()
+    let r = get(&client(&pair.0, &[&TLS13]), &s.base, "/healthz")
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -75,15 +78,10 @@ async fn tls_13_only_by_default_with_http2_and_hsts() {
         r.headers()["strict-transport-security"],
         "max-age=31536000; includeSubDomains"
     );
-    let refused = client(&pair.0, &[&TLS12])
-        .get(format!("{}/healthz", s.base))
-        .send()
-        .await;
+    let refused = get(&client(&pair.0, &[&TLS12]), &s.base, "/healthz").await;
     assert!(refused.is_err(), "a TLS 1.2 client is refused: {refused:?}");
     // An error answer carries HSTS too.
-    let r = client(&pair.0, &[&TLS13])
-        .get(format!("{}/api/v1/me", s.base))
-        .send()
+    let r = get(&client(&pair.0, &[&TLS13]), &s.base, "/api/v1/me")
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
@@ -96,9 +94,7 @@ async fn tls_12_when_configured() {
     let pair = certificate();
     install(dir.path(), &pair);
     let s = tls_server(dir.path(), "1.2").await;
-    let r = client(&pair.0, &[&TLS12])
-        .get(format!("{}/healthz", s.base))
-        .send()
+    let r = get(&client(&pair.0, &[&TLS12]), &s.base, "/healthz")
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -150,9 +146,7 @@ async fn self_signed_for_a_first_try() {
             0o600
         );
     }
-    let r = client(&cert, &[&TLS13])
-        .get(format!("{}/healthz", s.base))
-        .send()
+    let r = get(&client(&cert, &[&TLS13]), &s.base, "/healthz")
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
