@@ -26,7 +26,9 @@ pub async fn build_with_clock(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Application> {
     let services = services(config, clock).await?;
-    // The certificate is checked before the port is taken: a bad one stops the start.
+    // The certificate is checked before the port is taken: a bad one stops the start. (The
+    // metrics recorder first, so that the certificate's expiry gauge is recorded.)
+    strongroom_http::metrics::Metrics::global();
     let tls = crate::tls::TlsFiles::from_config(config)?
         .map(|files| files.serve())
         .transpose()?;

@@ -1,6 +1,6 @@
 //! Built-in TLS against a real TLS client (reqwest on rustls) and certificates the test makes:
 //! TLS 1.3 only by default (a TLS 1.2 client is refused), TLS 1.2 when configured, HTTP/2 by
-//! ALPN, HSTS on every answer, a certificate replaced on disk served from the next handshake
+//! ALPN, HSTS on every answer, the certificate's expiry in `/metrics`, a certificate replaced on disk served from the next handshake
 //! while an open connection keeps working, and the self-signed first try.
 
 use rustls::SupportedProtocolVersion;
@@ -86,6 +86,22 @@ async fn tls_13_only_by_default_with_http2_and_hsts() {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers().contains_key("strict-transport-security"));
+    // The certificate's expiry is a metric (the recorder is the process's: any TLS test's
+    // certificate, each valid for years).
+    let metrics = get(&client(&pair.0, &[&TLS13]), &s.base, "/metrics")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expiry: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("strongroom_tls_certificate_expiry_timestamp_seconds "))
+        .unwrap_or_else(|| panic!("{metrics}"))
+        .parse()
+        .unwrap();
+    let now = (time::OffsetDateTime::now_utc() - time::OffsetDateTime::UNIX_EPOCH).as_seconds_f64();
+    assert!(expiry > now, "{expiry}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
