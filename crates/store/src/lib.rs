@@ -29,7 +29,7 @@ pub mod sqlite;
 pub mod tenancy;
 
 pub use access::PolicyStore;
-pub use auth::{LoginHistoryStore, PasswordResetStore, SessionStore};
+pub use auth::{LoginHistoryStore, PasswordResetStore, SessionStore, TotpStore};
 pub use backup::BackupStore;
 pub use jobs::{JobStore, Queue};
 pub use keys::KeyStore;
@@ -66,6 +66,7 @@ pub trait Store:
     + LoginHistoryStore
     + SessionStore
     + PasswordResetStore
+    + TotpStore
     + RecordStore
     + FileStore
     + JobStore
@@ -86,6 +87,8 @@ impl<T> Store for T where
         + LoginHistoryStore
         + SessionStore
         + PasswordResetStore
+        + TotpStore
+        + TotpStore
         + RecordStore
         + FileStore
         + JobStore

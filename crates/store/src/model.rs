@@ -408,6 +408,15 @@ pub struct JobState {
     pub outcome: Option<String>,
 }
 
+/// A user's second factor as stored: the secret sealed under their subject key, pending
+/// until `confirmed_at`, and the last time step accepted (a code is good once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserTotp {
+    pub sealed: Vec<u8>,
+    pub confirmed_at: Option<Timestamp>,
+    pub last_step: Option<i64>,
+}
+
 /// One backup, drill, verify, prune or restore, as the live store records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackupRun {

@@ -55,6 +55,23 @@ pub const RECORD_UNKNOWN_FAILURE: &str = "INSERT INTO unknown_login_failures (te
 pub const UNKNOWN_FAILURES: &str =
     "SELECT failed_logins FROM unknown_login_failures WHERE tenant_id = $1 AND email_index = $2";
 
+// ── The second factor (TOTP) ────────────────────────────────────────────────────────────
+pub const USER_TOTP: &str =
+    "SELECT sealed, confirmed_at, last_step FROM user_totp WHERE tenant_id = $1 AND user_id = $2";
+/// A new secret, pending until confirmed; never over an active factor.
+pub const PUT_PENDING_TOTP: &str = "INSERT INTO user_totp (tenant_id, user_id, sealed, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, user_id) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at, last_step = NULL WHERE user_totp.confirmed_at IS NULL";
+pub const CONFIRM_TOTP: &str = "UPDATE user_totp SET confirmed_at = $1, last_step = $2 WHERE tenant_id = $3 AND user_id = $4 AND confirmed_at IS NULL";
+/// A code's time step, accepted once: only a later step than the last moves it, so two server
+/// instances can never both accept one code.
+pub const ACCEPT_TOTP_STEP: &str = "UPDATE user_totp SET last_step = $1 WHERE tenant_id = $2 AND user_id = $3 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)";
+pub const DELETE_USER_TOTP: &str = "DELETE FROM user_totp WHERE tenant_id = $1 AND user_id = $2";
+pub const DELETE_RECOVERY_CODES: &str =
+    "DELETE FROM totp_recovery_codes WHERE tenant_id = $1 AND user_id = $2";
+pub const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO totp_recovery_codes (tenant_id, user_id, digest) VALUES ($1, $2, $3)";
+pub const USE_RECOVERY_CODE: &str = "UPDATE totp_recovery_codes SET used_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND digest = $4 AND used_at IS NULL";
+pub const RECOVERY_CODES_LEFT: &str = "SELECT COUNT(*) FROM totp_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL";
+
 pub const FORGET_USER: &str = "UPDATE users SET email_index = NULL, email_sealed = NULL, name_sealed = NULL, password_hash = NULL, status = 'deleted', updated_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND status <> 'deleted'";
 pub const DELETE_USER_MEMBERSHIPS: &str =
     "DELETE FROM group_members WHERE tenant_id = $1 AND user_id = $2";
@@ -294,7 +311,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 24] = [
+pub const DESTROY_TENANT_ROWS: [&str; 26] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -314,6 +331,8 @@ pub const DESTROY_TENANT_ROWS: [&str; 24] = [
     "DELETE FROM login_history WHERE tenant_id = $1",
     "DELETE FROM sessions WHERE tenant_id = $1",
     "DELETE FROM password_resets WHERE tenant_id = $1",
+    "DELETE FROM totp_recovery_codes WHERE tenant_id = $1",
+    "DELETE FROM user_totp WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -391,6 +410,28 @@ pub const BACKUP_TABLES: &[crate::exec::TableSpec] = &[
             ("updated_at", crate::exec::Kind::Int),
             ("email_sealed", crate::exec::Kind::Bytes),
             ("name_sealed", crate::exec::Kind::Bytes),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "user_totp",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("sealed", crate::exec::Kind::Bytes),
+            ("created_at", crate::exec::Kind::Int),
+            ("confirmed_at", crate::exec::Kind::Int),
+            ("last_step", crate::exec::Kind::Int),
+        ],
+    },
+    crate::exec::TableSpec {
+        name: "totp_recovery_codes",
+        part: crate::exec::Part::Data,
+        columns: &[
+            ("tenant_id", crate::exec::Kind::Uuid),
+            ("user_id", crate::exec::Kind::Uuid),
+            ("digest", crate::exec::Kind::Bytes),
+            ("used_at", crate::exec::Kind::Int),
         ],
     },
     crate::exec::TableSpec {

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0010_deletion_and_holds.sql"),
     include_str!("../migrations/sqlite/0011_administration_in_policies.sql"),
     include_str!("../migrations/sqlite/0012_backup_runs.sql"),
+    include_str!("../migrations/sqlite/0013_second_factor.sql"),
 ];
 
 #[derive(Clone)]

@@ -1588,6 +1588,118 @@ async fn the_job_queue_leases_retries_and_gives_up(b: Backend) {
     );
 }
 
+/// The second factor: pending until confirmed (then never overwritten), each time step
+/// accepted once and only forward — by one of two racing writers —, each recovery code spent
+/// once, and everything gone when the factor is removed or the person forgotten.
+async fn the_second_factor_accepts_each_step_and_recovery_code_once(b: Backend) {
+    let f = open(b).await;
+    let (t, u) = with_tenant(&f, "acme").await;
+    let s = &f.store;
+    assert_eq!(s.user_totp(t.id, u.id).await.unwrap(), None);
+    assert!(
+        s.put_pending_totp(t.id, u.id, &[1; 48], now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.put_pending_totp(t.id, u.id, &[2; 48], now())
+            .await
+            .unwrap(),
+        "a pending secret is replaced by a new enrolment"
+    );
+    let pending = s.user_totp(t.id, u.id).await.unwrap().unwrap();
+    assert_eq!((pending.sealed, pending.confirmed_at), (vec![2; 48], None));
+    assert!(
+        !s.accept_totp_step(t.id, u.id, 5).await.unwrap(),
+        "not active yet"
+    );
+    let codes: Vec<[u8; 32]> = (0..10u8).map(|i| [i; 32]).collect();
+    assert!(
+        s.confirm_totp(t.id, u.id, 100, &codes, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.confirm_totp(t.id, u.id, 101, &codes, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.put_pending_totp(t.id, u.id, &[3; 48], now())
+            .await
+            .unwrap(),
+        "no enrolment over an active factor"
+    );
+    let active = s.user_totp(t.id, u.id).await.unwrap().unwrap();
+    assert_eq!((active.sealed, active.last_step), (vec![2; 48], Some(100)));
+    assert!(active.confirmed_at.is_some());
+    assert!(
+        !s.accept_totp_step(t.id, u.id, 100).await.unwrap(),
+        "the confirming code again"
+    );
+    assert!(s.accept_totp_step(t.id, u.id, 101).await.unwrap());
+    assert!(
+        !s.accept_totp_step(t.id, u.id, 101).await.unwrap(),
+        "replayed"
+    );
+    assert!(
+        !s.accept_totp_step(t.id, u.id, 99).await.unwrap(),
+        "an older one"
+    );
+    let (x, y) = tokio::join!(
+        s.accept_totp_step(t.id, u.id, 102),
+        s.accept_totp_step(t.id, u.id, 102)
+    );
+    assert_eq!(
+        u8::from(x.unwrap()) + u8::from(y.unwrap()),
+        1,
+        "one of two racing logins"
+    );
+    assert!(
+        s.use_recovery_code(t.id, u.id, &[3; 32], now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.use_recovery_code(t.id, u.id, &[3; 32], now())
+            .await
+            .unwrap(),
+        "spent"
+    );
+    assert!(
+        !s.use_recovery_code(t.id, u.id, &[99; 32], now())
+            .await
+            .unwrap(),
+        "unknown"
+    );
+    assert_eq!(s.recovery_codes_left(t.id, u.id).await.unwrap(), 9);
+    // Another tenant's user of the same id sees nothing.
+    let (other, _) = with_tenant(&f, "other").await;
+    assert_eq!(s.user_totp(other.id, u.id).await.unwrap(), None);
+    assert!(
+        !s.use_recovery_code(other.id, u.id, &[4; 32], now())
+            .await
+            .unwrap()
+    );
+    s.remove_totp(t.id, u.id).await.unwrap();
+    assert_eq!(s.user_totp(t.id, u.id).await.unwrap(), None);
+    assert_eq!(s.recovery_codes_left(t.id, u.id).await.unwrap(), 0);
+    // Forgetting removes a factor with the other credentials.
+    assert!(
+        s.put_pending_totp(t.id, u.id, &[5; 48], now())
+            .await
+            .unwrap()
+    );
+    assert!(s.confirm_totp(t.id, u.id, 7, &codes, now()).await.unwrap());
+    assert!(
+        s.forget_user(t.id, u.id, now(), &strongroom_store::ChangeLog::none())
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.user_totp(t.id, u.id).await.unwrap(), None);
+    assert_eq!(s.recovery_codes_left(t.id, u.id).await.unwrap(), 0);
+}
+
 /// Every backup, drill and restore is recorded; the newest of each kind and outcome is read
 /// back (what /metrics and the TOM report state), and the counts per kind and outcome.
 async fn backup_runs_are_recorded_and_the_newest_read_back(b: Backend) {
@@ -1829,6 +1941,24 @@ async fn fill(f: &Fixture) -> Tenant {
         .enqueue(&new_job(&t, "backup-test", now()))
         .await
         .unwrap();
+    assert!(
+        f.store
+            .put_pending_totp(t.id, admin.id, &[7; 48], now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .confirm_totp(t.id, admin.id, 42, &[[1; 32], [2; 32]], now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .use_recovery_code(t.id, admin.id, &[1; 32], now())
+            .await
+            .unwrap()
+    );
     t
 }
 
@@ -2006,6 +2136,7 @@ both_backends!(
     a_load_refuses_anything_but_an_empty_store_and_a_sound_dump,
     the_job_queue_leases_retries_and_gives_up,
     backup_runs_are_recorded_and_the_newest_read_back,
+    the_second_factor_accepts_each_step_and_recovery_code_once,
     concurrent_claimers_never_share_a_job,
     deletion_respects_holds_and_leaves_tombstones,
     records_are_versioned_indexed_and_scoped,

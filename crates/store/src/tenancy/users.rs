@@ -254,7 +254,12 @@ impl<B: Backend> UserStore for B {
                 for stmt in [sql::DESTROY_SUBJECT_KEY, sql::REVOKE_USER_SESSIONS] {
                     c.execute(stmt, args![now, tenant, id]).await?;
                 }
-                for stmt in [sql::DELETE_USER_MEMBERSHIPS, sql::DELETE_USER_RESETS] {
+                for stmt in [
+                    sql::DELETE_USER_MEMBERSHIPS,
+                    sql::DELETE_USER_RESETS,
+                    sql::DELETE_USER_TOTP,
+                    sql::DELETE_RECOVERY_CODES,
+                ] {
                     c.execute(stmt, args![tenant, id]).await?;
                 }
                 append_log(c, &log).await?;
