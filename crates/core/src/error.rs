@@ -19,6 +19,9 @@ pub enum CoreError {
         "this account is blocked after too many wrong passwords; use 'forgot password' to reset it"
     )]
     AccountBlocked,
+    /// The password was right, and the account has a second factor: send `totp` too.
+    #[error("this account has a second factor: send the current code (or a recovery code) as totp")]
+    TotpRequired,
     /// No valid access token was presented.
     #[error("a valid access token is required")]
     Unauthenticated,

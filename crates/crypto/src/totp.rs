@@ -45,6 +45,13 @@ impl TotpSecret {
         Ok(Self(Zeroizing::new(bytes)))
     }
 
+    /// A secret as an app shows it (base32), e.g. to compute its codes in a test.
+    pub fn from_base32(encoded: &str) -> Result<Self, TotpError> {
+        let secret =
+            totp_rs::Secret::try_from_base32(encoded).map_err(|e| TotpError(e.to_string()))?;
+        Self::from_bytes(secret.as_ref().to_vec())
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }

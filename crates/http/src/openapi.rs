@@ -27,6 +27,7 @@ use utoipa::openapi::{Content, Header, Object, Ref, RefOr, ResponseBuilder, Type
         crate::routes::get_policies, crate::routes::put_policies, crate::routes::my_export, crate::routes::user_export, crate::routes::forget_me, crate::routes::my_deletion_notices, crate::routes::keep_deletion,
         crate::routes::update_collection, crate::routes::delete_record, crate::routes::restore_record, crate::routes::hold_record, crate::routes::release_record,
         crate::routes::get_retention_rules, crate::routes::put_retention_rules,
+        crate::routes::totp_enrol, crate::routes::totp_confirm, crate::routes::totp_remove, crate::routes::totp_reset,
     ),
     components(schemas(ProblemBody)),
     modifiers(&Bearer, &SharedResponses)

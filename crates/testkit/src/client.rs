@@ -94,6 +94,10 @@ impl Client {
     pub async fn delete(&self, path: &str) -> Resp {
         self.send(self.http.delete(self.url(path))).await
     }
+    /// DELETE with a JSON body (`DELETE /me/totp {"code"}`).
+    pub async fn delete_json(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.http.delete(self.url(path)).json(body)).await
+    }
     pub async fn post(&self, path: &str, body: &Value) -> Resp {
         self.send(self.http.post(self.url(path)).json(body)).await
     }

@@ -7,11 +7,13 @@
 pub mod hashing;
 pub mod password_policy;
 pub mod throttle;
+pub mod totp;
 
 pub use hashing::*;
 pub use password_policy::*;
 pub use strongroom_store::SessionPrincipal as Principal;
 pub use throttle::*;
+pub use totp::TotpEnrolment;
 
 use crate::keys::SubjectKey;
 use crate::{CoreError, Services};
@@ -226,6 +228,21 @@ impl Services {
         password: SecretString,
         ip: IpAddr,
     ) -> Result<TokenPair, CoreError> {
+        self.login_with_code(tenant_slug, email, password, None, ip)
+            .await
+    }
+
+    /// `POST /auth/login` with the second factor's code (`totp`), for an account that has one:
+    /// the right password without a code answers `TotpRequired` and neither counts nor resets
+    /// the failures; a wrong, reused or expired code counts like a wrong password.
+    pub async fn login_with_code(
+        &self,
+        tenant_slug: &str,
+        email: &str,
+        password: SecretString,
+        code: Option<&str>,
+        ip: IpAddr,
+    ) -> Result<TokenPair, CoreError> {
         let throttled = self.check_throttle(ip).err();
         if let Some(refusal) = throttled
             .as_ref()
@@ -266,6 +283,12 @@ impl Services {
                     .await?;
                 return Err(CoreError::AccountBlocked);
             }
+            let ok = ok
+                && match self.second_factor(u, code).await? {
+                    totp::SecondFactor::None | totp::SecondFactor::Passed => true,
+                    totp::SecondFactor::Missing => return Err(CoreError::TotpRequired),
+                    totp::SecondFactor::Wrong => false,
+                };
             if ok {
                 self.store.clear_login_failures(tenant.id, id).await?;
                 self.log_login(tenant.id, Some(u), ip, LoginOutcome::Success)

@@ -18,8 +18,9 @@ pub struct LoginRequest {
     email: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
-    /// One-time code; accepted and ignored until two-factor authentication is enrolled.
-    #[allow(dead_code)]
+    /// The second factor's current code, or an unused recovery code (accounts with an active
+    /// factor; without it they answer 401 `totp_required`).
+    #[schema(max_length = 64)]
     totp: Option<String>,
 }
 
@@ -47,7 +48,7 @@ impl From<TokenPair> for TokenResponse {
 /// Log in with e-mail and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
-              (status = 401, description = "wrong password or unknown e-mail (indistinguishable)", body = ProblemBody),
+              (status = 401, description = "wrong password or unknown e-mail (indistinguishable), a wrong or reused second-factor code (`invalid_credentials`), or the code missing (`totp_required`)", body = ProblemBody),
               (status = 423, description = "account blocked after too many wrong passwords", body = ProblemBody),
               (status = 429, description = "too many attempts from this address", body = ProblemBody)))]
 pub async fn login(
@@ -57,7 +58,13 @@ pub async fn login(
 ) -> Result<Json<TokenResponse>, Problem> {
     let pair = s
         .services
-        .login(&req.tenant, &req.email, req.password, ip)
+        .login_with_code(
+            &req.tenant,
+            &req.email,
+            req.password,
+            req.totp.as_deref(),
+            ip,
+        )
         .await?;
     Ok(Json(pair.into()))
 }

@@ -9,6 +9,7 @@ mod privacy;
 mod records;
 mod system;
 mod tenant;
+mod totp;
 mod users;
 
 pub(crate) use auth::*;
@@ -18,6 +19,7 @@ pub(crate) use privacy::*;
 pub(crate) use records::*;
 pub(crate) use system::*;
 pub(crate) use tenant::*;
+pub(crate) use totp::*;
 pub(crate) use users::*;
 
 use crate::AppState;
@@ -34,6 +36,9 @@ pub fn api() -> Router<AppState> {
         .route("/auth/reset", post(reset))
         .route("/me", get(me).delete(forget_me))
         .route("/me/password", put(change_password))
+        .route("/me/totp", post(totp_enrol).delete(totp_remove))
+        .route("/me/totp/confirm", post(totp_confirm))
+        .route("/users/{id}/totp", axum::routing::delete(totp_reset))
         .route("/me/logins", get(my_logins))
         .route("/me/privacy-log", get(my_privacy_log))
         .route("/me/export", get(my_export))

@@ -18,3 +18,4 @@ mod rights;
 mod schedule;
 mod tidy;
 mod tls;
+mod totp;
