@@ -208,11 +208,19 @@ impl Services {
         else {
             return Ok(SecondFactor::None);
         };
-        let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        // Spaces as apps show them ("123 456") do not matter.
+        let code: String = code
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if code.is_empty() {
             return Ok(SecondFactor::Missing);
-        };
-        if code.len() > 6 {
-            let digest = totp::recovery_digest(&SecretString::from(code.to_owned()));
+        }
+        let app_code =
+            code.len() == usize::from(totp::DIGITS) && code.bytes().all(|b| b.is_ascii_digit());
+        if !app_code {
+            let digest = totp::recovery_digest(&SecretString::from(code));
             let used = self
                 .store
                 .use_recovery_code(u.tenant_id, u.id, &digest, self.clock.now())
@@ -227,7 +235,7 @@ impl Services {
         let secret = self.open_totp(u, &active.sealed).await?;
         let last = active.last_step.and_then(|s| u64::try_from(s).ok());
         let Some(step) = secret
-            .verify(code, unix(self.clock.now()), last)
+            .verify(&code, unix(self.clock.now()), last)
             .and_then(|s| i64::try_from(s).ok())
         else {
             return Ok(SecondFactor::Wrong);
