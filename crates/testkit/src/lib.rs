@@ -338,6 +338,16 @@ impl Drop for TestServer {
     }
 }
 
+/// The password-reset token (`srp_…`) in a reset mail.
+pub fn reset_token(mail: &str) -> String {
+    let start = mail.find("srp_").expect("a reset token in the mail");
+    mail.get(start..)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
 /// A port the OS says is free now, to hand to a helper server.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -46,21 +46,32 @@ impl Services {
             .ok_or(CoreError::Unauthenticated)
     }
 
-    /// The user's subject key (a forgotten user has none).
-    async fn user_key(&self, u: &User) -> Result<crate::keys::SubjectKey, CoreError> {
+    /// The user's tenant keys and subject key (a forgotten user has none).
+    async fn user_key(
+        &self,
+        u: &User,
+    ) -> Result<
+        (
+            std::sync::Arc<crate::keys::TenantKeys>,
+            crate::keys::SubjectKey,
+        ),
+        CoreError,
+    > {
         let keys = self
             .tenant_keys_for(u.tenant_id, std::slice::from_ref(u))
             .await?;
-        u.subject_key
+        let key = u
+            .subject_key
             .as_ref()
             .map(|w| keys.open_subject_key(u.id.0, w))
             .transpose()?
-            .ok_or(CoreError::Unauthenticated)
+            .ok_or(CoreError::Unauthenticated)?;
+        Ok((keys, key))
     }
 
     /// The stored secret, opened.
     async fn open_totp(&self, u: &User, sealed: &[u8]) -> Result<TotpSecret, CoreError> {
-        let key = self.user_key(u).await?;
+        let (_, key) = self.user_key(u).await?;
         let bytes = key.open(u.tenant_id, TABLE, u.id.0, FIELD, sealed)?;
         TotpSecret::from_bytes(bytes.to_vec())
             .map_err(|e| CoreError::internal("a stored TOTP secret", e))
@@ -69,15 +80,12 @@ impl Services {
     /// `POST /me/totp`: a new secret, pending until confirmed; refused while a factor is active.
     pub async fn totp_enrol(&self, p: &Principal) -> Result<TotpEnrolment, CoreError> {
         let u = self.own_user(p).await?;
-        let key = self.user_key(&u).await?;
+        let (keys, key) = self.user_key(&u).await?;
         let tenant = self
             .store
             .tenant_by_id(p.tenant_id)
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let keys = self
-            .tenant_keys_for(u.tenant_id, std::slice::from_ref(&u))
-            .await?;
         let account = Self::open_user(&keys, u.clone())?
             .email
             .map_or_else(|| u.id.to_string(), |e| e.as_str().to_owned());

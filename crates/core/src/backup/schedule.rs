@@ -188,9 +188,18 @@ impl Services {
                     now,
                 ))
                 .await?;
-            let status = self.backup_status(now).await?;
-            if status.overdue {
-                let since = status.last_backup.map_or(0, to_millis);
+            let last = self
+                .store
+                .last_backup_run("backup", true)
+                .await?
+                .map(|r| r.at);
+            let failed = self
+                .store
+                .last_backup_run("backup", false)
+                .await?
+                .map(|r| r.at);
+            if self.overdue(now, last, failed) {
+                let since = last.map_or(0, to_millis);
                 self.store
                     .enqueue(&installation_job(
                         JobKind::BackupOverdue,
@@ -380,14 +389,26 @@ impl Services {
             replication_lag_seconds: lag(s.oldest_open_job(JobKind::ReplicaSync, now).await?, now),
             runs: s.count_backup_runs().await?,
         };
-        if self.backup_period(now).is_some() {
-            let every = Duration::seconds(i64::try_from(self.backup.interval_secs).unwrap_or(0));
-            status.overdue = match (status.last_backup, status.last_backup_failure) {
-                (Some(ok), _) => now - ok > every * 2,
-                (None, failed) => failed.is_some(),
-            };
-        }
+        status.overdue = self.overdue(now, status.last_backup, status.last_backup_failure);
         Ok(status)
+    }
+
+    /// A schedule is set and no snapshot succeeded within two of its periods (or none ever
+    /// did, and one failed).
+    fn overdue(
+        &self,
+        now: Timestamp,
+        last_ok: Option<Timestamp>,
+        failed: Option<Timestamp>,
+    ) -> bool {
+        if self.backup_period(now).is_none() {
+            return false;
+        }
+        let every = Duration::seconds(i64::try_from(self.backup.interval_secs).unwrap_or(0));
+        match (last_ok, failed) {
+            (Some(ok), _) => now - ok > every * 2,
+            (None, failed) => failed.is_some(),
+        }
     }
 }
 

@@ -3,14 +3,6 @@
 use serde_json::{Value, json};
 use strongroom_testkit::{Backend, Client, TestServer, both_backends};
 
-fn token_of(mail: &str) -> String {
-    let start = mail.find("srp_").expect("a reset token in the mail");
-    mail[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect()
-}
-
 async fn create_user(admin: &Client, email: &str, roles: Value) -> (String, String) {
     let r = admin
         .post(
@@ -171,7 +163,7 @@ async fn forgot_then_reset_reopens_the_account(b: Backend) {
     assert_eq!(r.status, 202);
     let mail = s.next_mail().await;
     assert!(mail.contains(&format!("To: {email}")), "{mail}");
-    let token = token_of(&mail);
+    let token = strongroom_testkit::reset_token(&mail);
     assert_eq!(token.len(), 70, "{token}");
 
     // A weak password is refused with advice, and the token survives the refusal.
@@ -232,7 +224,7 @@ async fn mail_goes_through_smtp_when_configured(b: Backend) {
         "{}",
         messages[0]
     );
-    let token = token_of(&messages[0]);
+    let token = strongroom_testkit::reset_token(&messages[0]);
     let r = c
         .post(
             "/api/v1/auth/reset",
@@ -256,7 +248,7 @@ async fn reset_tokens_expire(b: Backend) {
             .status,
         202
     );
-    let token = token_of(&s.next_mail().await);
+    let token = strongroom_testkit::reset_token(&s.next_mail().await);
     s.clock.advance(time::Duration::minutes(31));
     c.post(
         "/api/v1/auth/reset",

@@ -38,6 +38,26 @@ async fn other_place(b: Backend) -> Place {
     }
 }
 
+impl Place {
+    /// Restores a snapshot of `target` (`None`: the newest) here.
+    async fn restore(
+        &self,
+        keys: &strongroom_crypto::backup::BackupKeys,
+        target: &Blobs,
+        snapshot: Option<&str>,
+    ) -> Result<backup::RestoreSummary, strongroom_core::CoreError> {
+        backup::restore(
+            keys,
+            target,
+            snapshot,
+            &*self.store,
+            &self.blobs,
+            &backup::quiet,
+        )
+        .await
+    }
+}
+
 /// The tenant `acme` in a store.
 async fn acme(store: &dyn Store) -> strongroom_domain::TenantId {
     store
@@ -180,16 +200,10 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     // Into the other kind of store and an empty blob folder.
     let place = other_place(b).await;
     let (restored, restored_blobs) = (&*place.store, &place.blobs);
-    let summary = backup::restore(
-        &keys,
-        &target,
-        Some(&first.snapshot),
-        restored,
-        restored_blobs,
-        &backup::quiet,
-    )
-    .await
-    .unwrap();
+    let summary = place
+        .restore(&keys, &target, Some(&first.snapshot))
+        .await
+        .unwrap();
     assert_eq!(summary.files, 1);
     assert_eq!(sorted(restored.dump().await.unwrap()), before);
     let key = blobs.keys("tenants").await.unwrap().pop().unwrap();
@@ -204,15 +218,7 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     );
 
     // Not into a place that holds anything: refused, nothing written.
-    let again = backup::restore(
-        &keys,
-        &target,
-        None,
-        restored,
-        restored_blobs,
-        &backup::quiet,
-    )
-    .await;
+    let again = place.restore(&keys, &target, None).await;
     assert!(
         matches!(again, Err(strongroom_core::CoreError::Conflict(_))),
         "{again:?}"
@@ -225,15 +231,7 @@ async fn snapshot_and_restore(b: Backend, target: Blobs) {
     bytes[30] ^= 1;
     target.put(&chunk, bytes).await.unwrap();
     let empty = other_place(b).await;
-    let damaged = backup::restore(
-        &keys,
-        &target,
-        Some(&first.snapshot),
-        &*empty.store,
-        &empty.blobs,
-        &backup::quiet,
-    )
-    .await;
+    let damaged = empty.restore(&keys, &target, Some(&first.snapshot)).await;
     let msg = format!("{damaged:?}");
     assert!(msg.contains(chunk.trim_start_matches("chunks/")), "{msg}");
     assert!(empty.store.is_empty().await.unwrap());
@@ -312,16 +310,10 @@ async fn a_person_forgotten_after_a_snapshot_stays_forgotten_in_its_restore(b: B
 
     let place = other_place(b).await;
     let (restored, restored_blobs) = (&*place.store, &place.blobs);
-    let mut summary = backup::restore(
-        &keys,
-        &target,
-        Some(&first.snapshot),
-        restored,
-        restored_blobs,
-        &backup::quiet,
-    )
-    .await
-    .unwrap();
+    let mut summary = place
+        .restore(&keys, &target, Some(&first.snapshot))
+        .await
+        .unwrap();
     let services = strongroom_core::Services {
         store: place.store.clone(),
         blobs: restored_blobs.clone(),
@@ -496,17 +488,11 @@ async fn a_forget_removes_the_persons_key_from_the_target_by_a_job(b: Backend) {
     assert_ne!(after, before, "the old key snapshot is gone");
 
     let place = other_place(b).await;
-    let (restored, restored_blobs) = (&*place.store, &place.blobs);
-    let summary = backup::restore(
-        &keys,
-        &target,
-        Some(&first.snapshot),
-        restored,
-        restored_blobs,
-        &backup::quiet,
-    )
-    .await
-    .unwrap();
+    let restored = &*place.store;
+    let summary = place
+        .restore(&keys, &target, Some(&first.snapshot))
+        .await
+        .unwrap();
     let tenant = acme(restored).await;
     assert!(
         restored

@@ -200,11 +200,7 @@ async fn wrong_codes_lock_the_account(b: Backend) {
             break m;
         }
     };
-    let start = mail.find("srp_").expect("a reset token in the mail");
-    let token: String = mail[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
+    let token = strongroom_testkit::reset_token(&mail);
     let r = s
         .client()
         .post(
