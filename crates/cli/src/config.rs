@@ -213,6 +213,10 @@ pub struct AuthConfig {
     /// Login and reset attempts one client address may make per minute, after a burst.
     pub ip_attempts_per_minute: u32,
     pub ip_burst: u32,
+    /// `POST /oauth/token` requests one address may make per minute.
+    pub token_requests_per_minute: u32,
+    /// Tokens one integration client may take per minute.
+    pub client_tokens_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,6 +267,8 @@ impl Default for AuthConfig {
             reset_token_ttl_secs: d.reset_ttl.as_secs(),
             ip_attempts_per_minute: d.ip_attempts_per_minute,
             ip_burst: d.ip_burst,
+            token_requests_per_minute: d.token_requests_per_minute,
+            client_tokens_per_minute: d.client_tokens_per_minute,
         }
     }
 }
@@ -419,8 +425,12 @@ impl Config {
         if a.access_token_ttl_secs > 3600 {
             return Err("auth.access_token_ttl_secs must be at most 3600 (access tokens are short-lived; use refresh tokens)".into());
         }
-        if a.ip_attempts_per_minute == 0 || a.ip_burst == 0 {
-            return Err("auth.ip_attempts_per_minute and auth.ip_burst must be at least 1".into());
+        if a.ip_attempts_per_minute == 0
+            || a.ip_burst == 0
+            || a.token_requests_per_minute == 0
+            || a.client_tokens_per_minute == 0
+        {
+            return Err("auth.ip_attempts_per_minute, auth.ip_burst, auth.token_requests_per_minute and auth.client_tokens_per_minute must be at least 1".into());
         }
         if self.log.format != "json" && self.log.format != "pretty" {
             return Err("log.format must be \"json\" or \"pretty\"".into());
@@ -448,6 +458,8 @@ impl Config {
             reset_ttl: Duration::from_secs(self.auth.reset_token_ttl_secs),
             ip_attempts_per_minute: self.auth.ip_attempts_per_minute,
             ip_burst: self.auth.ip_burst,
+            token_requests_per_minute: self.auth.token_requests_per_minute,
+            client_tokens_per_minute: self.auth.client_tokens_per_minute,
             ..strongroom_core::AuthSettings::default()
         }
     }

@@ -189,6 +189,10 @@ enum TenantCommand {
         region: String,
         #[arg(long)]
         admin_email: String,
+        /// Roles that must use a second factor before anything else, comma-separated; an
+        /// empty value requires it of nobody (the tenant's administrators can change it).
+        #[arg(long, value_name = "ROLES", default_value = "administrator")]
+        require_totp_roles: String,
     },
     /// Set when the tenant's agreement ends (RFC 3339), or `--open-ended`; 45 days after the
     /// end, retention destroys the tenant with all its data.
@@ -319,23 +323,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writeln!(std::io::stdout(), "{summary}")?;
             Ok(())
         }
-        Command::Tenant {
-            command:
-                TenantCommand::Agreement {
-                    slug,
-                    ends,
-                    open_ended: _,
-                },
-        } => tenant_agreement(&config, &slug, ends.as_deref()).await,
-        Command::Tenant {
-            command:
-                TenantCommand::Create {
-                    slug,
-                    name,
-                    region,
-                    admin_email,
-                },
-        } => tenant_create(&config, &slug, &name, &region, &admin_email).await,
+        Command::Tenant { command } => tenant_command(&config, command).await,
+    }
+}
+
+/// `tenant …`.
+async fn tenant_command(config: &Config, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Agreement {
+            slug,
+            ends,
+            open_ended: _,
+        } => tenant_agreement(config, &slug, ends.as_deref()).await,
+        TenantCommand::Create {
+            slug,
+            name,
+            region,
+            admin_email,
+            require_totp_roles,
+        } => {
+            tenant_create(
+                config,
+                &slug,
+                &name,
+                &region,
+                &admin_email,
+                &require_totp_roles,
+            )
+            .await
+        }
     }
 }
 
@@ -346,7 +362,17 @@ async fn tenant_create(
     name: &str,
     region: &str,
     admin_email: &str,
+    require_totp_roles: &str,
 ) -> anyhow::Result<()> {
+    let require = require_totp_roles
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            strongroom_domain::Role::parse(r)
+                .ok_or_else(|| anyhow::anyhow!("--require-totp-roles: unknown role {r:?}"))
+        })
+        .collect::<anyhow::Result<strongroom_domain::Roles>>()?;
     let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("--slug: {}", e.reason))?;
     let name = TenantName::parse(name).map_err(|e| anyhow::anyhow!("--name: {}", e.reason))?;
     let region = Region::parse(region).map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
@@ -354,7 +380,7 @@ async fn tenant_create(
         Email::parse(admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {}", e.reason))?;
     let services = startup::services(config, Arc::new(SystemClock)).await?;
     let created = services
-        .create_tenant(slug, name, region, email, false)
+        .create_tenant(slug, name, region, email, false, require)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let out = serde_json::json!({

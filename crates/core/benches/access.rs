@@ -44,6 +44,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
         roles: Roles([role].into_iter().collect()),
         memberships: groups.iter().map(|g| (*g, m)).collect(),
         policy_version: 0,
+        client: None,
     };
     let coach = actor(Role::Coach, MembershipRole::Coach);
     let peer = actor(Role::Participant, MembershipRole::Participant);

@@ -51,6 +51,7 @@ async fn run(dir: &std::path::Path) -> (f64, f64) {
             Region::default(),
             Email::parse("bench@example.com").unwrap(),
             true,
+            strongroom_domain::Roles::default(),
         )
         .await
         .unwrap();

@@ -46,11 +46,17 @@ async fn setup(dir: &std::path::Path) -> (Services, SecretString) {
             Region::default(),
             email,
             true,
+            strongroom_domain::Roles::default(),
         )
         .await
         .unwrap();
     s.store
-        .set_lockout_threshold(t.tenant_id, 100)
+        .set_tenant_settings(
+            t.tenant_id,
+            100,
+            &strongroom_domain::Roles::default(),
+            &strongroom_store::ChangeLog::none(),
+        )
         .await
         .unwrap();
     (s, t.admin_password)

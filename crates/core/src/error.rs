@@ -34,6 +34,11 @@ pub enum CoreError {
     /// The account still has its initial password.
     #[error("the password must be changed before anything else (PUT /api/v1/me/password)")]
     PasswordChangeRequired,
+    /// The tenant requires a second factor of the caller's roles, and they have none yet.
+    #[error(
+        "your roles require a second factor: enrol one first (POST /api/v1/me/totp, then POST /api/v1/me/totp/confirm)"
+    )]
+    TotpEnrolmentRequired,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]

@@ -3,8 +3,9 @@
 //! hashing), `tenancy` (tenants, users, groups, the caller's account, demo), `keys` (key
 //! hierarchy, rotation, key backup), `records` (schemas with legal retention, collections,
 //! records, sealing, files), `privacy` (the log: writer, chain, verification, views), `rights`
-//! (export, forget), `lifecycle` (deletion, holds, purges, licence rules, notices, tenant end)
-//! and `jobs` (the durable job runner).
+//! (export, forget), `lifecycle` (deletion, holds, purges, licence rules, notices, tenant end),
+//! `clients` (integration clients and their token endpoint) and `jobs` (the durable job
+//! runner).
 //!
 //! Front ends (HTTP, CLI) call these services and nothing below them. The services enforce the
 //! rules: level 1 of the access check (every store call names the caller's tenant), levels 2
@@ -14,6 +15,7 @@
 pub mod access;
 pub mod auth;
 pub mod backup;
+pub mod clients;
 pub mod clock;
 pub mod error;
 pub mod jobs;
@@ -40,6 +42,8 @@ pub struct Services {
     pub mailer: Arc<mail::Mailer>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<auth::IpThrottle>,
+    /// The token endpoint's limits (per address, per client).
+    pub client_throttle: Arc<clients::ClientThrottle>,
     pub auth: Arc<AuthSettings>,
     pub keyring: Arc<keys::Keyring>,
     pub privacy: Arc<privacy::PrivacyLog>,
@@ -87,6 +91,10 @@ impl Services {
             throttle: Arc::new(auth::IpThrottle::new(
                 auth.ip_attempts_per_minute,
                 auth.ip_burst,
+            )),
+            client_throttle: Arc::new(clients::ClientThrottle::new(
+                auth.token_requests_per_minute,
+                auth.client_tokens_per_minute,
             )),
             auth: Arc::new(auth),
             keyring: Arc::new(keyring),

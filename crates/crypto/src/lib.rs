@@ -20,7 +20,10 @@ pub use keyfile::{KeyFile, KeyFileError, RootKeyId};
 pub use keys::{CryptoError, Key32};
 pub use password::{PasswordHashError, PasswordHasher};
 pub use random::{random_bytes, random_password};
-pub use token::{Token, TokenDigest, TokenKind, TokenParseError};
+pub use token::{
+    Token, TokenDigest, TokenKind, TokenParseError, client_identifier, digest_of,
+    parse_client_identifier,
+};
 
 /// Compares two byte strings in constant time (for a given length).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {

@@ -17,14 +17,20 @@ pub enum TokenKind {
     Access,
     Refresh,
     PasswordReset,
+    /// An integration client's access token (client credentials grant).
+    ClientAccess,
+    /// An integration client's secret.
+    ClientSecret,
 }
 
 impl TokenKind {
-    fn prefix(self) -> &'static str {
+    pub fn prefix(self) -> &'static str {
         match self {
             TokenKind::Access => "sra",
             TokenKind::Refresh => "srr",
             TokenKind::PasswordReset => "srp",
+            TokenKind::ClientAccess => "srt",
+            TokenKind::ClientSecret => "srs",
         }
     }
 }
@@ -98,6 +104,36 @@ impl Token {
     }
 }
 
+/// An integration client's public identifier: `sri_<tenant id>_<client id>` (22 base64url
+/// each). It carries the tenant like a token does, so the token endpoint finds the client by
+/// tenant first; it is not a secret.
+pub fn client_identifier(tenant: &[u8; 16], client: &[u8; 16]) -> String {
+    format!(
+        "sri_{}_{}",
+        URL_SAFE_NO_PAD.encode(tenant),
+        URL_SAFE_NO_PAD.encode(client)
+    )
+}
+
+/// Reads a client identifier back into (tenant id, client id).
+pub fn parse_client_identifier(s: &str) -> Option<([u8; 16], [u8; 16])> {
+    let rest = s.strip_prefix("sri_")?;
+    let (tenant, client) = rest.split_at_checked(22)?;
+    let client = client.strip_prefix('_')?;
+    let decode = |part: &str| -> Option<[u8; 16]> {
+        if part.len() != 22 {
+            return None;
+        }
+        URL_SAFE_NO_PAD.decode(part).ok()?.try_into().ok()
+    };
+    Some((decode(tenant)?, decode(client)?))
+}
+
+/// The digest of a presented secret (a client secret), to compare with a stored one.
+pub fn digest_of(presented: &str) -> TokenDigest {
+    digest_str(presented)
+}
+
 fn digest_str(s: &str) -> TokenDigest {
     TokenDigest(Sha256::digest(s.as_bytes()).into())
 }
@@ -132,6 +168,22 @@ mod tests {
             &format!("sra_{}_{}", "A".repeat(21) + "B", "a".repeat(43)),
         ] {
             assert!(Token::parse(TokenKind::Access, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn client_identifiers_round_trip() {
+        let id = client_identifier(&[3u8; 16], &[9u8; 16]);
+        assert_eq!(parse_client_identifier(&id), Some(([3u8; 16], [9u8; 16])));
+        assert_eq!(id.len(), 49);
+        for bad in [
+            "",
+            "sri_",
+            &id[..48],
+            &format!("{id}x"),
+            &id.replace("sri_", "sra_"),
+        ] {
+            assert_eq!(parse_client_identifier(bad), None, "{bad:?}");
         }
     }
 

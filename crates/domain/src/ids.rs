@@ -99,6 +99,10 @@ id_type!(
     /// A deletion notice sent to a person ahead of a deletion.
     NoticeId
 );
+id_type!(
+    /// An integration client (a program with scopes, OAuth 2.0 client credentials).
+    ClientId
+);
 
 impl TenantId {
     /// The installation itself, as the tenant of its own jobs (backups, replication): the nil

@@ -6,14 +6,16 @@
 pub mod ids;
 pub mod parse;
 pub mod role;
+pub mod scope;
 pub mod status;
 
 pub use ids::{
-    CollectionId, FamilyId, FileId, GroupId, JobId, LoginEventId, NoticeId, RecordId, SessionId,
-    TenantId, UserId,
+    ClientId, CollectionId, FamilyId, FileId, GroupId, JobId, LoginEventId, NoticeId, RecordId,
+    SessionId, TenantId, UserId,
 };
 pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
 pub use role::{MembershipRole, Role, Roles};
+pub use scope::{Scope, Scopes};
 pub use status::{
     Decision, JobKind, JobStatus, LoginOutcome, TenantStatus, TombstoneReason, UserStatus,
     Visibility,

@@ -234,9 +234,14 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 /// still change their initial password is refused here (`password_change_required`).
 pub struct Caller(pub Principal);
 
-/// The authenticated caller, also one who must still change their initial password: only
-/// for `GET /me` (and its own views), the password change and logout.
+/// The authenticated caller, also one who must still change their initial password or enrol
+/// a second factor the tenant requires: only for `GET /me` (and its own views), the password
+/// change, the factor's enrolment and logout. Never an integration client.
 pub struct Unsettled(pub Principal);
+
+/// The authenticated caller for calls about their own account (`/me/export`, `DELETE /me`,
+/// deletion notices, removing their factor): a person, never an integration client.
+pub struct Person(pub Principal);
 
 fn bearer(parts: &Parts) -> Result<&str, Problem> {
     parts
@@ -286,6 +291,23 @@ impl FromRequestParts<AppState> for Unsettled {
             .authenticate_unsettled(token)
             .await
             .map(Unsettled)
+            .map_err(Problem::from)
+    }
+}
+
+impl FromRequestParts<AppState> for Person {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        state
+            .services
+            .authenticate_person(token)
+            .await
+            .map(Person)
             .map_err(Problem::from)
     }
 }

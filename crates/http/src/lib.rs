@@ -112,12 +112,19 @@ pub async fn serve_tls(
 }
 
 /// Every answer over TLS tells the browser to use nothing else (a year, subdomains too).
+/// Requests are marked [`OverTls`], so the handlers that print their own URL say `https`.
 pub fn with_hsts(router: Router) -> Router {
-    router.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-        axum::http::header::STRICT_TRANSPORT_SECURITY,
-        axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-    ))
+    router
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ))
+        .layer(axum::Extension(OverTls))
 }
+
+/// The mark of a request that came over this server's own TLS.
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls;
 
 pub async fn serve(
     listener: TcpListener,

@@ -28,6 +28,8 @@ use utoipa::openapi::{Content, Header, Object, Ref, RefOr, ResponseBuilder, Type
         crate::routes::update_collection, crate::routes::delete_record, crate::routes::restore_record, crate::routes::hold_record, crate::routes::release_record,
         crate::routes::get_retention_rules, crate::routes::put_retention_rules,
         crate::routes::totp_enrol, crate::routes::totp_confirm, crate::routes::totp_remove, crate::routes::totp_reset,
+        crate::routes::create_client, crate::routes::list_clients, crate::routes::get_client, crate::routes::delete_client,
+        crate::routes::rotate_client_secret, crate::routes::oauth_token, crate::routes::oauth_metadata,
     ),
     components(schemas(ProblemBody)),
     modifiers(&Bearer, &SharedResponses)
@@ -68,8 +70,15 @@ const SHARED: &[Shared] = &[
     },
     Shared {
         applies: refuses_unsettled,
-        codes: &[Code::PasswordChangeRequired],
-        why: "the caller must first change their initial password (`PUT /api/v1/me/password`)",
+        codes: &[Code::PasswordChangeRequired, Code::TotpEnrolmentRequired],
+        why: "the caller must first change their initial password (`PUT /api/v1/me/password`) \
+              or enrol the second factor their tenant requires of their roles (`POST /api/v1/me/totp`)",
+    },
+    Shared {
+        applies: needs_bearer,
+        codes: &[Code::Forbidden],
+        why: "the caller may not do this: their roles, an integration client's scopes, or a \
+              client's token on a call about a person's own account",
     },
     Shared {
         applies: takes_json,
@@ -126,6 +135,8 @@ const UNSETTLED: &[&str] = &[
     "logout",
     "my_logins",
     "my_privacy_log",
+    "totp_enrol",
+    "totp_confirm",
 ];
 
 fn refuses_unsettled(op: &Operation) -> bool {
@@ -340,6 +351,9 @@ mod tests {
             include_str!("routes/records.rs"),
             include_str!("routes/tenant.rs"),
             include_str!("routes/users.rs"),
+            include_str!("routes/totp.rs"),
+            include_str!("routes/clients.rs"),
+            include_str!("routes/oauth.rs"),
         ];
         let mut found: Vec<&str> = sources
             .iter()

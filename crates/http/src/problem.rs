@@ -1,4 +1,5 @@
-//! Errors as RFC 9457 `application/problem+json`, produced here and nowhere else.
+//! Errors as RFC 9457 `application/problem+json`, produced here and nowhere else — and, for
+//! the token endpoint only, as RFC 6749 §5.2 JSON (`OAuthError`), which OAuth libraries expect.
 //!
 //! Every problem carries a stable `code`; `type` is `/problems/<code>`, which the server also
 //! serves as a description. Internal failures answer a generic 500 and are logged by the layer
@@ -46,6 +47,7 @@ codes! {
     InvalidToken => ("invalid_token", 400, "Invalid token"),
     Forbidden => ("forbidden", 403, "Not allowed"),
     PasswordChangeRequired => ("password_change_required", 403, "Password change required"),
+    TotpEnrolmentRequired => ("totp_enrolment_required", 403, "Second factor enrolment required"),
     NotFound => ("not_found", 404, "Not found"),
     MethodNotAllowed => ("method_not_allowed", 405, "Method not allowed"),
     Conflict => ("conflict", 409, "Conflict"),
@@ -131,6 +133,7 @@ impl From<CoreError> for Problem {
             CoreError::InvalidToken => Code::InvalidToken,
             CoreError::Forbidden(_) => Code::Forbidden,
             CoreError::PasswordChangeRequired => Code::PasswordChangeRequired,
+            CoreError::TotpEnrolmentRequired => Code::TotpEnrolmentRequired,
             CoreError::NotFound(_) => Code::NotFound,
             CoreError::Conflict(_) => Code::Conflict,
             CoreError::Gone(_) => Code::Gone,
@@ -146,6 +149,104 @@ impl From<CoreError> for Problem {
             CoreError::Internal(_) => Code::Internal,
         };
         Problem::new(code, detail)
+    }
+}
+
+/// An error of `POST /oauth/token` as RFC 6749 §5.2 has it: `{"error","error_description"}`,
+/// `application/json`, never cached.
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    pub retry_after: Option<u64>,
+    /// The client tried HTTP Basic: a 401 names the scheme (RFC 6749 §5.2).
+    pub basic: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope` (RFC 6749 §5.2), or `slow_down` with 429.
+    error: &'static str,
+    error_description: String,
+}
+
+impl OAuthError {
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            retry_after: None,
+            basic: false,
+        }
+    }
+}
+
+impl From<strongroom_core::clients::TokenError> for OAuthError {
+    fn from(e: strongroom_core::clients::TokenError) -> Self {
+        use strongroom_core::clients::TokenError;
+        match e {
+            TokenError::InvalidClient => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed (unknown client, wrong secret, or deleted)",
+            ),
+            TokenError::InvalidScope(why) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_scope", why)
+            }
+            TokenError::Throttled { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "slow_down",
+                    format!("too many token requests; retry in {retry_after_secs} s"),
+                )
+            },
+            // Internal failures stay problems (500, logged where they happened).
+            TokenError::Core(e) => {
+                let description = e.to_string();
+                Self::new(
+                    StatusCode::from_u16(Problem::from(e).code.status())
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    "invalid_request",
+                    description,
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            return Problem::new(Code::Internal, "internal error").into_response();
+        }
+        let body = OAuthErrorBody {
+            error: self.error,
+            error_description: self.description,
+        };
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.status == StatusCode::UNAUTHORIZED && self.basic {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"strongroom\""),
+            );
+        }
+        if let Some(v) = self
+            .retry_after
+            .and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok())
+        {
+            h.insert(header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 
@@ -174,6 +275,7 @@ mod tests {
             CoreError::InvalidToken,
             CoreError::Forbidden(String::new()),
             CoreError::PasswordChangeRequired,
+            CoreError::TotpEnrolmentRequired,
             CoreError::NotFound("x"),
             CoreError::Conflict(String::new()),
             CoreError::Gone(String::new()),

@@ -17,8 +17,8 @@ use crate::{Result, StoreError};
 use std::future::Future;
 use std::pin::Pin;
 use strongroom_domain::{
-    CollectionId, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, NoticeId, RecordId,
-    SessionId, TenantId, Timestamp, TombstoneReason, UserId, from_millis, to_millis,
+    ClientId, CollectionId, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, NoticeId,
+    RecordId, SessionId, TenantId, Timestamp, TombstoneReason, UserId, from_millis, to_millis,
 };
 use uuid::Uuid;
 
@@ -89,6 +89,7 @@ value_from! {
     LoginEventId => Uuid(|v: LoginEventId| v.0),
     JobId => Uuid(|v: JobId| v.0),
     NoticeId => Uuid(|v: NoticeId| v.0),
+    ClientId => Uuid(|v: ClientId| v.0),
     JobKind => Text(JobKind::as_str),
     TombstoneReason => Text(TombstoneReason::as_str),
 }
@@ -194,6 +195,7 @@ id_column!(
     LoginEventId,
     JobId,
     NoticeId,
+    ClientId,
 );
 
 impl Column for Timestamp {
@@ -227,6 +229,17 @@ impl<const N: usize> Column for [u8; N] {
             .ok_or_else(|| null(i))?
             .try_into()
             .map_err(|_| StoreError::Backend(format!("column {i} is not {N} bytes")))
+    }
+}
+
+impl<const N: usize> Column for Option<[u8; N]> {
+    fn read(row: &dyn Row, i: usize) -> Result<Self> {
+        row.bytes(i)?
+            .map(|b| {
+                b.try_into()
+                    .map_err(|_| StoreError::Backend(format!("column {i} is not {N} bytes")))
+            })
+            .transpose()
     }
 }
 

@@ -1,7 +1,8 @@
 //! Persistence for Strongroom behind narrow, capability-sized traits.
 //!
 //! Every trait lives in the folder of its capability (the same names as `strongroom-core`'s:
-//! `tenancy/`, `keys/`, `auth/`, `privacy/`, `records/`, `lifecycle/`, `jobs/`, `access/`)
+//! `tenancy/`, `keys/`, `auth/`, `privacy/`, `records/`, `lifecycle/`, `jobs/`, `access/`,
+//! `clients/`)
 //! and is implemented there once, for every [`exec::Backend`]: each operation is written once
 //! over [`exec::Exec`]. Two backends run them: [`sqlite::SqliteStore`] (rusqlite, the
 //! embedded default) and [`postgres::PgStore`] (sqlx), with the same SQL text from [`sql`],
@@ -15,6 +16,7 @@
 pub mod access;
 pub mod auth;
 pub mod backup;
+pub mod clients;
 pub mod exec;
 pub mod jobs;
 pub mod keys;
@@ -26,11 +28,13 @@ pub mod records;
 mod rows;
 pub mod sql;
 pub mod sqlite;
+mod tables;
 pub mod tenancy;
 
 pub use access::PolicyStore;
 pub use auth::{LoginHistoryStore, PasswordResetStore, SessionStore, TotpStore};
 pub use backup::BackupStore;
+pub use clients::ClientStore;
 pub use jobs::{JobStore, Queue};
 pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
@@ -74,6 +78,7 @@ pub trait Store:
     + PolicyStore
     + NoticeStore
     + BackupStore
+    + ClientStore
     + Send
     + Sync
 {
@@ -88,7 +93,6 @@ impl<T> Store for T where
         + SessionStore
         + PasswordResetStore
         + TotpStore
-        + TotpStore
         + RecordStore
         + FileStore
         + JobStore
@@ -96,6 +100,7 @@ impl<T> Store for T where
         + PolicyStore
         + NoticeStore
         + BackupStore
+        + ClientStore
         + Send
         + Sync
 {

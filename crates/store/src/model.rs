@@ -1,9 +1,9 @@
 //! The rows the store reads and writes, as typed values.
 
 use strongroom_domain::{
-    CollectionId, Decision, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, LoginOutcome,
-    MembershipRole, NoticeId, RecordId, Region, Roles, SessionId, Slug, TenantId, TenantName,
-    TenantStatus, Timestamp, TombstoneReason, UserId, UserStatus, Visibility,
+    ClientId, CollectionId, Decision, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId,
+    LoginOutcome, MembershipRole, NoticeId, RecordId, Region, Roles, Scopes, SessionId, Slug,
+    TenantId, TenantName, TenantStatus, Timestamp, TombstoneReason, UserId, UserStatus, Visibility,
 };
 use uuid::Uuid;
 
@@ -17,6 +17,8 @@ pub struct Tenant {
     pub lockout_threshold: u32,
     pub agreement_ends_at: Option<Timestamp>,
     pub created_at: Timestamp,
+    /// Users holding any of these roles must enrol a second factor before anything else.
+    pub require_totp_roles: Roles,
 }
 
 /// What a tenant key is for.
@@ -179,6 +181,47 @@ pub struct SessionPrincipal {
     pub memberships: Vec<(GroupId, MembershipRole)>,
     /// The user's live subject key (seals their client address in the privacy log).
     pub subject_key: Option<WrappedSubjectKey>,
+    /// The roles the tenant requires a second factor of, and whether this user has one.
+    pub require_totp_roles: Roles,
+    pub totp_active: bool,
+    /// Set when the caller is an integration client, not a person: then `user_id` is the
+    /// client's id, and roles, memberships and subject key are empty.
+    pub client: Option<ClientCaller>,
+}
+
+/// An integration client behind a live client token.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientCaller {
+    pub id: ClientId,
+    /// The scopes this token was granted (never more than the client's).
+    pub scopes: Scopes,
+}
+
+/// An integration client as stored (its secrets as digests).
+#[derive(Clone, Debug)]
+pub struct ClientRow {
+    pub tenant_id: TenantId,
+    pub id: ClientId,
+    pub name: String,
+    pub scopes: Scopes,
+    pub secret_digest: Option<[u8; 32]>,
+    /// During a rotation: the previous secret's digest and until when it still works.
+    pub previous_digest: Option<[u8; 32]>,
+    pub previous_until: Option<Timestamp>,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// A client access token to store (its digest) with the scopes it grants.
+#[derive(Clone, Debug)]
+pub struct NewClientToken {
+    pub tenant_id: TenantId,
+    pub digest: [u8; 32],
+    pub client_id: ClientId,
+    pub scopes: Scopes,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -31,7 +31,8 @@ fn known<T>(r: &dyn Row, i: usize, what: &str, parse: impl Fn(&str) -> Option<T>
     parse(&r.get::<String>(i)?).ok_or_else(|| corrupt(what))
 }
 
-/// `tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at`.
+/// `tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at,
+/// require_totp_roles`.
 pub fn tenant(r: &dyn Row) -> Result<Tenant> {
     Ok(Tenant {
         id: r.get(0)?,
@@ -42,6 +43,7 @@ pub fn tenant(r: &dyn Row) -> Result<Tenant> {
         lockout_threshold: r.get(5)?,
         agreement_ends_at: r.get(6)?,
         created_at: r.get(7)?,
+        require_totp_roles: parsed(r, 8, "tenant settings", Roles::from_stored)?,
     })
 }
 

@@ -4,11 +4,11 @@
 //! whose placeholders first appear in ascending order binds positionally on both backends.
 //! Keep that order when editing; `placeholders_ascend` below checks it.
 
-pub const INSERT_TENANT: &str = "INSERT INTO tenants (tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const INSERT_TENANT: &str = "INSERT INTO tenants (tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at, require_totp_roles) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 macro_rules! tenant_cols {
     () => {
-        "tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at"
+        "tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at, require_totp_roles"
     };
 }
 pub const TENANT_BY_SLUG: &str =
@@ -19,8 +19,8 @@ pub const TENANT_BY_ID: &str = concat!(
     " FROM tenants WHERE tenant_id = $1"
 );
 
-pub const SET_LOCKOUT_THRESHOLD: &str =
-    "UPDATE tenants SET lockout_threshold = $1 WHERE tenant_id = $2";
+pub const SET_TENANT_SETTINGS: &str =
+    "UPDATE tenants SET lockout_threshold = $1, require_totp_roles = $2 WHERE tenant_id = $3";
 pub const SET_AGREEMENT_END: &str =
     "UPDATE tenants SET agreement_ends_at = $1 WHERE tenant_id = $2";
 
@@ -140,7 +140,7 @@ pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, 
 pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip_sealed, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
 
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password, COALESCE(p.version, 0) FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
+pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password, COALESCE(p.version, 0), t.require_totp_roles, EXISTS (SELECT 1 FROM user_totp f WHERE f.tenant_id = s.tenant_id AND f.user_id = s.user_id AND f.confirmed_at IS NOT NULL) FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
 /// Spends a live refresh token; returns its family and user. Zero rows: not live.
 pub const SPEND_REFRESH: &str = "UPDATE sessions SET refreshed_at = $1, revoked_at = $1 WHERE tenant_id = $2 AND refresh_digest = $3 AND refreshed_at IS NULL AND revoked_at IS NULL AND refresh_expires_at > $1 AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = sessions.tenant_id AND u.user_id = sessions.user_id AND u.status = 'active') RETURNING family_id, user_id";
 /// Whether a refresh token exists and was already spent (reuse), and its family.
@@ -311,7 +311,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 26] = [
+pub const DESTROY_TENANT_ROWS: [&str; 28] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -333,6 +333,8 @@ pub const DESTROY_TENANT_ROWS: [&str; 26] = [
     "DELETE FROM password_resets WHERE tenant_id = $1",
     "DELETE FROM totp_recovery_codes WHERE tenant_id = $1",
     "DELETE FROM user_totp WHERE tenant_id = $1",
+    "DELETE FROM client_tokens WHERE tenant_id = $1",
+    "DELETE FROM clients WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -348,355 +350,38 @@ pub const OLD_KEK_IN_USE: &str = "SELECT 1 FROM subject_keys WHERE tenant_id = $
 pub const LOCK_KEKS_PG: &str =
     "SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' FOR UPDATE";
 
-// ── Backups: every table, store-independently ────────────────────────────────────────────
-/// Every table of the store, parents before children (the order a restore inserts them in),
-/// with its columns and what each holds. A backup reads each table whole (it is installation-
-/// wide by nature); a restore writes each row back with its `tenant_id`. A test compares this
-/// list with both backends' schemas, so a new table or column cannot be left out of backups.
-pub const BACKUP_TABLES: &[crate::exec::TableSpec] = &[
-    crate::exec::TableSpec {
-        name: "tenants",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("slug", crate::exec::Kind::Text),
-            ("name", crate::exec::Kind::Text),
-            ("region", crate::exec::Kind::Text),
-            ("status", crate::exec::Kind::Text),
-            ("lockout_threshold", crate::exec::Kind::Int),
-            ("agreement_ends_at", crate::exec::Kind::Int),
-            ("created_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "tenant_keys",
-        part: crate::exec::Part::Keys,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("purpose", crate::exec::Kind::Text),
-            ("version", crate::exec::Kind::Int),
-            ("root_key_id", crate::exec::Kind::Bytes),
-            ("wrapped", crate::exec::Kind::Bytes),
-            ("created_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "subject_keys",
-        part: crate::exec::Part::Keys,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("subject_id", crate::exec::Kind::Uuid),
-            ("key_id", crate::exec::Kind::Uuid),
-            ("kek_version", crate::exec::Kind::Int),
-            ("wrapped", crate::exec::Kind::Bytes),
-            ("created_at", crate::exec::Kind::Int),
-            ("destroyed_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "users",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("email_index", crate::exec::Kind::Bytes),
-            ("roles", crate::exec::Kind::Text),
-            ("status", crate::exec::Kind::Text),
-            ("password_hash", crate::exec::Kind::Text),
-            ("must_change_password", crate::exec::Kind::Bool),
-            ("failed_logins", crate::exec::Kind::Int),
-            ("license_expires_at", crate::exec::Kind::Int),
-            ("created_at", crate::exec::Kind::Int),
-            ("updated_at", crate::exec::Kind::Int),
-            ("email_sealed", crate::exec::Kind::Bytes),
-            ("name_sealed", crate::exec::Kind::Bytes),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "user_totp",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("sealed", crate::exec::Kind::Bytes),
-            ("created_at", crate::exec::Kind::Int),
-            ("confirmed_at", crate::exec::Kind::Int),
-            ("last_step", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "totp_recovery_codes",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("digest", crate::exec::Kind::Bytes),
-            ("used_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "groups",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("group_id", crate::exec::Kind::Uuid),
-            ("name", crate::exec::Kind::Text),
-            ("created_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "group_members",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("group_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("role", crate::exec::Kind::Text),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "sessions",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("session_id", crate::exec::Kind::Uuid),
-            ("family_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("access_digest", crate::exec::Kind::Bytes),
-            ("access_expires_at", crate::exec::Kind::Int),
-            ("refresh_digest", crate::exec::Kind::Bytes),
-            ("refresh_expires_at", crate::exec::Kind::Int),
-            ("refreshed_at", crate::exec::Kind::Int),
-            ("revoked_at", crate::exec::Kind::Int),
-            ("created_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "password_resets",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("token_digest", crate::exec::Kind::Bytes),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("expires_at", crate::exec::Kind::Int),
-            ("used_at", crate::exec::Kind::Int),
-            ("created_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "login_history",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("event_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("at", crate::exec::Kind::Int),
-            ("outcome", crate::exec::Kind::Text),
-            ("ip_sealed", crate::exec::Kind::Bytes),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "unknown_login_failures",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("email_index", crate::exec::Kind::Bytes),
-            ("failed_logins", crate::exec::Kind::Int),
-            ("updated_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "collections",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("collection_id", crate::exec::Kind::Uuid),
-            ("name", crate::exec::Kind::Text),
-            ("fields", crate::exec::Kind::Text),
-            ("created_by", crate::exec::Kind::Uuid),
-            ("created_at", crate::exec::Kind::Int),
-            ("retention", crate::exec::Kind::Text),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "records",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("record_id", crate::exec::Kind::Uuid),
-            ("collection_id", crate::exec::Kind::Uuid),
-            ("subject_id", crate::exec::Kind::Uuid),
-            ("group_id", crate::exec::Kind::Uuid),
-            ("parent_id", crate::exec::Kind::Uuid),
-            ("visibility", crate::exec::Kind::Text),
-            ("hidden", crate::exec::Kind::Bool),
-            ("data", crate::exec::Kind::Text),
-            ("version", crate::exec::Kind::Int),
-            ("created_by", crate::exec::Kind::Uuid),
-            ("created_at", crate::exec::Kind::Int),
-            ("updated_at", crate::exec::Kind::Int),
-            ("ends_on", crate::exec::Kind::Text),
-            ("deleted_at", crate::exec::Kind::Int),
-            ("deleted_by", crate::exec::Kind::Uuid),
-            ("held_at", crate::exec::Kind::Int),
-            ("held_by", crate::exec::Kind::Uuid),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "record_files",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("record_id", crate::exec::Kind::Uuid),
-            ("name", crate::exec::Kind::Text),
-            ("file_id", crate::exec::Kind::Uuid),
-            ("blob_key", crate::exec::Kind::Text),
-            ("content_type", crate::exec::Kind::Text),
-            ("size", crate::exec::Kind::Int),
-            ("created_by", crate::exec::Kind::Uuid),
-            ("created_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "record_history",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("record_id", crate::exec::Kind::Uuid),
-            ("version", crate::exec::Kind::Int),
-            ("at", crate::exec::Kind::Int),
-            ("actor_id", crate::exec::Kind::Uuid),
-            ("action", crate::exec::Kind::Text),
-            ("fields", crate::exec::Kind::Text),
-            ("data_before", crate::exec::Kind::Text),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "record_index",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("collection_id", crate::exec::Kind::Uuid),
-            ("field", crate::exec::Kind::Text),
-            ("digest", crate::exec::Kind::Bytes),
-            ("record_id", crate::exec::Kind::Uuid),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "privacy_log_heads",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("seq", crate::exec::Kind::Int),
-            ("hash", crate::exec::Kind::Bytes),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "privacy_log",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("seq", crate::exec::Kind::Int),
-            ("at", crate::exec::Kind::Int),
-            ("actor_id", crate::exec::Kind::Uuid),
-            ("via", crate::exec::Kind::Text),
-            ("subject_id", crate::exec::Kind::Uuid),
-            ("object_type", crate::exec::Kind::Text),
-            ("object_id", crate::exec::Kind::Uuid),
-            ("action", crate::exec::Kind::Text),
-            ("fields", crate::exec::Kind::Text),
-            ("decision", crate::exec::Kind::Text),
-            ("client_sealed", crate::exec::Kind::Bytes),
-            ("hash", crate::exec::Kind::Bytes),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "privacy_checkpoints",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("seq", crate::exec::Kind::Int),
-            ("hash", crate::exec::Kind::Bytes),
-            ("at", crate::exec::Kind::Int),
-            ("signature", crate::exec::Kind::Bytes),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "tenant_policies",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("template", crate::exec::Kind::Text),
-            ("policies", crate::exec::Kind::Text),
-            ("version", crate::exec::Kind::Int),
-            ("updated_by", crate::exec::Kind::Uuid),
-            ("updated_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "retention_rules",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("rules", crate::exec::Kind::Text),
-            ("updated_by", crate::exec::Kind::Uuid),
-            ("updated_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "tombstones",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("object_id", crate::exec::Kind::Uuid),
-            ("name", crate::exec::Kind::Text),
-            ("subject_id", crate::exec::Kind::Uuid),
-            ("reason", crate::exec::Kind::Text),
-            ("deleted_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "deletion_notices",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("notice_id", crate::exec::Kind::Uuid),
-            ("user_id", crate::exec::Kind::Uuid),
-            ("what", crate::exec::Kind::Text),
-            ("expiry_at", crate::exec::Kind::Int),
-            ("due_at", crate::exec::Kind::Int),
-            ("created_at", crate::exec::Kind::Int),
-            ("kept_at", crate::exec::Kind::Int),
-            ("done_at", crate::exec::Kind::Int),
-        ],
-    },
-    crate::exec::TableSpec {
-        name: "jobs",
-        part: crate::exec::Part::Data,
-        columns: &[
-            ("job_id", crate::exec::Kind::Uuid),
-            ("tenant_id", crate::exec::Kind::Uuid),
-            ("kind", crate::exec::Kind::Text),
-            ("subject_id", crate::exec::Kind::Uuid),
-            ("dedupe_key", crate::exec::Kind::Text),
-            ("param", crate::exec::Kind::Int),
-            ("run_at", crate::exec::Kind::Int),
-            ("status", crate::exec::Kind::Text),
-            ("attempts", crate::exec::Kind::Int),
-            ("locked_until", crate::exec::Kind::Int),
-            ("outcome", crate::exec::Kind::Text),
-            ("created_at", crate::exec::Kind::Int),
-            ("updated_at", crate::exec::Kind::Int),
-            ("object", crate::exec::Kind::Text),
-        ],
-    },
-];
+// ── Integration clients ──────────────────────────────────────────────────────────────────
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (tenant_id, client_id, name, scopes, secret_digest, previous_digest, previous_until, created_by, created_at, deleted_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, NULL)";
+macro_rules! client_cols {
+    () => {
+        "tenant_id, client_id, name, scopes, secret_digest, previous_digest, previous_until, created_by, created_at, deleted_at"
+    };
+}
+pub const CLIENT_BY_ID: &str = concat!(
+    "SELECT ",
+    client_cols!(),
+    " FROM clients WHERE tenant_id = $1 AND client_id = $2"
+);
+/// A page of the tenant's live clients, newest first (ids are UUIDv7), after a cursor.
+pub const LIST_CLIENTS: &str = concat!(
+    "SELECT ",
+    client_cols!(),
+    " FROM clients WHERE tenant_id = $1 AND deleted_at IS NULL AND client_id < $2 ORDER BY client_id DESC LIMIT $3"
+);
+/// Deleting keeps the row (the privacy log names the client) without its secrets.
+pub const DELETE_CLIENT: &str = "UPDATE clients SET deleted_at = $1, secret_digest = NULL, previous_digest = NULL, previous_until = NULL WHERE tenant_id = $2 AND client_id = $3 AND deleted_at IS NULL";
+pub const DELETE_CLIENT_TOKENS: &str =
+    "DELETE FROM client_tokens WHERE tenant_id = $1 AND client_id = $2";
+/// The new secret replaces the current one, which keeps working until `$1`.
+pub const ROTATE_CLIENT_SECRET: &str = "UPDATE clients SET previous_digest = secret_digest, previous_until = $1, secret_digest = $2 WHERE tenant_id = $3 AND client_id = $4 AND deleted_at IS NULL";
+pub const INSERT_CLIENT_TOKEN: &str = "INSERT INTO client_tokens (tenant_id, token_digest, client_id, scopes, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const DELETE_EXPIRED_CLIENT_TOKENS: &str =
+    "DELETE FROM client_tokens WHERE tenant_id = $1 AND client_id = $2 AND expires_at <= $3";
+/// The client behind a live token of a live client in an active tenant.
+pub const CLIENT_BY_TOKEN: &str = "SELECT k.client_id, k.scopes, COALESCE(p.version, 0) FROM client_tokens k JOIN clients c ON c.tenant_id = k.tenant_id AND c.client_id = k.client_id JOIN tenants t ON t.tenant_id = k.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = k.tenant_id WHERE k.tenant_id = $1 AND k.token_digest = $2 AND k.expires_at > $3 AND c.deleted_at IS NULL AND t.status = 'active'";
 
-/// Tables a snapshot leaves out, with the reason.
-pub const NOT_BACKED_UP: &[(&str, &str)] = &[(
-    "backup_runs",
-    "the record of this installation's own backups and drills: a restored installation starts its own",
-)];
+// ── Backups ──────────────────────────────────────────────────────────────────────────────
+pub use crate::tables::{BACKUP_TABLES, NOT_BACKED_UP};
 
 pub const INSERT_BACKUP_RUN: &str = "INSERT INTO backup_runs (run_id, kind, at, snapshot, bytes, millis, ok, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// The newest run of a kind with an outcome.

@@ -63,6 +63,7 @@ fn tenant(slug: &str) -> Tenant {
         lockout_threshold: 3,
         agreement_ends_at: None,
         created_at: now(),
+        require_totp_roles: Roles::default(),
     }
 }
 
@@ -1681,7 +1682,7 @@ async fn the_second_factor_accepts_each_step_and_recovery_code_once(b: Backend) 
             .await
             .unwrap()
     );
-    s.remove_totp(t.id, u.id).await.unwrap();
+    s.remove_totp(t.id, u.id, &ChangeLog::none()).await.unwrap();
     assert_eq!(s.user_totp(t.id, u.id).await.unwrap(), None);
     assert_eq!(s.recovery_codes_left(t.id, u.id).await.unwrap(), 0);
     // Forgetting removes a factor with the other credentials.
@@ -1802,6 +1803,134 @@ fn chain_fn(_: TenantId, prev: &[u8; 32], seq: u64, _: &PrivacyEntry) -> [u8; 32
     h
 }
 
+fn client_row(t: &Tenant, by: UserId) -> ClientRow {
+    ClientRow {
+        tenant_id: t.id,
+        id: ClientId::new(),
+        name: "Sync".into(),
+        scopes: Scopes::parse("records:read:notes users:read").unwrap(),
+        secret_digest: Some([3; 32]),
+        previous_digest: None,
+        previous_until: None,
+        created_by: by,
+        created_at: now(),
+        deleted_at: None,
+    }
+}
+
+/// Clients: a token finds its client with the scopes it was granted until it expires, the
+/// client is deleted (then no token finds it, and its row stays, without secrets, to name it),
+/// or the tenant closes; a rotation keeps the previous digest until the time given; another
+/// tenant sees none of it; pages run newest first.
+async fn clients_their_tokens_and_their_end(b: Backend) {
+    let f = open(b).await;
+    let (t, admin) = with_tenant(&f, "acme").await;
+    let (other, _) = with_tenant(&f, "other").await;
+    let none = ChangeLog::none();
+    let k = client_row(&t, admin.id);
+    f.store.insert_client(&k, &none).await.unwrap();
+    let granted = Scopes::parse("users:read").unwrap();
+    let token = NewClientToken {
+        tenant_id: t.id,
+        digest: [7; 32],
+        client_id: k.id,
+        scopes: granted.clone(),
+        expires_at: now() + Duration::minutes(15),
+        created_at: now(),
+    };
+    f.store.insert_client_token(&token).await.unwrap();
+    let (caller, version) = f
+        .store
+        .client_by_token(t.id, &[7; 32], now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((caller.id, caller.scopes, version), (k.id, granted, 0));
+    assert!(
+        f.store
+            .client_by_token(other.id, &[7; 32], now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(f.store.client(other.id, k.id).await.unwrap().is_none());
+    assert!(
+        f.store
+            .client_by_token(t.id, &[7; 32], now() + Duration::minutes(15))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let until = now() + Duration::hours(2);
+    assert!(
+        f.store
+            .rotate_client_secret(t.id, k.id, &[8; 32], until, &none)
+            .await
+            .unwrap()
+    );
+    let row = f.store.client(t.id, k.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.secret_digest, row.previous_digest, row.previous_until),
+        (Some([8; 32]), Some([3; 32]), Some(until))
+    );
+    let second = client_row(&t, admin.id);
+    f.store.insert_client(&second, &none).await.unwrap();
+    let page = f.store.list_clients(t.id, None, 1).await.unwrap();
+    assert_eq!(page.iter().map(|c| c.id).collect::<Vec<_>>(), [second.id]);
+    let rest = f
+        .store
+        .list_clients(t.id, Some(second.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), [k.id]);
+    assert!(
+        f.store
+            .list_clients(other.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(
+        !f.store
+            .delete_client(other.id, k.id, now(), &none)
+            .await
+            .unwrap()
+    );
+    assert!(
+        f.store
+            .delete_client(t.id, k.id, now(), &none)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .delete_client(t.id, k.id, now(), &none)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(
+        f.store
+            .client_by_token(t.id, &[7; 32], now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let gone = f.store.client(t.id, k.id).await.unwrap().unwrap();
+    assert!(
+        gone.deleted_at.is_some() && gone.secret_digest.is_none() && gone.previous_digest.is_none()
+    );
+    assert_eq!(gone.name, "Sync");
+    assert!(
+        !f.store
+            .rotate_client_secret(t.id, k.id, &[9; 32], until, &none)
+            .await
+            .unwrap()
+    );
+}
+
 /// A store with a row in every table (each kind of column, NULLs and values).
 async fn fill(f: &Fixture) -> Tenant {
     let (t, admin) = with_tenant(f, "acme").await;
@@ -1840,6 +1969,21 @@ async fn fill(f: &Fixture) -> Tenant {
         .record_unknown_failure(t.id, &[5; 32], 3, now())
         .await
         .unwrap();
+    // A client mid-rotation (every column holds a value), and a deleted one.
+    for deleted in [false, true] {
+        let k = client_row(&t, admin.id);
+        f.store.insert_client(&k, &none).await.unwrap();
+        f.store
+            .rotate_client_secret(t.id, k.id, &[4; 32], now() + Duration::hours(1), &none)
+            .await
+            .unwrap();
+        if deleted {
+            f.store
+                .delete_client(t.id, k.id, now(), &none)
+                .await
+                .unwrap();
+        }
+    }
     let c = Collection {
         tenant_id: t.id,
         id: CollectionId::new(),
@@ -2133,6 +2277,7 @@ async fn backup_tables_are_the_whole_schema_of_both_stores() {
 
 both_backends!(
     a_dump_loads_into_the_other_store,
+    clients_their_tokens_and_their_end,
     a_load_refuses_anything_but_an_empty_store_and_a_sound_dump,
     the_job_queue_leases_retries_and_gives_up,
     backup_runs_are_recorded_and_the_newest_read_back,

@@ -121,6 +121,8 @@ impl TestServer {
                 Region::default(),
                 Email::parse(&email).unwrap(),
                 false,
+                // As the demo's: tests of the required factor set it themselves.
+                strongroom_domain::Roles::default(),
             )
             .await
             .expect("tenant created");
@@ -172,6 +174,25 @@ impl TestServer {
             c.with_token(r.json["access_token"].as_str().unwrap()),
             pw.to_owned(),
         )
+    }
+
+    /// Creates an integration client through the administrator's API; returns (id, client
+    /// id, secret).
+    pub async fn integration_client(
+        &self,
+        admin: &Client,
+        name: &str,
+        scopes: &[&str],
+    ) -> (String, String, String) {
+        let r = admin
+            .post(
+                "/api/v1/clients",
+                &serde_json::json!({"name": name, "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let field = |k: &str| r.json[k].as_str().unwrap().to_owned();
+        (field("id"), field("client_id"), field("client_secret"))
     }
 
     /// Verifies a tenant's privacy-log chain and checkpoints against the key file's audit

@@ -23,7 +23,7 @@ impl Services {
         PrivacyEntry {
             at: self.clock.now(),
             actor_id: Some(p.user_id.0),
-            via: p.roles.to_stored(),
+            via: Self::actor(p).0.via(&p.roles.to_stored()),
             subject_id: subject.map(|s| s.0),
             object_type: USERS_TABLE.into(),
             object_id: subject.map(|s| s.0),
@@ -90,6 +90,7 @@ impl Services {
                 roles: p.roles.clone(),
                 memberships: p.memberships.clone(),
                 policy_version: p.policy_version,
+                client: p.client.clone(),
             },
             p.subject_key.clone(),
         )
@@ -134,7 +135,7 @@ impl Services {
         Ok(PrivacyEntry {
             at: self.clock.now(),
             actor_id: Some(actor.0.user.0),
-            via: via.to_owned(),
+            via: actor.0.via(via),
             subject_id: subject.map(|s| s.0),
             object_type: object.0.to_owned(),
             object_id: object.1,

@@ -32,8 +32,9 @@ use cedar_policy::{
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use strongroom_domain::Scope;
 use strongroom_domain::{GroupId, MembershipRole, RecordId, Roles, TenantId, UserId};
-use strongroom_store::{PolicyRow, Store};
+use strongroom_store::{ClientCaller, PolicyRow, Store};
 
 /// The Cedar schema every policy is validated against.
 pub const SCHEMA: &str = include_str!("policies/schema.cedarschema");
@@ -118,10 +119,27 @@ impl Action {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Actor {
     pub tenant: TenantId,
+    /// The person, or for an integration client the client's id.
     pub user: UserId,
     pub roles: Roles,
     pub memberships: Vec<(GroupId, MembershipRole)>,
     pub policy_version: u64,
+    /// Set for an integration client: the policies see a `Client` with these scopes.
+    pub client: Option<ClientCaller>,
+}
+
+impl Actor {
+    /// What the privacy log records as the way the actor acted: for a client
+    /// `client:<client id>`, for a person the role the permitting policy acts in.
+    pub fn via(&self, role: &str) -> String {
+        match &self.client {
+            Some(c) => format!(
+                "client:{}",
+                strongroom_crypto::client_identifier(self.tenant.as_bytes(), c.id.as_bytes())
+            ),
+            None => role.to_owned(),
+        }
+    }
 }
 
 /// What level 3 knows about a record (no personal data).
@@ -231,10 +249,12 @@ fn broken(what: &'static str) -> CoreError {
 /// Entity type names, parsed once: Cedar parses a type name with its full grammar, which took
 /// a visible share of every request in the load profile when done per entity.
 static TYPES: LazyLock<HashMap<&'static str, EntityTypeName>> = LazyLock::new(|| {
-    ["User", "Group", "Record", "File", "Tenant", "Action"]
-        .into_iter()
-        .filter_map(|k| EntityTypeName::from_str(k).ok().map(|t| (k, t)))
-        .collect()
+    [
+        "User", "Client", "Group", "Record", "File", "Tenant", "Action",
+    ]
+    .into_iter()
+    .filter_map(|k| EntityTypeName::from_str(k).ok().map(|t| (k, t)))
+    .collect()
 });
 
 fn uid(kind: &str, id: &str) -> Result<EntityUid, CoreError> {
@@ -247,6 +267,14 @@ fn uid(kind: &str, id: &str) -> Result<EntityUid, CoreError> {
 
 fn user_uid(u: UserId) -> Result<EntityUid, CoreError> {
     uid("User", &u.0.to_string())
+}
+
+/// The caller's entity: a `User`, or a `Client` for an integration client.
+fn principal_uid(actor: &Actor) -> Result<EntityUid, CoreError> {
+    match &actor.client {
+        Some(c) => uid("Client", &c.id.0.to_string()),
+        None => user_uid(actor.user),
+    }
 }
 
 fn group_uid(g: GroupId) -> Result<EntityUid, CoreError> {
@@ -440,8 +468,52 @@ impl Access {
         Ok(set)
     }
 
+    /// A client as the policies see it: no roles, no groups, its scopes by kind.
+    fn client_entity(actor: &Actor, c: &ClientCaller) -> Result<Entity, CoreError> {
+        let set = |kind: fn(&Scope) -> bool| {
+            RestrictedExpression::new_set(c.scopes.collections(kind).map(string))
+        };
+        let others = c
+            .scopes
+            .0
+            .iter()
+            .filter(|s| s.collection().is_none())
+            .map(|s| string(&s.to_string()))
+            .collect::<Vec<_>>();
+        let attrs = HashMap::from([
+            (
+                "tenant".to_owned(),
+                RestrictedExpression::new_entity_uid(tenant_uid(actor.tenant)?),
+            ),
+            ("roles".to_owned(), RestrictedExpression::new_set([])),
+            ("coach_of".to_owned(), RestrictedExpression::new_set([])),
+            (
+                "records_read".to_owned(),
+                set(|s| matches!(s, Scope::RecordsRead(_))),
+            ),
+            (
+                "records_write".to_owned(),
+                set(|s| matches!(s, Scope::RecordsWrite(_))),
+            ),
+            (
+                "files_read".to_owned(),
+                set(|s| matches!(s, Scope::FilesRead(_))),
+            ),
+            (
+                "files_write".to_owned(),
+                set(|s| matches!(s, Scope::FilesWrite(_))),
+            ),
+            ("scopes".to_owned(), RestrictedExpression::new_set(others)),
+        ]);
+        Entity::new(principal_uid(actor)?, attrs, HashSet::new())
+            .map_err(|_| broken("client entity"))
+    }
+
     /// The principal entity and its groups.
     fn actor_entities(actor: &Actor) -> Result<Vec<Entity>, CoreError> {
+        if let Some(c) = &actor.client {
+            return Ok(vec![Self::client_entity(actor, c)?]);
+        }
         let mut groups = HashSet::new();
         let mut coach_of = Vec::new();
         let mut out = Vec::new();
@@ -571,7 +643,7 @@ impl Access {
         entities.push(Entity::new_no_attrs(tenant.clone(), HashSet::new()));
         let verdict = self.decide(
             set.for_kind(Kind::Tenant),
-            user_uid(actor.user)?,
+            principal_uid(actor)?,
             action,
             tenant,
             entities,
@@ -599,7 +671,7 @@ impl Access {
         entities.push(Self::record_entity(record)?);
         self.decide(
             set.for_kind(Kind::Record),
-            user_uid(actor.user)?,
+            principal_uid(actor)?,
             action,
             record_uid(record.id)?,
             entities,
@@ -638,7 +710,7 @@ impl Access {
         entities.push(file);
         self.decide(
             set.for_kind(Kind::File),
-            user_uid(actor.user)?,
+            principal_uid(actor)?,
             Action::ReadFile,
             f_uid,
             entities,
@@ -663,6 +735,7 @@ impl Access {
                 roles: roles.clone(),
                 memberships: Vec::new(),
                 policy_version: 0,
+                client: None,
             };
             let mut all = true;
             for action in ADMINISTRATION {
@@ -671,7 +744,7 @@ impl Access {
                 entities.push(Entity::new_no_attrs(t.clone(), HashSet::new()));
                 let verdict = self.decide(
                     layered.for_kind(Kind::Tenant),
-                    user_uid(actor.user)?,
+                    principal_uid(&actor)?,
                     action,
                     t,
                     entities,

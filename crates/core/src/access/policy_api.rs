@@ -85,7 +85,10 @@ impl Services {
                 None,
                 ("policies", None),
                 "replace",
-                Vec::new(),
+                vec![
+                    format!("template: {}", row.template),
+                    format!("version: {} -> {}", current.version, row.version),
+                ],
             )
             .await?;
         if !self

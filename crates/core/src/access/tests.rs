@@ -10,6 +10,7 @@ fn actor(tenant: TenantId) -> Actor {
         roles: Roles([Role::Administrator].into_iter().collect()),
         memberships: Vec::new(),
         policy_version: 0,
+        client: None,
     }
 }
 

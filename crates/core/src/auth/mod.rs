@@ -22,8 +22,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 use strongroom_crypto::{Token, TokenKind};
 use strongroom_domain::{
-    Email, FamilyId, LoginEventId, LoginOutcome, SessionId, Slug, TenantId, TenantStatus, UserId,
-    UserStatus,
+    Email, FamilyId, LoginEventId, LoginOutcome, Roles, SessionId, Slug, TenantId, TenantStatus,
+    UserId, UserStatus,
 };
 use strongroom_store::{LoginEvent, NewSession, RefreshOutcome, Tenant, User};
 
@@ -38,6 +38,10 @@ pub struct AuthSettings {
     pub reset_ttl: Duration,
     pub ip_attempts_per_minute: u32,
     pub ip_burst: u32,
+    /// `POST /oauth/token` requests one address may make per minute (also the burst).
+    pub token_requests_per_minute: u32,
+    /// Tokens one integration client may take per minute (also the burst).
+    pub client_tokens_per_minute: u32,
     pub hash_concurrency: usize,
 }
 
@@ -49,6 +53,8 @@ impl Default for AuthSettings {
             reset_ttl: Duration::from_mins(30),
             ip_attempts_per_minute: 20,
             ip_burst: 20,
+            token_requests_per_minute: 120,
+            client_tokens_per_minute: 60,
             hash_concurrency: std::thread::available_parallelism()
                 .map_or(2, std::num::NonZeroUsize::get),
         }
@@ -83,6 +89,12 @@ fn blocked_mail(tenant: &Tenant, failed: u32) -> String {
          new password with 'forgot password' on the login page.\n\n\
          If these attempts were not yours, someone may be guessing your password: tell your administrator.\n",
         tenant.name.as_str()
+    )
+}
+
+fn not_a_person() -> CoreError {
+    CoreError::Forbidden(
+        "this is an integration client's token; this call is about a person's own account".into(),
     )
 }
 
@@ -364,23 +376,50 @@ impl Services {
         }
     }
 
-    /// Resolves a bearer access token to the caller.
+    /// Resolves a bearer access token to the caller: a person, or an integration client.
     ///
-    /// A caller who still has an initial password gets `PasswordChangeRequired` here, for
-    /// every operation at once: this is the one place that rule is checked. Only the calls
-    /// that let them change it (and see who they are, and log out) use
-    /// [`Self::authenticate_unsettled`].
+    /// A person who still has an initial password gets `PasswordChangeRequired` here, and
+    /// one whose roles the tenant requires a second factor of, without one,
+    /// `TotpEnrolmentRequired` — for every operation at once: this is the one place those
+    /// rules are checked. Only the calls that let them settle (change the password, enrol a
+    /// factor, see who they are, log out) use [`Self::authenticate_unsettled`].
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, CoreError> {
-        let p = self.authenticate_unsettled(access_token).await?;
+        if access_token.starts_with(TokenKind::ClientAccess.prefix()) {
+            return self.authenticate_client(access_token).await;
+        }
+        let p = self.person_behind(access_token).await?;
         if p.must_change_password {
             return Err(CoreError::PasswordChangeRequired);
+        }
+        if !p.totp_active && p.roles.0.iter().any(|r| p.require_totp_roles.contains(*r)) {
+            return Err(CoreError::TotpEnrolmentRequired);
         }
         Ok(p)
     }
 
-    /// [`Self::authenticate`] for the calls a caller with an initial password may make:
-    /// `GET /me` (and their own groups, logins and privacy log), the password change, logout.
+    /// [`Self::authenticate`] for the calls about the caller's own account (their export,
+    /// forgetting them, their notices): an integration client has none.
+    pub async fn authenticate_person(&self, access_token: &str) -> Result<Principal, CoreError> {
+        let p = self.authenticate(access_token).await?;
+        if p.client.is_some() {
+            return Err(not_a_person());
+        }
+        Ok(p)
+    }
+
+    /// [`Self::authenticate`] for the calls a person who has not settled their account yet
+    /// may make: `GET /me` (and their own logins and privacy log), the password change, the
+    /// second factor's enrolment, logout.
     pub async fn authenticate_unsettled(&self, access_token: &str) -> Result<Principal, CoreError> {
+        if access_token.starts_with(TokenKind::ClientAccess.prefix()) {
+            // Checked first, so a live client token is told why rather than 401.
+            self.authenticate_client(access_token).await?;
+            return Err(not_a_person());
+        }
+        self.person_behind(access_token).await
+    }
+
+    async fn person_behind(&self, access_token: &str) -> Result<Principal, CoreError> {
         let (tenant, digest) = Token::parse(TokenKind::Access, access_token)
             .map_err(|_| CoreError::Unauthenticated)?;
         let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));
@@ -388,6 +427,32 @@ impl Services {
             .principal_by_access(tenant, &digest.0, self.clock.now())
             .await?
             .ok_or(CoreError::Unauthenticated)
+    }
+
+    /// The integration client behind a client access token (`POST /oauth/token`).
+    async fn authenticate_client(&self, access_token: &str) -> Result<Principal, CoreError> {
+        let (tenant, digest) = Token::parse(TokenKind::ClientAccess, access_token)
+            .map_err(|_| CoreError::Unauthenticated)?;
+        let tenant = TenantId::from(uuid::Uuid::from_bytes(tenant));
+        let (client, policy_version) = self
+            .store
+            .client_by_token(tenant, &digest.0, self.clock.now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        Ok(Principal {
+            tenant_id: tenant,
+            session_id: SessionId(uuid::Uuid::nil()),
+            family_id: FamilyId(uuid::Uuid::nil()),
+            user_id: UserId(client.id.0),
+            roles: Roles::default(),
+            must_change_password: false,
+            policy_version,
+            memberships: Vec::new(),
+            subject_key: None,
+            require_totp_roles: Roles::default(),
+            totp_active: false,
+            client: Some(client),
+        })
     }
 
     /// `POST /auth/logout`: ends the session family (access and refresh tokens).

@@ -39,6 +39,26 @@ fn unix(t: Timestamp) -> u64 {
 }
 
 impl Services {
+    /// The privacy-log entry of a second factor removed (by its user) or reset (by an
+    /// administrator): a security setting of that person.
+    async fn factor_change(
+        &self,
+        p: &Principal,
+        user: UserId,
+        action: &str,
+    ) -> Result<strongroom_store::ChangeLog, CoreError> {
+        self.change_log(
+            &Self::actor(p),
+            None,
+            &p.roles.to_stored(),
+            Some(user),
+            (crate::privacy::SECOND_FACTOR_OBJECT, Some(user.0)),
+            action,
+            Vec::new(),
+        )
+        .await
+    }
+
     async fn own_user(&self, p: &Principal) -> Result<User, CoreError> {
         self.store
             .user_by_id(p.tenant_id, p.user_id)
@@ -162,7 +182,8 @@ impl Services {
                 ));
             }
         }
-        self.store.remove_totp(p.tenant_id, p.user_id).await?;
+        let log = self.factor_change(p, p.user_id, "remove").await?;
+        self.store.remove_totp(p.tenant_id, p.user_id, &log).await?;
         tracing::info!(tenant = %p.tenant_id, user = %p.user_id, "second factor removed by its user");
         Ok(())
     }
@@ -185,7 +206,8 @@ impl Services {
         if self.store.user_totp(p.tenant_id, id).await?.is_none() {
             return Err(CoreError::NotFound("second factor"));
         }
-        self.store.remove_totp(p.tenant_id, id).await?;
+        let log = self.factor_change(p, id, "reset").await?;
+        self.store.remove_totp(p.tenant_id, id, &log).await?;
         tracing::warn!(tenant = %p.tenant_id, actor = %p.user_id, user = %id, "second factor reset by an administrator");
         let keys = self
             .tenant_keys_for(u.tenant_id, std::slice::from_ref(&u))

@@ -33,6 +33,14 @@ pub const RECORD_OBJECT: &str = "record";
 /// are bound to.
 pub const USERS_TABLE: &str = "users";
 
+/// The privacy log's object types for security settings: a change to any of them is an entry
+/// (action, actor, what changed — never a secret), so a tenant sees who weakened or
+/// strengthened what. `policies` is written by the policy API, `second_factor` names the
+/// user whose factor an administrator reset (as the entry's subject).
+pub const TENANT_OBJECT: &str = "tenant";
+pub const CLIENT_OBJECT: &str = "client";
+pub const SECOND_FACTOR_OBJECT: &str = "second_factor";
+
 /// Entries one commit takes at most.
 const BATCH: usize = 512;
 

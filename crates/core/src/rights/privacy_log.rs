@@ -7,6 +7,9 @@ use crate::{CoreError, Principal, Services};
 use strongroom_domain::{Timestamp, UserId, UserStatus};
 use strongroom_store::{PrivacyEntry, PrivacyQuery};
 
+/// How `via` names an integration client (`client:<client id>`).
+const CLIENT_VIA_PREFIX: &str = "client:";
+
 /// A privacy-log entry as shown: ids, and the actor's name resolved now.
 pub struct PrivacyView {
     pub seq: u64,
@@ -69,8 +72,23 @@ impl Services {
             std::collections::HashMap::new();
         let mut keys: std::collections::HashMap<uuid::Uuid, crate::keys::SubjectKey> =
             std::collections::HashMap::new();
-        for actor in records.iter().filter_map(|r| r.entry.actor_id) {
+        for (actor, via) in records
+            .iter()
+            .filter_map(|r| r.entry.actor_id.map(|a| (a, r.entry.via.as_str())))
+        {
             if names.contains_key(&actor) {
+                continue;
+            }
+            if via.starts_with(CLIENT_VIA_PREFIX) {
+                // An integration client: its name, kept when it is deleted.
+                let client = self
+                    .store
+                    .client(tenant, strongroom_domain::ClientId(actor))
+                    .await?;
+                names.insert(
+                    actor,
+                    client.map_or_else(|| "unknown client".to_owned(), |c| c.name),
+                );
                 continue;
             }
             let user = self

@@ -103,6 +103,8 @@ impl Services {
                         Region::default(),
                         email("admin")?,
                         true,
+                        // The demo keeps the README tour short: no factor required.
+                        strongroom_domain::Roles::default(),
                     )
                     .await?;
                 let t = self

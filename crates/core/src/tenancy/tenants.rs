@@ -4,7 +4,7 @@ use crate::tenancy::NewUserRequest;
 use crate::{CoreError, Principal, Services};
 use secrecy::SecretString;
 use strongroom_domain::{
-    Email, PersonName, Region, Role, Slug, TenantId, TenantName, TenantStatus, UserId,
+    Email, PersonName, Region, Role, Roles, Slug, TenantId, TenantName, TenantStatus, UserId,
 };
 use strongroom_store::Tenant;
 
@@ -14,6 +14,18 @@ pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 3;
 /// The range a tenant may choose from.
 pub const LOCKOUT_THRESHOLD_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 
+/// The roles a new tenant requires a second factor of (seed 003: two-factor authentication
+/// for privileged access). Tenants created before this setting existed, and the demo's, keep
+/// none.
+pub const DEFAULT_REQUIRE_TOTP_ROLES: [Role; 1] = [Role::Administrator];
+
+/// A change of a tenant's security settings (`PATCH /tenant`); `None` keeps a setting.
+#[derive(Clone, Debug, Default)]
+pub struct TenantSettingsChange {
+    pub lockout_threshold: Option<u32>,
+    pub require_totp_roles: Option<Roles>,
+}
+
 pub struct CreatedTenant {
     pub tenant_id: TenantId,
     pub admin_user_id: UserId,
@@ -22,7 +34,9 @@ pub struct CreatedTenant {
 
 impl Services {
     /// Creates a tenant and its administrator in one transaction. The administrator's password
-    /// is random and, unless `settled`, must be changed at first login.
+    /// is random and, unless `settled`, must be changed at first login; users holding one of
+    /// `require_totp_roles` (usually [`DEFAULT_REQUIRE_TOTP_ROLES`]) must enrol a second factor
+    /// before anything else.
     pub async fn create_tenant(
         &self,
         slug: Slug,
@@ -30,6 +44,7 @@ impl Services {
         region: Region,
         admin_email: Email,
         settled: bool,
+        require_totp_roles: Roles,
     ) -> Result<CreatedTenant, CoreError> {
         let tenant = Tenant {
             id: TenantId::new(),
@@ -40,6 +55,7 @@ impl Services {
             lockout_threshold: DEFAULT_LOCKOUT_THRESHOLD,
             agreement_ends_at: None,
             created_at: self.clock.now(),
+            require_totp_roles,
         };
         let req = NewUserRequest {
             email: admin_email,
@@ -78,25 +94,63 @@ impl Services {
             .ok_or(CoreError::Unauthenticated)
     }
 
-    /// `PATCH /tenant`: how many wrong passwords in a row block an account.
-    pub async fn set_lockout_threshold(
+    /// `PATCH /tenant`: the tenant's security settings. The change is a privacy-log entry
+    /// (what changed, from what to what) committed with it, so the tenant sees who weakened or
+    /// strengthened what.
+    pub async fn update_tenant_settings(
         &self,
         p: &Principal,
-        threshold: u32,
+        client: Option<std::net::IpAddr>,
+        change: TenantSettingsChange,
     ) -> Result<Tenant, CoreError> {
         self.authorize(p, crate::access::Action::ManageTenant)
             .await?;
-        if !LOCKOUT_THRESHOLD_RANGE.contains(&threshold) {
+        if let Some(threshold) = change.lockout_threshold
+            && !LOCKOUT_THRESHOLD_RANGE.contains(&threshold)
+        {
             return Err(CoreError::Invalid(format!(
                 "lockout_threshold: must be between {} and {}",
                 LOCKOUT_THRESHOLD_RANGE.start(),
                 LOCKOUT_THRESHOLD_RANGE.end()
             )));
         }
-        self.store
-            .set_lockout_threshold(p.tenant_id, threshold)
+        let now = self.my_tenant(p).await?;
+        let threshold = change.lockout_threshold.unwrap_or(now.lockout_threshold);
+        let roles = change
+            .require_totp_roles
+            .unwrap_or_else(|| now.require_totp_roles.clone());
+        let mut changed = Vec::new();
+        if threshold != now.lockout_threshold {
+            changed.push(format!(
+                "lockout_threshold: {} -> {threshold}",
+                now.lockout_threshold
+            ));
+        }
+        if roles != now.require_totp_roles {
+            changed.push(format!(
+                "require_totp_roles: [{}] -> [{}]",
+                now.require_totp_roles.to_stored(),
+                roles.to_stored()
+            ));
+        }
+        if changed.is_empty() {
+            return Ok(now);
+        }
+        let log = self
+            .change_log(
+                &Self::actor(p),
+                client,
+                "administrator",
+                None,
+                (crate::privacy::TENANT_OBJECT, Some(p.tenant_id.0)),
+                "update_settings",
+                changed.clone(),
+            )
             .await?;
-        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, threshold, "lockout threshold changed");
+        self.store
+            .set_tenant_settings(p.tenant_id, threshold, &roles, &log)
+            .await?;
+        tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, ?changed, "tenant settings changed");
         self.my_tenant(p).await
     }
 }

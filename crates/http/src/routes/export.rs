@@ -36,7 +36,7 @@ fn zip_response(e: Export) -> Response {
         (status = 403, body = ProblemBody)))]
 pub async fn my_export(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    crate::extract::Person(p): crate::extract::Person,
     ClientIp(ip): ClientIp,
 ) -> Result<Response, Problem> {
     let user = p.user_id;

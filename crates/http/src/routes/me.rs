@@ -120,7 +120,7 @@ pub async fn my_logins(
     responses((status = 202), (status = 403, body = ProblemBody), (status = 409, description = "the tenant's last administrator", body = ProblemBody)))]
 pub async fn forget_me(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    crate::extract::Person(p): crate::extract::Person,
 ) -> Result<axum::http::StatusCode, Problem> {
     s.services.forget_me(&p).await?;
     Ok(axum::http::StatusCode::ACCEPTED)
@@ -147,7 +147,7 @@ pub struct DeletionNoticeView {
     responses((status = 200, body = [DeletionNoticeView]), (status = 403, body = ProblemBody)))]
 pub async fn my_deletion_notices(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    crate::extract::Person(p): crate::extract::Person,
 ) -> Result<Json<Vec<DeletionNoticeView>>, Problem> {
     Ok(Json(
         s.services
@@ -171,7 +171,7 @@ pub async fn my_deletion_notices(
     responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn keep_deletion(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    crate::extract::Person(p): crate::extract::Person,
     crate::extract::ApiPath(id): crate::extract::ApiPath<strongroom_domain::NoticeId>,
 ) -> Result<axum::http::StatusCode, Problem> {
     s.services.keep_deletion(&p, id).await?;

@@ -3,8 +3,10 @@
 mod auth;
 #[cfg(feature = "bench-endpoints")]
 mod bench;
+mod clients;
 mod export;
 mod me;
+mod oauth;
 mod privacy;
 mod records;
 mod system;
@@ -13,8 +15,10 @@ mod totp;
 mod users;
 
 pub(crate) use auth::*;
+pub(crate) use clients::*;
 pub(crate) use export::*;
 pub(crate) use me::*;
+pub(crate) use oauth::*;
 pub(crate) use privacy::*;
 pub(crate) use records::*;
 pub(crate) use system::*;
@@ -79,6 +83,9 @@ pub fn api() -> Router<AppState> {
         .route("/records/{id}/history", get(record_history))
         .route("/records/{id}/files/{name}", put(put_file).get(get_file))
         .route("/policies", get(get_policies).put(put_policies))
+        .route("/clients", post(create_client).get(list_clients))
+        .route("/clients/{id}", get(get_client).delete(delete_client))
+        .route("/clients/{id}/secret", post(rotate_client_secret))
         .merge(bench_routes())
 }
 
@@ -98,6 +105,11 @@ pub fn system() -> Router<AppState> {
         .route("/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics))
         .route("/problems/{code}", get(problem_doc))
+        .route("/oauth/token", post(oauth_token))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth_metadata),
+        )
 }
 
 pub async fn not_found() -> Problem {

@@ -1,12 +1,13 @@
 //! `/tenant`: the caller's own tenant and its settings (administrators only).
 
 use crate::AppState;
-use crate::extract::{ApiJson, Caller};
+use crate::extract::{ApiJson, Caller, ClientIp};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use strongroom_domain::{TenantId, TenantStatus};
+use strongroom_core::tenancy::TenantSettingsChange;
+use strongroom_domain::{Role, Roles, TenantId, TenantStatus};
 use strongroom_store::Tenant;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -18,6 +19,8 @@ pub struct TenantView {
     status: TenantStatus,
     /// Wrong passwords in a row that block an account.
     lockout_threshold: u32,
+    /// Users holding any of these roles must enrol a second factor before anything else.
+    require_totp_roles: Vec<Role>,
 }
 
 impl From<Tenant> for TenantView {
@@ -29,6 +32,7 @@ impl From<Tenant> for TenantView {
             region: t.region.as_str().to_owned(),
             status: t.status,
             lockout_threshold: t.lockout_threshold,
+            require_totp_roles: t.require_totp_roles.0.into_iter().collect(),
         }
     }
 }
@@ -48,20 +52,31 @@ pub async fn get_tenant(
 pub struct UpdateTenantRequest {
     /// 1 to 100; the default is 3.
     #[schema(minimum = 1, maximum = 100)]
-    lockout_threshold: u32,
+    lockout_threshold: Option<u32>,
+    /// The roles that must use a second factor (new tenants: `["administrator"]`).
+    #[schema(max_items = 4)]
+    require_totp_roles: Option<Vec<Role>>,
 }
 
-/// Change my tenant's settings.
+/// Change my tenant's security settings; only the fields given change. Every change is an
+/// entry in the tenant's privacy log (what changed, from what to what).
 #[utoipa::path(patch, path = "/api/v1/tenant", tag = "tenant", security(("bearer" = [])), request_body = UpdateTenantRequest,
     responses((status = 200, body = TenantView), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn update_tenant(
     State(s): State<AppState>,
     Caller(p): Caller,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<UpdateTenantRequest>,
 ) -> Result<Json<TenantView>, Problem> {
+    let change = TenantSettingsChange {
+        lockout_threshold: req.lockout_threshold,
+        require_totp_roles: req
+            .require_totp_roles
+            .map(|r| r.into_iter().collect::<Roles>()),
+    };
     Ok(Json(
         s.services
-            .set_lockout_threshold(&p, req.lockout_threshold)
+            .update_tenant_settings(&p, Some(ip), change)
             .await?
             .into(),
     ))

@@ -2,7 +2,7 @@
 //! and an administrator's reset.
 
 use crate::AppState;
-use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::extract::{ApiJson, ApiPath, Caller, Person, Unsettled};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
@@ -39,7 +39,7 @@ pub struct RecoveryCodes {
               (status = 409, description = "a second factor is active: remove it first", body = ProblemBody)))]
 pub async fn totp_enrol(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Unsettled(p): Unsettled,
 ) -> Result<Json<TotpEnrolmentResponse>, Problem> {
     let e = s.services.totp_enrol(&p).await?;
     Ok(Json(TotpEnrolmentResponse {
@@ -55,7 +55,7 @@ pub async fn totp_enrol(
               (status = 409, description = "no enrolment is pending", body = ProblemBody)))]
 pub async fn totp_confirm(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Unsettled(p): Unsettled,
     ApiJson(req): ApiJson<TotpCode>,
 ) -> Result<Json<RecoveryCodes>, Problem> {
     let codes = s.services.totp_confirm(&p, &req.code).await?;
@@ -69,7 +69,7 @@ pub async fn totp_confirm(
     responses((status = 204), (status = 404, description = "no second factor is active", body = ProblemBody)))]
 pub async fn totp_remove(
     State(s): State<AppState>,
-    Caller(p): Caller,
+    Person(p): Person,
     ApiJson(req): ApiJson<TotpCode>,
 ) -> Result<StatusCode, Problem> {
     s.services.totp_remove(&p, &req.code).await?;

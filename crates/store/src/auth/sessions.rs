@@ -62,6 +62,10 @@ impl<B: Backend> SessionStore for B {
                             policy_version: r.get(5)?,
                             memberships: Vec::new(),
                             subject_key: None,
+                            require_totp_roles: Roles::from_stored(&r.get::<String>(6)?)
+                                .map_err(|_| crate::rows::corrupt("tenant settings"))?,
+                            totp_active: r.get(7)?,
+                            client: None,
                         })
                     })
                     .await?;

@@ -4,7 +4,7 @@
 //! instances at the same moment — and the recovery codes' digests, each spent once.
 
 use crate::exec::{Access, Backend, Exec, args};
-use crate::{Result, UserTotp, sql};
+use crate::{ChangeLog, Result, UserTotp, sql};
 use async_trait::async_trait;
 use strongroom_domain::{TenantId, Timestamp, UserId};
 
@@ -42,8 +42,8 @@ pub trait TotpStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool>;
     async fn recovery_codes_left(&self, tenant: TenantId, user: UserId) -> Result<u64>;
-    /// Removes the factor and its recovery codes.
-    async fn remove_totp(&self, tenant: TenantId, user: UserId) -> Result<()>;
+    /// Removes the factor and its recovery codes, with the change's privacy-log entry.
+    async fn remove_totp(&self, tenant: TenantId, user: UserId, log: &ChangeLog) -> Result<()>;
 }
 
 #[async_trait]
@@ -153,13 +153,14 @@ impl<B: Backend> TotpStore for B {
         .await
     }
 
-    async fn remove_totp(&self, tenant: TenantId, user: UserId) -> Result<()> {
+    async fn remove_totp(&self, tenant: TenantId, user: UserId, log: &ChangeLog) -> Result<()> {
+        let log = log.clone();
         self.write(move |c| {
             Box::pin(async move {
                 for stmt in [sql::DELETE_USER_TOTP, sql::DELETE_RECOVERY_CODES] {
                     c.execute(stmt, args![tenant, user]).await?;
                 }
-                Ok(())
+                crate::privacy::append_log(c, &log).await
             })
         })
         .await

@@ -3,10 +3,11 @@
 
 use crate::exec::{Backend, Exec, args, named};
 use crate::keys::insert_tenant_keys;
+use crate::privacy::append_log;
 use crate::tenancy::users::insert_user;
-use crate::{NewUser, Result, Tenant, TenantKeyRow, rows, sql};
+use crate::{ChangeLog, NewUser, Result, Tenant, TenantKeyRow, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{Slug, TenantId, Timestamp};
+use strongroom_domain::{Roles, Slug, TenantId, Timestamp};
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -21,8 +22,16 @@ pub trait TenantStore: Send + Sync {
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>>;
     /// Every tenant, oldest first: for operator work such as key rotation only.
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
-    /// Sets how many wrong passwords in a row block an account (1 to 100).
-    async fn set_lockout_threshold(&self, id: TenantId, threshold: u32) -> Result<()>;
+    /// Sets the tenant's security settings (the lockout threshold, 1 to 100, and the roles
+    /// that must use a second factor), with the change's privacy-log entry, in one
+    /// transaction.
+    async fn set_tenant_settings(
+        &self,
+        id: TenantId,
+        threshold: u32,
+        require_totp_roles: &Roles,
+        log: &ChangeLog,
+    ) -> Result<()>;
     /// When the tenant's agreement ends (`None`: open-ended); retention destroys the tenant
     /// 45 days after it.
     async fn set_agreement_end(&self, id: TenantId, end: Option<Timestamp>) -> Result<()>;
@@ -56,7 +65,8 @@ impl<B: Backend> TenantStore for B {
                         t.status.as_str(),
                         t.lockout_threshold,
                         t.agreement_ends_at,
-                        t.created_at
+                        t.created_at,
+                        t.require_totp_roles.to_stored().as_str()
                     ],
                 )
                 .await
@@ -94,12 +104,22 @@ impl<B: Backend> TenantStore for B {
             .await
     }
 
-    async fn set_lockout_threshold(&self, id: TenantId, threshold: u32) -> Result<()> {
-        self.write_one(move |c| {
+    async fn set_tenant_settings(
+        &self,
+        id: TenantId,
+        threshold: u32,
+        require_totp_roles: &Roles,
+        log: &ChangeLog,
+    ) -> Result<()> {
+        let (roles, log) = (require_totp_roles.to_stored(), log.clone());
+        self.write(move |c| {
             Box::pin(async move {
-                c.execute(sql::SET_LOCKOUT_THRESHOLD, args![threshold, id])
-                    .await?;
-                Ok(())
+                c.execute(
+                    sql::SET_TENANT_SETTINGS,
+                    args![threshold, roles.as_str(), id],
+                )
+                .await?;
+                append_log(c, &log).await
             })
         })
         .await

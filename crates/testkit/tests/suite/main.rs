@@ -8,6 +8,7 @@
 
 mod api;
 mod backup;
+mod clients;
 mod deletion;
 mod isolation;
 mod keys;

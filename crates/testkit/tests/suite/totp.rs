@@ -224,7 +224,130 @@ async fn wrong_codes_lock_the_account(b: Backend) {
     );
 }
 
+/// The tenant's `require_totp_roles`: a user of such a role without a factor gets a token
+/// that may only enrol, see themselves, change the password and log out; once enrolled,
+/// everything their roles allow. Every change of the setting (and an administrator's reset
+/// of a factor) is a privacy-log entry saying what changed. A tenant made by the operator's
+/// `tenant create` requires it of administrators from the start.
+async fn required_factor_restricts_the_token_until_enrolled(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (coach_id, coach, coach_pw) = s
+        .settled_user(&admin, &t, "cora@acme.example", json!(["coach"]))
+        .await;
+    let r = admin.get("/api/v1/tenant").await;
+    assert_eq!(r.json["require_totp_roles"], json!([]), "{}", r.body);
+    for bad in [
+        json!({"require_totp_roles": ["root"]}),
+        json!({"lockout_threshold": 0}),
+        json!({"require_totp_roles": "coach"}),
+    ] {
+        let r = admin.patch("/api/v1/tenant", &bad).await;
+        assert!([400, 422].contains(&r.status), "{bad}: {}", r.body);
+    }
+    let r = admin
+        .patch("/api/v1/tenant", &json!({"require_totp_roles": ["coach"]}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["require_totp_roles"], json!(["coach"]));
+    assert_eq!(r.json["lockout_threshold"], 3, "untouched");
+
+    // The coach's live token is restricted at once.
+    for path in [
+        "/api/v1/collections",
+        "/api/v1/me/export",
+        "/api/v1/me/privacy-log",
+    ] {
+        let r = coach.get(path).await;
+        if path.ends_with("privacy-log") {
+            assert_eq!(
+                r.status, 200,
+                "{path}: their own views stay open: {}",
+                r.body
+            );
+        } else {
+            r.assert_problem(403, "totp_enrolment_required");
+        }
+    }
+    assert_eq!(coach.get("/api/v1/me").await.status, 200);
+    let fresh = s
+        .client()
+        .logged_in(&t, "cora@acme.example", &coach_pw)
+        .await
+        .0;
+    fresh
+        .get("/api/v1/collections")
+        .await
+        .assert_problem(403, "totp_enrolment_required");
+    enrol(&s, &fresh).await;
+    assert_eq!(fresh.get("/api/v1/collections").await.status, 200);
+
+    // The administrator resets the coach's factor: restricted again, and logged.
+    let r = admin
+        .delete(&format!("/api/v1/users/{coach_id}/totp"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    fresh
+        .get("/api/v1/collections")
+        .await
+        .assert_problem(403, "totp_enrolment_required");
+    let log = admin.get("/api/v1/privacy-log").await;
+    let entries = log.json.as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["action"] == "update_settings"
+            && e["object"].as_str().unwrap().starts_with("tenant/")
+            && e["fields"] == json!(["require_totp_roles: [] -> [coach]"])),
+        "{}",
+        log.body
+    );
+    assert!(
+        entries.iter().any(|e| e["action"] == "reset"
+            && e["object"] == format!("second_factor/{coach_id}")
+            && e["subject_id"] == coach_id.as_str()),
+        "{}",
+        log.body
+    );
+
+    // A tenant as `tenant create` makes it: its administrator must enrol first.
+    use secrecy::ExposeSecret as _;
+    let created = s
+        .services
+        .create_tenant(
+            strongroom_domain::Slug::parse("fresh").unwrap(),
+            strongroom_domain::TenantName::parse("Fresh").unwrap(),
+            strongroom_domain::Region::default(),
+            strongroom_domain::Email::parse("it@fresh.example").unwrap(),
+            true,
+            strongroom_core::tenancy::DEFAULT_REQUIRE_TOTP_ROLES
+                .into_iter()
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let (boss, _) = s
+        .client()
+        .logged_in(
+            "fresh",
+            "it@fresh.example",
+            created.admin_password.expose_secret(),
+        )
+        .await;
+    boss.get("/api/v1/tenant")
+        .await
+        .assert_problem(403, "totp_enrolment_required");
+    enrol(&s, &boss).await;
+    let r = boss.get("/api/v1/tenant").await;
+    assert_eq!(
+        r.json["require_totp_roles"],
+        json!(["administrator"]),
+        "{}",
+        r.body
+    );
+}
+
 both_backends!(
     a_second_factor_guards_the_login,
-    wrong_codes_lock_the_account
+    wrong_codes_lock_the_account,
+    required_factor_restricts_the_token_until_enrolled
 );

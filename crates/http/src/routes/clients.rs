@@ -1,0 +1,203 @@
+//! `/clients`: the tenant's integration clients (administrators): create with scopes (the
+//! secret shown once), list (paged), read, rotate the secret with an overlap, delete.
+
+use crate::AppState;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller, ClientIp};
+use crate::problem::{Problem, ProblemBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use strongroom_core::clients::ClientView;
+use strongroom_domain::{ClientId, Timestamp, UserId};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClientRequest {
+    /// What the program is, as administrators and the privacy log name it.
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    /// `records:read:<collection>`, `records:write:<collection>`, `files:read:<collection>`,
+    /// `files:write:<collection>`, `users:read`, `privacy-log:read`.
+    #[schema(min_items = 1, max_items = 64)]
+    scopes: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedClientResponse {
+    id: ClientId,
+    /// The identifier the program presents at `POST /oauth/token`.
+    client_id: String,
+    /// Shown this once; only its digest is stored.
+    client_secret: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClientResponse {
+    id: ClientId,
+    client_id: String,
+    name: String,
+    scopes: Vec<String>,
+    created_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    /// During a rotation: until when the previous secret still works.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    previous_secret_until: Option<Timestamp>,
+}
+
+impl From<ClientView> for ClientResponse {
+    fn from(c: ClientView) -> Self {
+        Self {
+            id: c.id,
+            client_id: c.client_id,
+            name: c.name,
+            scopes: c.scopes,
+            created_by: c.created_by,
+            created_at: c.created_at,
+            previous_secret_until: c.previous_secret_until,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClientListParams {
+    /// Page size: 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// The cursor of the `Link: rel="next"` of the previous page.
+    after: Option<ClientId>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the current secret keeps working beside the new one: 0 (the default) to
+    /// 86400 seconds.
+    #[schema(minimum = 0, maximum = 86400)]
+    #[serde(default)]
+    overlap_seconds: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RotatedSecretResponse {
+    /// Shown this once.
+    client_secret: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    previous_secret_until: Timestamp,
+}
+
+/// Create an integration client with scopes (administrators). The secret is shown once.
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), request_body = CreateClientRequest,
+    responses((status = 201, body = CreatedClientResponse), (status = 400, body = ProblemBody)))]
+pub async fn create_client(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<CreateClientRequest>,
+) -> Result<(StatusCode, Json<CreatedClientResponse>), Problem> {
+    let c = s
+        .services
+        .create_client(&p, Some(ip), &req.name, &req.scopes)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedClientResponse {
+            id: c.id,
+            client_id: c.client_id,
+            client_secret: c.client_secret.expose_secret().to_owned(),
+        }),
+    ))
+}
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 500;
+
+/// The tenant's integration clients, newest first, paged (`Link: rel="next"`).
+#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), params(ClientListParams),
+    responses((status = 200, body = [ClientResponse],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page")))))]
+pub async fn list_clients(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiQuery(q): ApiQuery<ClientListParams>,
+) -> Result<Response, Problem> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(Problem::new(
+            crate::problem::Code::InvalidInput,
+            format!("limit: 1 to {MAX_PAGE}"),
+        ));
+    }
+    // One more than the page: whether a next page exists.
+    let mut page = s.services.list_clients(&p, q.after, limit + 1).await?;
+    let next = if page.len() > limit as usize {
+        page.truncate(limit as usize);
+        page.last().map(|c| c.id)
+    } else {
+        None
+    };
+    let body: Vec<ClientResponse> = page.into_iter().map(Into::into).collect();
+    let mut headers = HeaderMap::new();
+    if let Some(after) = next
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "</api/v1/clients?after={}&limit={limit}>; rel=\"next\"",
+            after.0
+        ))
+    {
+        headers.insert(header::LINK, v);
+    }
+    Ok((headers, Json(body)).into_response())
+}
+
+/// One integration client.
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])), params(("id" = ClientId, Path)),
+    responses((status = 200, body = ClientResponse)))]
+pub async fn get_client(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<ClientId>,
+) -> Result<Json<ClientResponse>, Problem> {
+    Ok(Json(s.services.client_view(&p, id).await?.into()))
+}
+
+/// Delete an integration client: its live tokens stop at once.
+#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])), params(("id" = ClientId, Path)),
+    responses((status = 204)))]
+pub async fn delete_client(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<ClientId>,
+) -> Result<StatusCode, Problem> {
+    s.services.delete_client(&p, Some(ip), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new secret for a client; the current one keeps working for `overlap_seconds`.
+#[utoipa::path(post, path = "/api/v1/clients/{id}/secret", tag = "clients", security(("bearer" = [])), params(("id" = ClientId, Path)),
+    request_body = RotateSecretRequest,
+    responses((status = 200, body = RotatedSecretResponse), (status = 400, body = ProblemBody)))]
+pub async fn rotate_client_secret(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<ClientId>,
+    ApiJson(req): ApiJson<RotateSecretRequest>,
+) -> Result<Json<RotatedSecretResponse>, Problem> {
+    let r = s
+        .services
+        .rotate_client_secret(&p, Some(ip), id, req.overlap_seconds)
+        .await?;
+    Ok(Json(RotatedSecretResponse {
+        client_secret: r.client_secret.expose_secret().to_owned(),
+        previous_secret_until: r.previous_secret_until,
+    }))
+}
