@@ -310,7 +310,6 @@ async fn required_factor_restricts_the_token_until_enrolled(b: Backend) {
     );
 
     // A tenant as `tenant create` makes it: its administrator must enrol first.
-    use secrecy::ExposeSecret as _;
     let created = s
         .services
         .create_tenant(
