@@ -236,13 +236,21 @@ fn add_shared(op: &mut Operation) {
     }
 }
 
+/// The operations whose client errors are RFC 6749 §5.2 JSON (`problem::OAuthError`), as
+/// OAuth libraries expect, and documented so by their handlers; their 500 stays a problem.
+const OAUTH_ERRORS: &[&str] = &["oauth_token"];
+
 /// Every error answer is built by `problem.rs`: `application/problem+json`, a `ProblemBody`,
-/// `WWW-Authenticate` on a 401 and `Retry-After` on a 429.
+/// `WWW-Authenticate` on a 401 and `Retry-After` on a 429 (but for [`OAUTH_ERRORS`]).
 fn problems_as_problem_json(op: &mut Operation) {
+    let oauth = op
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| OAUTH_ERRORS.contains(&id));
     for (status, response) in &mut op.responses.responses {
         let RefOr::T(r) = response else { continue };
         let status: u16 = status.parse().unwrap_or(0);
-        if status < 400 {
+        if status < 400 || (oauth && status < 500) {
             continue;
         }
         if r.description.is_empty() {
