@@ -1377,11 +1377,11 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     // Rules: absent, then set, then replaced.
     assert!(f.store.retention_rules(t.id).await.unwrap().is_none());
     f.store
-        .put_retention_rules(t.id, "{\"a\":1}", admin.id, now())
+        .put_retention_rules(t.id, "{\"a\":1}", admin.id, now(), &ChangeLog::none())
         .await
         .unwrap();
     f.store
-        .put_retention_rules(t.id, "{\"a\":2}", admin.id, now())
+        .put_retention_rules(t.id, "{\"a\":2}", admin.id, now(), &ChangeLog::none())
         .await
         .unwrap();
     assert_eq!(
@@ -2066,7 +2066,13 @@ async fn fill(f: &Fixture) -> Tenant {
             .unwrap()
     );
     f.store
-        .put_retention_rules(t.id, r#"{"notice_after_days":31}"#, admin.id, now())
+        .put_retention_rules(
+            t.id,
+            r#"{"notice_after_days":31}"#,
+            admin.id,
+            now(),
+            &ChangeLog::none(),
+        )
         .await
         .unwrap();
     let notice = DeletionNotice {

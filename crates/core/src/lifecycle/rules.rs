@@ -106,8 +106,36 @@ impl Services {
         rules.check()?;
         let json =
             serde_json::to_string(&rules).map_err(failed("retention rules do not serialise"))?;
+        let before = serde_json::to_value(self.rules_of(p.tenant_id).await?)
+            .map_err(failed("retention rules do not serialise"))?;
+        let after =
+            serde_json::to_value(rules).map_err(failed("retention rules do not serialise"))?;
+        // What changed, rule by rule (a security setting: the log says who shortened what).
+        let changed: Vec<String> = after
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| before.get(k.as_str()) != Some(v))
+            .map(|(k, v)| {
+                let old = before
+                    .get(k.as_str())
+                    .map_or_else(String::new, ToString::to_string);
+                format!("{k}: {old} -> {v}")
+            })
+            .collect();
+        let log = self
+            .change_log(
+                &Self::actor(p),
+                None,
+                "administrator",
+                None,
+                (crate::privacy::TENANT_OBJECT, Some(p.tenant_id.0)),
+                "update_retention_rules",
+                changed,
+            )
+            .await?;
         self.store
-            .put_retention_rules(p.tenant_id, &json, p.user_id, self.clock.now())
+            .put_retention_rules(p.tenant_id, &json, p.user_id, self.clock.now(), &log)
             .await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, ?rules, "retention rules changed");
         Ok(rules)

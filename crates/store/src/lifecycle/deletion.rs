@@ -92,6 +92,7 @@ pub trait DeletionStore: Send + Sync {
         rules: &str,
         by: UserId,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<()>;
 }
 
@@ -347,16 +348,17 @@ impl<B: Backend> DeletionStore for B {
         rules: &str,
         by: UserId,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<()> {
-        let rules = rules.to_owned();
-        self.write_one(move |c| {
+        let (rules, log) = (rules.to_owned(), log.clone());
+        self.write(move |c| {
             Box::pin(async move {
                 c.execute(
                     sql::PUT_RETENTION_RULES,
                     args![tenant, rules.as_str(), by, now],
                 )
                 .await?;
-                Ok(())
+                crate::privacy::append_log(c, &log).await
             })
         })
         .await

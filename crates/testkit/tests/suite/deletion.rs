@@ -470,6 +470,23 @@ async fn retention_rules_are_per_tenant_validated_and_move_scheduled_steps(b: Ba
     let r = admin.put("/api/v1/retention-rules", &short).await;
     assert_eq!((r.status, &r.json), (200, &short), "{}", r.body);
     assert_eq!(admin.get("/api/v1/retention-rules").await.json, short);
+    // A security setting: the change is in the tenant's privacy log, rule by rule.
+    let log = admin.get("/api/v1/privacy-log").await;
+    let entry = log
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "update_retention_rules")
+        .unwrap_or_else(|| panic!("{}", log.body));
+    assert_eq!(
+        entry["fields"],
+        json!([
+            "notice_after_days: 31 -> 5",
+            "delete_recordings_after_days: 45 -> 12",
+            "purge_deleted_after_days: 30 -> 7"
+        ])
+    );
     let other_admin = login(&s, &ot, &oemail, &opw).await;
     assert_eq!(
         other_admin.get("/api/v1/retention-rules").await.json,
