@@ -226,6 +226,36 @@ async fn scopes_decide_at_levels_two_and_three(b: Backend) {
     w.get(&format!("/api/v1/records/{}", f.reading))
         .await
         .assert_problem(403, "forbidden");
+    // Files: files:write uploads to records of its collection (another's record is absent),
+    // files:read (with records:read: a download reads its record) downloads; records:read
+    // alone opens no file.
+    let (_, files_id, files_secret) =
+        f.s.integration_client(
+            &f.admin,
+            "Uploader",
+            &[
+                "records:read:readings",
+                "files:read:readings",
+                "files:write:readings",
+            ],
+        )
+        .await;
+    let up = f.s.client().as_integration(&files_id, &files_secret).await;
+    let file = format!("/api/v1/records/{}/files/scan.txt", f.reading);
+    let r = up
+        .put_bytes(&file, "text/plain", b"a scan of pia".to_vec())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let (status, _, body) = up.get_bytes(&file, None).await;
+    assert_eq!((status, body.unwrap()), (200, b"a scan of pia".to_vec()));
+    c.get(&file).await.assert_problem(403, "forbidden");
+    up.put_bytes(
+        &format!("/api/v1/records/{}/files/scan.txt", f.note),
+        "text/plain",
+        b"x".to_vec(),
+    )
+    .await
+    .assert_problem(404, "not_found");
     assert!(
         f.s.verify_privacy_chain("acme").await.unwrap() > 0,
         "the chain verifies"
