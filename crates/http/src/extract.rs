@@ -261,55 +261,32 @@ fn bearer(parts: &Parts) -> Result<&str, Problem> {
         })
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = Problem;
+/// The three bearer extractors differ only in which `Services::authenticate…` they call.
+macro_rules! bearer_extractor {
+    ($($extractor:ident => $authenticate:ident),* $(,)?) => {$(
+        impl FromRequestParts<AppState> for $extractor {
+            type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        state
-            .services
-            .authenticate(token)
-            .await
-            .map(Caller)
-            .map_err(Problem::from)
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let token = bearer(parts)?;
+                state
+                    .services
+                    .$authenticate(token)
+                    .await
+                    .map($extractor)
+                    .map_err(Problem::from)
+            }
+        }
+    )*};
 }
 
-impl FromRequestParts<AppState> for Unsettled {
-    type Rejection = Problem;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        state
-            .services
-            .authenticate_unsettled(token)
-            .await
-            .map(Unsettled)
-            .map_err(Problem::from)
-    }
-}
-
-impl FromRequestParts<AppState> for Person {
-    type Rejection = Problem;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        state
-            .services
-            .authenticate_person(token)
-            .await
-            .map(Person)
-            .map_err(Problem::from)
-    }
+bearer_extractor! {
+    Caller => authenticate,
+    Unsettled => authenticate_unsettled,
+    Person => authenticate_person,
 }
 
 /// The client's address: the TCP peer, or behind a trusted proxy the address it appended
