@@ -14,6 +14,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use strongroom_crypto::{Token, TokenKind, ct_eq, digest_of, parse_client_identifier};
 use strongroom_domain::{ClientId, Scopes, TenantId, TenantStatus};
@@ -58,6 +59,7 @@ pub struct ClientToken {
 pub struct ClientThrottle {
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_client: DefaultKeyedRateLimiter<ClientId>,
+    checks: AtomicU32,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -81,10 +83,21 @@ impl ClientThrottle {
         Self {
             by_address: governor::RateLimiter::keyed(quota(requests_per_address)),
             by_client: governor::RateLimiter::keyed(quota(tokens_per_client)),
+            checks: AtomicU32::new(0),
         }
     }
 
     fn address(&self, ip: IpAddr) -> Result<(), TokenError> {
+        // Now and then, forget the keys whose budget is full again: memory stays bounded by
+        // the addresses and clients of the last minute.
+        if self
+            .checks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(4096)
+        {
+            self.by_address.retain_recent();
+            self.by_client.retain_recent();
+        }
         self.by_address.check_key(&ip).map_err(|n| throttled(&n))
     }
 
