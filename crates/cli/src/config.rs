@@ -29,6 +29,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub retention: RetentionConfig,
+    pub support: SupportConfig,
     pub backup: BackupConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
@@ -187,6 +188,19 @@ pub struct RetentionConfig {
     pub interval_secs: u64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupportConfig {
+    /// How long a support request waits for a tenant administrator's answer (1 to 168).
+    pub pending_hours: u32,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self { pending_hours: 24 }
+    }
+}
+
 impl Default for RetentionConfig {
     fn default() -> Self {
         Self { interval_secs: 60 }
@@ -241,6 +255,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             auth: AuthConfig::default(),
             retention: RetentionConfig::default(),
+            support: SupportConfig::default(),
             backup: BackupConfig::default(),
             tls: TlsConfig::default(),
             log: LogConfig::default(),
@@ -414,6 +429,9 @@ impl Config {
             .is_some_and(|s| !(s.starts_with("smtp://") || s.starts_with("smtps://")))
         {
             return Err("mail.smtp_url must start with smtp:// or smtps://".into());
+        }
+        if !(1..=168).contains(&self.support.pending_hours) {
+            return Err("support.pending_hours must be between 1 and 168".into());
         }
         let a = &self.auth;
         if a.access_token_ttl_secs == 0

@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// The vendor's support staff (tenant `operator`): add, list, remove.
+    Superuser {
+        #[command(subcommand)]
+        command: SuperuserCommand,
+    },
     /// Check the privacy log's hash chains.
     Audit {
         #[command(subcommand)]
@@ -178,6 +183,26 @@ enum KeysCommand {
 }
 
 #[derive(Subcommand)]
+enum SuperuserCommand {
+    /// Add a superuser; prints their one-time password. The second factor is enrolled at the
+    /// first login. The first one creates the tenant `operator`.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Every superuser, with their last login and their grants of the last 90 days.
+    List,
+    /// Remove a superuser: the account stops and their grants end; the name stays readable
+    /// in the logs.
+    Remove {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum TenantCommand {
     /// Create a tenant and its first administrator; prints the administrator's one-time password.
     Create {
@@ -249,6 +274,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen, .. } => *listen,
         Command::Tenant { .. }
+        | Command::Superuser { .. }
         | Command::Init
         | Command::Keys { .. }
         | Command::Audit { .. }
@@ -324,6 +350,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant { command } => tenant_command(&config, command).await,
+        Command::Superuser { command } => superuser_command(&config, command).await,
+    }
+}
+
+/// `superuser …`.
+async fn superuser_command(config: &Config, command: SuperuserCommand) -> anyhow::Result<()> {
+    let email = |e: &str| Email::parse(e).map_err(|e| anyhow::anyhow!("--email: {}", e.reason));
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let failed = |e: strongroom_core::CoreError| anyhow::anyhow!("{e}");
+    match command {
+        SuperuserCommand::Add { email: e, name } => {
+            let name = strongroom_domain::PersonName::parse(&name)
+                .map_err(|e| anyhow::anyhow!("--name: {}", e.reason))?;
+            let (id, password) = services
+                .add_superuser(email(&e)?, name)
+                .await
+                .map_err(failed)?;
+            print(
+                &serde_json::json!({
+                    "superuser_id": id,
+                    "initial_password": password.expose_secret(),
+                })
+                .to_string(),
+            )
+        }
+        SuperuserCommand::List => {
+            let rows: Vec<serde_json::Value> = services
+                .list_superusers()
+                .await
+                .map_err(failed)?
+                .into_iter()
+                .map(|s| {
+                    let rfc = |t: Option<time::OffsetDateTime>| {
+                        t.and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                    };
+                    serde_json::json!({
+                        "email": s.email.as_ref().map(Email::as_str),
+                        "name": s.name.as_ref().map(strongroom_domain::PersonName::as_str),
+                        "status": s.status.as_str(),
+                        "last_login_at": rfc(s.last_login_at),
+                        "grants_90d": s.grants_90d,
+                        "last_review_at": null,
+                        "review_overdue": s.review_overdue,
+                    })
+                })
+                .collect();
+            print(&serde_json::Value::Array(rows).to_string())
+        }
+        SuperuserCommand::Remove { email: e } => {
+            let id = services
+                .remove_superuser(&email(&e)?)
+                .await
+                .map_err(failed)?;
+            print(&serde_json::json!({"removed": id}).to_string())
+        }
     }
 }
 

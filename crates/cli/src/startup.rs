@@ -75,6 +75,8 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     .map_err(|e| anyhow::anyhow!("cannot open the blob store: {e}"))?;
     let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
     services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
+    services.support_pending =
+        std::time::Duration::from_secs(u64::from(config.support.pending_hours) * 3600);
     services.backup = strongroom_core::backup::BackupSettings {
         target: config
             .backup

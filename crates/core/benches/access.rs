@@ -45,6 +45,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
         memberships: groups.iter().map(|g| (*g, m)).collect(),
         policy_version: 0,
         client: None,
+        support: None,
     };
     let coach = actor(Role::Coach, MembershipRole::Coach);
     let peer = actor(Role::Participant, MembershipRole::Participant);

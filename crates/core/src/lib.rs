@@ -25,6 +25,7 @@ pub mod mail;
 pub mod privacy;
 pub mod records;
 pub mod rights;
+pub mod support;
 pub mod tenancy;
 
 pub use auth::{AuthSettings, Principal, TokenPair};
@@ -42,6 +43,8 @@ pub struct Services {
     pub mailer: Arc<mail::Mailer>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<auth::IpThrottle>,
+    /// How long a support request waits for an administrator's answer (`support.pending_hours`).
+    pub support_pending: std::time::Duration,
     /// The token endpoint's limits (per address, per client).
     pub client_throttle: Arc<clients::ClientThrottle>,
     pub auth: Arc<AuthSettings>,
@@ -83,6 +86,7 @@ impl Services {
             max_file_bytes: 2 * 1024 * 1024 * 1024,
             backup: backup::BackupSettings::default(),
             replica: None,
+            support_pending: support::DEFAULT_PENDING,
             wake: Arc::new(tokio::sync::Notify::new()),
             store,
             hasher: Arc::new(hasher),

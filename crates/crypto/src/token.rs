@@ -21,6 +21,8 @@ pub enum TokenKind {
     ClientAccess,
     /// An integration client's secret.
     ClientSecret,
+    /// A superuser's session under a support grant.
+    SupportAccess,
 }
 
 impl TokenKind {
@@ -31,6 +33,7 @@ impl TokenKind {
             TokenKind::PasswordReset => "srp",
             TokenKind::ClientAccess => "srt",
             TokenKind::ClientSecret => "srs",
+            TokenKind::SupportAccess => "srg",
         }
     }
 }

@@ -103,6 +103,10 @@ id_type!(
     /// An integration client (a program with scopes, OAuth 2.0 client credentials).
     ClientId
 );
+id_type!(
+    /// A support request, and the grant it becomes once approved (they share the id).
+    SupportRequestId
+);
 
 impl TenantId {
     /// The installation itself, as the tenant of its own jobs (backups, replication): the nil

@@ -11,14 +11,14 @@ pub mod status;
 
 pub use ids::{
     ClientId, CollectionId, FamilyId, FileId, GroupId, JobId, LoginEventId, NoticeId, RecordId,
-    SessionId, TenantId, UserId,
+    SessionId, SupportRequestId, TenantId, UserId,
 };
 pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
 pub use role::{MembershipRole, Role, Roles};
 pub use scope::{Scope, Scopes};
 pub use status::{
-    Decision, JobKind, JobStatus, LoginOutcome, TenantStatus, TombstoneReason, UserStatus,
-    Visibility,
+    Decision, JobKind, JobStatus, LoginOutcome, SupportKind, SupportStatus, TenantStatus,
+    TombstoneReason, UserStatus, Visibility,
 };
 
 /// A point in time, in UTC. Stored as milliseconds since the Unix epoch.

@@ -24,14 +24,18 @@ pub enum Role {
     ContentDeveloper,
     Coach,
     Participant,
+    /// The vendor's support staff, in the reserved tenant `operator` only (seed 000's
+    /// "Superusers"); no customer's user holds it.
+    Superuser,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Role::Administrator,
         Role::ContentDeveloper,
         Role::Coach,
         Role::Participant,
+        Role::Superuser,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +44,7 @@ impl Role {
             Role::ContentDeveloper => "content_developer",
             Role::Coach => "coach",
             Role::Participant => "participant",
+            Role::Superuser => "superuser",
         }
     }
 

@@ -28,7 +28,14 @@ string_enum!(
 string_enum!(
     /// `blocked`: too many wrong passwords; only a password reset reopens the account.
     /// `deleted`: the person was forgotten; the row stays only as a pseudonymous anchor.
-    UserStatus { Active => "active", Blocked => "blocked", Deleted => "deleted" }
+    /// `disabled`: a removed superuser; the account no longer works, its name stays readable
+    /// (accountability: the logs they appear in still name them).
+    UserStatus {
+        Active => "active",
+        Blocked => "blocked",
+        Deleted => "deleted",
+        Disabled => "disabled",
+    }
 );
 
 string_enum!(
@@ -159,3 +166,21 @@ impl TombstoneReason {
         }
     }
 }
+
+string_enum!(
+    /// What a support grant lets a superuser do: see the tenant's data as an administrator
+    /// would and change nothing (`read`), or act as one named user (`act_as`).
+    SupportKind { Read => "read", ActAs => "act_as" }
+);
+
+string_enum!(
+    /// A support request's state: `pending` until an administrator approves or denies it (or
+    /// it expires unanswered); an approved grant ends as `expired` or `revoked`.
+    SupportStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Denied => "denied",
+        Expired => "expired",
+        Revoked => "revoked",
+    }
+);

@@ -30,6 +30,8 @@ use utoipa::openapi::{Content, Header, Object, Ref, RefOr, ResponseBuilder, Type
         crate::routes::totp_enrol, crate::routes::totp_confirm, crate::routes::totp_remove, crate::routes::totp_reset,
         crate::routes::create_client, crate::routes::list_clients, crate::routes::get_client, crate::routes::delete_client,
         crate::routes::rotate_client_secret, crate::routes::oauth_token, crate::routes::oauth_metadata,
+        crate::routes::create_support_request, crate::routes::list_support_requests, crate::routes::approve_support_request,
+        crate::routes::deny_support_request, crate::routes::revoke_support_grant, crate::routes::support_session,
     ),
     components(schemas(ProblemBody)),
     modifiers(&Bearer, &SharedResponses)

@@ -18,7 +18,8 @@ use std::future::Future;
 use std::pin::Pin;
 use strongroom_domain::{
     ClientId, CollectionId, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId, NoticeId,
-    RecordId, SessionId, TenantId, Timestamp, TombstoneReason, UserId, from_millis, to_millis,
+    RecordId, SessionId, SupportRequestId, TenantId, Timestamp, TombstoneReason, UserId,
+    from_millis, to_millis,
 };
 use uuid::Uuid;
 
@@ -90,6 +91,7 @@ value_from! {
     JobId => Uuid(|v: JobId| v.0),
     NoticeId => Uuid(|v: NoticeId| v.0),
     ClientId => Uuid(|v: ClientId| v.0),
+    SupportRequestId => Uuid(|v: SupportRequestId| v.0),
     JobKind => Text(JobKind::as_str),
     TombstoneReason => Text(TombstoneReason::as_str),
 }
@@ -196,6 +198,7 @@ id_column!(
     JobId,
     NoticeId,
     ClientId,
+    SupportRequestId,
 );
 
 impl Column for Timestamp {

@@ -2,7 +2,7 @@
 //!
 //! Every trait lives in the folder of its capability (the same names as `strongroom-core`'s:
 //! `tenancy/`, `keys/`, `auth/`, `privacy/`, `records/`, `lifecycle/`, `jobs/`, `access/`,
-//! `clients/`)
+//! `clients/`, `support/`)
 //! and is implemented there once, for every [`exec::Backend`]: each operation is written once
 //! over [`exec::Exec`]. Two backends run them: [`sqlite::SqliteStore`] (rusqlite, the
 //! embedded default) and [`postgres::PgStore`] (sqlx), with the same SQL text from [`sql`],
@@ -28,6 +28,7 @@ pub mod records;
 mod rows;
 pub mod sql;
 pub mod sqlite;
+pub mod support;
 mod tables;
 pub mod tenancy;
 
@@ -40,6 +41,7 @@ pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
 pub use privacy::PrivacyLogStore;
 pub use records::{FileStore, RecordStore};
+pub use support::{SupportDecision, SupportStore};
 pub use tenancy::{GroupStore, TenantStore, UserStore};
 
 pub use model::*;
@@ -79,6 +81,7 @@ pub trait Store:
     + NoticeStore
     + BackupStore
     + ClientStore
+    + SupportStore
     + Send
     + Sync
 {
@@ -101,6 +104,7 @@ impl<T> Store for T where
         + NoticeStore
         + BackupStore
         + ClientStore
+        + SupportStore
         + Send
         + Sync
 {

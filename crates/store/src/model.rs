@@ -3,7 +3,8 @@
 use strongroom_domain::{
     ClientId, CollectionId, Decision, FamilyId, FileId, GroupId, JobId, JobKind, LoginEventId,
     LoginOutcome, MembershipRole, NoticeId, RecordId, Region, Roles, Scopes, SessionId, Slug,
-    TenantId, TenantName, TenantStatus, Timestamp, TombstoneReason, UserId, UserStatus, Visibility,
+    SupportKind, SupportRequestId, SupportStatus, TenantId, TenantName, TenantStatus, Timestamp,
+    TombstoneReason, UserId, UserStatus, Visibility,
 };
 use uuid::Uuid;
 
@@ -187,6 +188,59 @@ pub struct SessionPrincipal {
     /// Set when the caller is an integration client, not a person: then `user_id` is the
     /// client's id, and roles, memberships and subject key are empty.
     pub client: Option<ClientCaller>,
+    /// Set when the caller is vendor support under a grant: then `user_id` is the superuser
+    /// (of the operator tenant), `tenant_id` the customer's tenant.
+    pub support: Option<SupportCaller>,
+}
+
+/// A support request as stored; once approved it is the grant (same id). `status` is the
+/// decided state: a pending request past `pending_until`, or a grant past `ends_at`, is
+/// expired (`SupportRequest::status_at`).
+#[derive(Clone, Debug)]
+pub struct SupportRequest {
+    pub tenant_id: TenantId,
+    pub id: SupportRequestId,
+    /// A user of the operator tenant.
+    pub superuser_id: UserId,
+    pub reason: String,
+    pub kind: SupportKind,
+    /// For `act_as`: the user support acts as.
+    pub user_id: Option<UserId>,
+    pub minutes: u32,
+    pub status: SupportStatus,
+    pub created_at: Timestamp,
+    pub pending_until: Timestamp,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
+    pub decided_by: Option<UserId>,
+    pub decided_at: Option<Timestamp>,
+    pub break_glass: bool,
+    pub first_used_at: Option<Timestamp>,
+}
+
+impl SupportRequest {
+    /// The state at `now`: the decided one, or `expired` once its time is up.
+    pub fn status_at(&self, now: Timestamp) -> SupportStatus {
+        match self.status {
+            SupportStatus::Pending if self.pending_until <= now => SupportStatus::Expired,
+            SupportStatus::Approved if self.ends_at.is_none_or(|e| e <= now) => {
+                SupportStatus::Expired
+            }
+            s => s,
+        }
+    }
+}
+
+/// The grant behind a live support session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SupportCaller {
+    pub request_id: SupportRequestId,
+    /// The superuser (a user of the operator tenant).
+    pub superuser_id: UserId,
+    pub kind: SupportKind,
+    pub user_id: Option<UserId>,
+    pub ends_at: Timestamp,
+    pub break_glass: bool,
 }
 
 /// An integration client behind a live client token.

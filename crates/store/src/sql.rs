@@ -46,6 +46,8 @@ pub const LIST_USERS: &str = concat!(
 pub const UPDATE_USER: &str = "UPDATE users SET name_sealed = COALESCE($1, name_sealed), roles = COALESCE($2, roles), license_expires_at = CASE WHEN $3 THEN $4 ELSE license_expires_at END, updated_at = $5 WHERE tenant_id = $6 AND user_id = $7 AND status <> 'deleted'";
 
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1, must_change_password = $2, failed_logins = 0, status = 'active', updated_at = $3 WHERE tenant_id = $4 AND user_id = $5 AND status <> 'deleted'";
+/// A removed superuser: the account stops (sessions too), the row and its sealed name stay.
+pub const DISABLE_USER: &str = "UPDATE users SET status = 'disabled', updated_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND status IN ('active', 'blocked')";
 pub const REVOKE_USER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL";
 
 pub const RECORD_FAILURE: &str = "UPDATE users SET failed_logins = failed_logins + 1, status = CASE WHEN failed_logins + 1 >= $1 THEN 'blocked' ELSE status END, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4 AND status <> 'deleted' RETURNING failed_logins";
@@ -311,7 +313,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 28] = [
+pub const DESTROY_TENANT_ROWS: [&str; 30] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -335,6 +337,8 @@ pub const DESTROY_TENANT_ROWS: [&str; 28] = [
     "DELETE FROM user_totp WHERE tenant_id = $1",
     "DELETE FROM client_tokens WHERE tenant_id = $1",
     "DELETE FROM clients WHERE tenant_id = $1",
+    "DELETE FROM support_sessions WHERE tenant_id = $1",
+    "DELETE FROM support_requests WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -379,6 +383,46 @@ pub const DELETE_EXPIRED_CLIENT_TOKENS: &str =
     "DELETE FROM client_tokens WHERE tenant_id = $1 AND client_id = $2 AND expires_at <= $3";
 /// The client behind a live token of a live client in an active tenant.
 pub const CLIENT_BY_TOKEN: &str = "SELECT k.client_id, k.scopes, COALESCE(p.version, 0) FROM client_tokens k JOIN clients c ON c.tenant_id = k.tenant_id AND c.client_id = k.client_id JOIN tenants t ON t.tenant_id = k.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = k.tenant_id WHERE k.tenant_id = $1 AND k.token_digest = $2 AND k.expires_at > $3 AND c.deleted_at IS NULL AND t.status = 'active'";
+
+// ── Support access ───────────────────────────────────────────────────────────────────────
+pub const INSERT_SUPPORT_REQUEST: &str = "INSERT INTO support_requests (tenant_id, request_id, superuser_id, reason, kind, user_id, minutes, status, created_at, pending_until, starts_at, ends_at, decided_by, decided_at, break_glass, first_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULL)";
+macro_rules! support_cols {
+    () => {
+        "tenant_id, request_id, superuser_id, reason, kind, user_id, minutes, status, created_at, pending_until, starts_at, ends_at, decided_by, decided_at, break_glass, first_used_at"
+    };
+}
+pub const SUPPORT_REQUEST: &str = concat!(
+    "SELECT ",
+    support_cols!(),
+    " FROM support_requests WHERE tenant_id = $1 AND request_id = $2"
+);
+pub const SUPPORT_REQUESTS_OF_TENANT: &str = concat!(
+    "SELECT ",
+    support_cols!(),
+    " FROM support_requests WHERE tenant_id = $1 ORDER BY created_at DESC, request_id DESC LIMIT $2"
+);
+/// A superuser's own requests, in every tenant they asked (a lookup by the superuser, who
+/// belongs to the operator tenant: see `TENANT_LOOKUPS`).
+pub const SUPPORT_REQUESTS_OF_SUPERUSER: &str = concat!(
+    "SELECT ",
+    support_cols!(),
+    " FROM support_requests WHERE superuser_id = $1 ORDER BY created_at DESC, request_id DESC LIMIT $2"
+);
+/// Approves a pending request that has not expired: the grant runs from now for `$2 - $1`.
+pub const APPROVE_SUPPORT_REQUEST: &str = "UPDATE support_requests SET status = 'approved', starts_at = $1, ends_at = $2, decided_by = $3, decided_at = $1 WHERE tenant_id = $4 AND request_id = $5 AND status = 'pending' AND pending_until > $1";
+pub const DENY_SUPPORT_REQUEST: &str = "UPDATE support_requests SET status = 'denied', decided_by = $1, decided_at = $2 WHERE tenant_id = $3 AND request_id = $4 AND status = 'pending' AND pending_until > $2";
+pub const REVOKE_SUPPORT_GRANT: &str = "UPDATE support_requests SET status = 'revoked', decided_by = $1, decided_at = $2 WHERE tenant_id = $3 AND request_id = $4 AND status = 'approved' AND ends_at > $2";
+pub const DELETE_SUPPORT_SESSIONS: &str =
+    "DELETE FROM support_sessions WHERE tenant_id = $1 AND request_id = $2";
+/// Ends every open request and live grant of a superuser, in every tenant (the superuser is
+/// removed: see `TENANT_LOOKUPS`); their sessions stop with the grants.
+pub const END_SUPPORT_OF_SUPERUSER: &str = "UPDATE support_requests SET status = 'revoked', decided_at = $1 WHERE superuser_id = $2 AND status IN ('pending', 'approved')";
+/// The first use of a grant (one row changed: the administrators are told).
+pub const MARK_SUPPORT_USED: &str = "UPDATE support_requests SET first_used_at = $1 WHERE tenant_id = $2 AND request_id = $3 AND first_used_at IS NULL";
+pub const INSERT_SUPPORT_SESSION: &str = "INSERT INTO support_sessions (tenant_id, token_digest, request_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
+/// The grant behind a live support session: approved, not ended, its superuser active in the
+/// operator tenant (`$1`), the customer tenant active.
+pub const SUPPORT_BY_TOKEN: &str = "SELECT r.request_id, r.superuser_id, r.kind, r.user_id, r.ends_at, r.break_glass, COALESCE(p.version, 0) FROM support_sessions s JOIN support_requests r ON r.tenant_id = s.tenant_id AND r.request_id = s.request_id JOIN tenants t ON t.tenant_id = s.tenant_id JOIN users u ON u.tenant_id = $1 AND u.user_id = r.superuser_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $2 AND s.token_digest = $3 AND s.expires_at > $4 AND r.status = 'approved' AND r.ends_at > $4 AND t.status = 'active' AND u.status = 'active'";
 
 // ── Backups ──────────────────────────────────────────────────────────────────────────────
 pub use crate::tables::{BACKUP_TABLES, NOT_BACKED_UP};
@@ -442,7 +486,13 @@ pub const INSTALLATION_WIDE: &[(&str, &str)] = &[
 /// The statements that find a tenant from what a caller presents (its slug at login; later a
 /// client id or an endpoint id): the one kind of statement that may lack a tenant filter on
 /// a tenant's data, because finding the tenant is what it is for.
-pub const TENANT_LOOKUPS: &[&str] = &["TENANT_BY_SLUG"];
+pub const TENANT_LOOKUPS: &[&str] = &[
+    "TENANT_BY_SLUG",
+    // A superuser (of the operator tenant) reaches their own requests in the tenants they
+    // asked, and their removal ends them there.
+    "SUPPORT_REQUESTS_OF_SUPERUSER",
+    "END_SUPPORT_OF_SUPERUSER",
+];
 
 #[cfg(test)]
 #[path = "sql_tests.rs"]

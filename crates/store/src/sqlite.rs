@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0012_backup_runs.sql"),
     include_str!("../migrations/sqlite/0013_second_factor.sql"),
     include_str!("../migrations/sqlite/0014_clients_and_required_factor.sql"),
+    include_str!("../migrations/sqlite/0015_support_access.sql"),
 ];
 
 #[derive(Clone)]

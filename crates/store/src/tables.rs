@@ -85,6 +85,28 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "support_requests",
+        part: Part::Data,
+        columns: &[
+            ("tenant_id", Kind::Uuid),
+            ("request_id", Kind::Uuid),
+            ("superuser_id", Kind::Uuid),
+            ("reason", Kind::Text),
+            ("kind", Kind::Text),
+            ("user_id", Kind::Uuid),
+            ("minutes", Kind::Int),
+            ("status", Kind::Text),
+            ("created_at", Kind::Int),
+            ("pending_until", Kind::Int),
+            ("starts_at", Kind::Int),
+            ("ends_at", Kind::Int),
+            ("decided_by", Kind::Uuid),
+            ("decided_at", Kind::Int),
+            ("break_glass", Kind::Bool),
+            ("first_used_at", Kind::Int),
+        ],
+    },
+    TableSpec {
         name: "user_totp",
         part: Part::Data,
         columns: &[
@@ -373,5 +395,9 @@ pub const NOT_BACKED_UP: &[(&str, &str)] = &[
     (
         "client_tokens",
         "integration clients' access tokens live 15 minutes: after a restore the clients take new ones",
+    ),
+    (
+        "support_sessions",
+        "sessions under a support grant live 15 minutes at most: after a restore support takes new ones",
     ),
 ];

@@ -1969,6 +1969,30 @@ async fn fill(f: &Fixture) -> Tenant {
         .record_unknown_failure(t.id, &[5; 32], 3, now())
         .await
         .unwrap();
+    // A support grant with every column set.
+    let r = SupportRequest {
+        tenant_id: t.id,
+        id: SupportRequestId::new(),
+        superuser_id: UserId::new(),
+        reason: "ticket".into(),
+        kind: SupportKind::ActAs,
+        user_id: Some(admin.id),
+        minutes: 30,
+        status: SupportStatus::Approved,
+        created_at: now(),
+        pending_until: now() + Duration::hours(24),
+        starts_at: Some(now()),
+        ends_at: Some(now() + Duration::minutes(30)),
+        decided_by: Some(admin.id),
+        decided_at: Some(now()),
+        break_glass: true,
+        first_used_at: None,
+    };
+    f.store.insert_support_request(&r, &none).await.unwrap();
+    f.store
+        .insert_support_session(t.id, r.id, &[6; 32], now() + Duration::minutes(15), now())
+        .await
+        .unwrap();
     // A client mid-rotation (every column holds a value), and a deleted one.
     for deleted in [false, true] {
         let k = client_row(&t, admin.id);

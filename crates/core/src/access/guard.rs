@@ -91,6 +91,7 @@ impl Services {
                 memberships: p.memberships.clone(),
                 policy_version: p.policy_version,
                 client: p.client.clone(),
+                support: p.support.clone(),
             },
             p.subject_key.clone(),
         )

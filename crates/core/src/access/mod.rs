@@ -34,7 +34,7 @@ use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use strongroom_domain::Scope;
 use strongroom_domain::{GroupId, MembershipRole, RecordId, Roles, TenantId, UserId};
-use strongroom_store::{ClientCaller, PolicyRow, Store};
+use strongroom_store::{ClientCaller, PolicyRow, Store, SupportCaller};
 
 /// The Cedar schema every policy is validated against.
 pub const SCHEMA: &str = include_str!("policies/schema.cedarschema");
@@ -87,6 +87,8 @@ pub enum Action {
     ManageTenant,
     ManagePolicies,
     ManageRetention,
+    /// A superuser asks a tenant for support access (in the operator tenant).
+    RequestSupport,
 }
 
 impl Action {
@@ -111,6 +113,7 @@ impl Action {
             Action::ManageTenant => "manageTenant",
             Action::ManagePolicies => "managePolicies",
             Action::ManageRetention => "manageRetention",
+            Action::RequestSupport => "requestSupport",
         }
     }
 }
@@ -126,18 +129,21 @@ pub struct Actor {
     pub policy_version: u64,
     /// Set for an integration client: the policies see a `Client` with these scopes.
     pub client: Option<ClientCaller>,
+    /// Set for vendor support under a grant: the policies see a `Support` carrying it.
+    pub support: Option<SupportCaller>,
 }
 
 impl Actor {
     /// What the privacy log records as the way the actor acted: for a client
     /// `client:<client id>`, for a person the role the permitting policy acts in.
     pub fn via(&self, role: &str) -> String {
-        match &self.client {
-            Some(c) => format!(
+        match (&self.client, &self.support) {
+            (Some(c), _) => format!(
                 "client:{}",
                 strongroom_crypto::client_identifier(self.tenant.as_bytes(), c.id.as_bytes())
             ),
-            None => role.to_owned(),
+            (None, Some(s)) => support_via(s.request_id),
+            (None, None) => role.to_owned(),
         }
     }
 }
@@ -250,7 +256,7 @@ fn broken(what: &'static str) -> CoreError {
 /// a visible share of every request in the load profile when done per entity.
 static TYPES: LazyLock<HashMap<&'static str, EntityTypeName>> = LazyLock::new(|| {
     [
-        "User", "Client", "Group", "Record", "File", "Tenant", "Action",
+        "User", "Client", "Support", "Group", "Record", "File", "Tenant", "Action",
     ]
     .into_iter()
     .filter_map(|k| EntityTypeName::from_str(k).ok().map(|t| (k, t)))
@@ -269,11 +275,18 @@ fn user_uid(u: UserId) -> Result<EntityUid, CoreError> {
     uid("User", &u.0.to_string())
 }
 
+/// How the privacy log names access under a support grant: `support:<request id>` (the
+/// request and its grant share the id).
+pub fn support_via(id: strongroom_domain::SupportRequestId) -> String {
+    format!("support:{}", id.0)
+}
+
 /// The caller's entity: a `User`, or a `Client` for an integration client.
 fn principal_uid(actor: &Actor) -> Result<EntityUid, CoreError> {
-    match &actor.client {
-        Some(c) => uid("Client", &c.id.0.to_string()),
-        None => user_uid(actor.user),
+    match (&actor.client, &actor.support) {
+        (Some(c), _) => uid("Client", &c.id.0.to_string()),
+        (None, Some(s)) => uid("Support", &s.request_id.0.to_string()),
+        (None, None) => user_uid(actor.user),
     }
 }
 
@@ -509,10 +522,36 @@ impl Access {
             .map_err(|_| broken("client entity"))
     }
 
+    /// Vendor support under a grant: the grant's kind and the roles it acts with.
+    fn support_entity(actor: &Actor, s: &SupportCaller) -> Result<Entity, CoreError> {
+        let attrs = HashMap::from([
+            (
+                "tenant".to_owned(),
+                RestrictedExpression::new_entity_uid(tenant_uid(actor.tenant)?),
+            ),
+            (
+                "roles".to_owned(),
+                RestrictedExpression::new_set(actor.roles.0.iter().map(|r| string(r.as_str()))),
+            ),
+            ("coach_of".to_owned(), RestrictedExpression::new_set([])),
+            ("kind".to_owned(), string(s.kind.as_str())),
+            ("grant".to_owned(), string(&s.request_id.0.to_string())),
+            (
+                "break_glass".to_owned(),
+                RestrictedExpression::new_bool(s.break_glass),
+            ),
+        ]);
+        Entity::new(principal_uid(actor)?, attrs, HashSet::new())
+            .map_err(|_| broken("support entity"))
+    }
+
     /// The principal entity and its groups.
     fn actor_entities(actor: &Actor) -> Result<Vec<Entity>, CoreError> {
         if let Some(c) = &actor.client {
             return Ok(vec![Self::client_entity(actor, c)?]);
+        }
+        if let Some(s) = &actor.support {
+            return Ok(vec![Self::support_entity(actor, s)?]);
         }
         let mut groups = HashSet::new();
         let mut coach_of = Vec::new();
@@ -736,6 +775,7 @@ impl Access {
                 memberships: Vec::new(),
                 policy_version: 0,
                 client: None,
+                support: None,
             };
             let mut all = true;
             for action in ADMINISTRATION {

@@ -11,6 +11,7 @@ fn actor(tenant: TenantId) -> Actor {
         memberships: Vec::new(),
         policy_version: 0,
         client: None,
+        support: None,
     }
 }
 

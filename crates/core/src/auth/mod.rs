@@ -94,7 +94,7 @@ fn blocked_mail(tenant: &Tenant, failed: u32) -> String {
 
 fn not_a_person() -> CoreError {
     CoreError::Forbidden(
-        "this is an integration client's token; this call is about a person's own account".into(),
+        "this is an integration client's or a support session's token; this call is about a person's own account".into(),
     )
 }
 
@@ -387,6 +387,9 @@ impl Services {
         if access_token.starts_with(TokenKind::ClientAccess.prefix()) {
             return self.authenticate_client(access_token).await;
         }
+        if access_token.starts_with(TokenKind::SupportAccess.prefix()) {
+            return self.authenticate_support(access_token).await;
+        }
         let p = self.person_behind(access_token).await?;
         if p.must_change_password {
             return Err(CoreError::PasswordChangeRequired);
@@ -401,7 +404,7 @@ impl Services {
     /// forgetting them, their notices): an integration client has none.
     pub async fn authenticate_person(&self, access_token: &str) -> Result<Principal, CoreError> {
         let p = self.authenticate(access_token).await?;
-        if p.client.is_some() {
+        if p.client.is_some() || p.support.is_some() {
             return Err(not_a_person());
         }
         Ok(p)
@@ -411,9 +414,11 @@ impl Services {
     /// may make: `GET /me` (and their own logins and privacy log), the password change, the
     /// second factor's enrolment, logout.
     pub async fn authenticate_unsettled(&self, access_token: &str) -> Result<Principal, CoreError> {
-        if access_token.starts_with(TokenKind::ClientAccess.prefix()) {
-            // Checked first, so a live client token is told why rather than 401.
-            self.authenticate_client(access_token).await?;
+        if access_token.starts_with(TokenKind::ClientAccess.prefix())
+            || access_token.starts_with(TokenKind::SupportAccess.prefix())
+        {
+            // Checked first, so a live token is told why rather than 401.
+            self.authenticate(access_token).await?;
             return Err(not_a_person());
         }
         self.person_behind(access_token).await
@@ -452,6 +457,7 @@ impl Services {
             require_totp_roles: Roles::default(),
             totp_active: false,
             client: Some(client),
+            support: None,
         })
     }
 
@@ -593,7 +599,7 @@ impl Services {
         self.start_session(p.tenant_id, p.user_id).await
     }
 
-    fn send_in_background(&self, to: Email, subject: &'static str, body: String) {
+    pub(crate) fn send_in_background(&self, to: Email, subject: &'static str, body: String) {
         let mailer = self.mailer.clone();
         tokio::spawn(async move {
             if let Err(e) = mailer.send(&to, subject, body).await {

@@ -10,6 +10,9 @@ use strongroom_store::{PrivacyEntry, PrivacyQuery};
 /// How `via` names an integration client (`client:<client id>`).
 const CLIENT_VIA_PREFIX: &str = "client:";
 
+/// How `via` names access under a support grant (`support:<request id>`).
+const SUPPORT_VIA_PREFIX: &str = "support:";
+
 /// A privacy-log entry as shown: ids, and the actor's name resolved now.
 pub struct PrivacyView {
     pub seq: u64,
@@ -77,6 +80,12 @@ impl Services {
             .filter_map(|r| r.entry.actor_id.map(|a| (a, r.entry.via.as_str())))
         {
             if names.contains_key(&actor) {
+                continue;
+            }
+            if via.starts_with(SUPPORT_VIA_PREFIX) {
+                // Vendor support under a grant: the superuser, named, as vendor support.
+                let name = self.superuser_name(UserId::from(actor)).await?;
+                names.insert(actor, format!("{name} (vendor support)"));
                 continue;
             }
             if via.starts_with(CLIENT_VIA_PREFIX) {

@@ -11,6 +11,10 @@ use strongroom_store::Tenant;
 /// Lockout threshold of a new tenant: seed 001, "after three attempts to login with a wrong password".
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 3;
 
+/// The reserved tenant of the vendor's staff (superusers, `crate::support`): no customer's
+/// tenant may take the slug.
+pub const OPERATOR_SLUG: &str = "operator";
+
 /// The range a tenant may choose from.
 pub const LOCKOUT_THRESHOLD_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
 
@@ -46,6 +50,11 @@ impl Services {
         settled: bool,
         require_totp_roles: Roles,
     ) -> Result<CreatedTenant, CoreError> {
+        if slug.as_str() == OPERATOR_SLUG {
+            return Err(CoreError::Invalid(format!(
+                "slug: {OPERATOR_SLUG:?} is reserved for the vendor's staff (strongroom superuser add)"
+            )));
+        }
         let tenant = Tenant {
             id: TenantId::new(),
             slug,
@@ -63,6 +72,16 @@ impl Services {
             roles: [Role::Administrator].into_iter().collect(),
             license_expires_at: None,
         };
+        self.create_tenant_with(tenant, req, settled).await
+    }
+
+    /// Creates `tenant` with its keys and its first user, in one transaction.
+    pub(crate) async fn create_tenant_with(
+        &self,
+        tenant: Tenant,
+        req: NewUserRequest,
+        settled: bool,
+    ) -> Result<CreatedTenant, CoreError> {
         let (key_rows, keys) = self.keyring.new_tenant_keys(tenant.id, tenant.created_at)?;
         let (admin, password) = self.prepare_user(&keys, req, !settled).await?;
         self.store

@@ -174,6 +174,7 @@ impl Services {
     ) -> Result<(UserId, SecretString), CoreError> {
         self.authorize_logged(p, Action::ManageUsers, None, "create")
             .await?;
+        no_superuser_role(&req.roles)?;
         let keys = self
             .keyring
             .tenant_fresh(&*self.store, p.tenant_id, self.clock.now())
@@ -269,6 +270,9 @@ impl Services {
             .await?;
         if changes.roles.as_ref().is_some_and(|r| r.0.is_empty()) {
             return Err(CoreError::Invalid("roles: give at least one role".into()));
+        }
+        if let Some(roles) = &changes.roles {
+            no_superuser_role(roles)?;
         }
         if id == p.user_id
             && changes
@@ -375,4 +379,15 @@ impl Services {
             .await
             .map_err(Into::into)
     }
+}
+
+/// `superuser` is the vendor's support role, given only by `strongroom superuser add` in the
+/// operator tenant: no customer's user is given it.
+fn no_superuser_role(roles: &Roles) -> Result<(), CoreError> {
+    if roles.contains(Role::Superuser) {
+        return Err(CoreError::Invalid(
+            "roles: \"superuser\" is the vendor's support role (strongroom superuser add)".into(),
+        ));
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod me;
 mod oauth;
 mod privacy;
 mod records;
+mod support;
 mod system;
 mod tenant;
 mod totp;
@@ -21,6 +22,7 @@ pub(crate) use me::*;
 pub(crate) use oauth::*;
 pub(crate) use privacy::*;
 pub(crate) use records::*;
+pub(crate) use support::*;
 pub(crate) use system::*;
 pub(crate) use tenant::*;
 pub(crate) use totp::*;
@@ -86,6 +88,20 @@ pub fn api() -> Router<AppState> {
         .route("/clients", post(create_client).get(list_clients))
         .route("/clients/{id}", get(get_client).delete(delete_client))
         .route("/clients/{id}/secret", post(rotate_client_secret))
+        .route(
+            "/support/requests",
+            post(create_support_request).get(list_support_requests),
+        )
+        .route(
+            "/support/requests/{id}",
+            axum::routing::delete(revoke_support_grant),
+        )
+        .route(
+            "/support/requests/{id}/approve",
+            post(approve_support_request),
+        )
+        .route("/support/requests/{id}/deny", post(deny_support_request))
+        .route("/support/requests/{id}/session", post(support_session))
         .merge(bench_routes())
 }
 

@@ -66,6 +66,7 @@ impl<B: Backend> SessionStore for B {
                                 .map_err(|_| crate::rows::corrupt("tenant settings"))?,
                             totp_active: r.get(7)?,
                             client: None,
+                            support: None,
                         })
                     })
                     .await?;

@@ -54,6 +54,9 @@ pub trait UserStore: Send + Sync {
         now: Timestamp,
     ) -> Result<FailureCount>;
     async fn unknown_failures(&self, tenant: TenantId, index: &[u8; 32]) -> Result<u32>;
+    /// Disables an account (a removed superuser) and ends its sessions; `false` if there was
+    /// no such active or blocked user.
+    async fn disable_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool>;
     /// Forgets a person in one transaction: destroys their subject key (crypto-shredding),
     /// removes sealed fields and credentials, marks the user deleted, ends sessions and group
     /// memberships. `false` if there was no such (undeleted) user.
@@ -68,6 +71,20 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 impl<B: Backend> UserStore for B {
+    async fn disable_user(&self, tenant: TenantId, id: UserId, now: Timestamp) -> Result<bool> {
+        self.write(move |c| {
+            Box::pin(async move {
+                if c.execute(sql::DISABLE_USER, args![now, tenant, id]).await? == 0 {
+                    return Ok(false);
+                }
+                c.execute(sql::REVOKE_USER_SESSIONS, args![now, tenant, id])
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
     async fn insert_user(&self, user: &NewUser, log: &ChangeLog) -> Result<()> {
         let (user, log) = (user.clone(), log.clone());
         self.write(move |c| {

@@ -14,6 +14,8 @@ struct Tenant {
     clients: Vec<(&'static str, Client)>,
     /// The integration client's id.
     integration: String,
+    /// A support request of this tenant.
+    support_request: String,
     participant: String,
     group: String,
     record: String,
@@ -100,6 +102,38 @@ async fn tenant(s: &TestServer, slug: &str) -> Tenant {
         )
         .await;
     let program = s.client().as_integration(&client_id, &client_secret).await;
+    // A support request in this tenant (stored directly: its superuser matters not here).
+    let tenant_id = s
+        .services
+        .store
+        .tenant_by_slug(&strongroom_domain::Slug::parse(slug).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let request = strongroom_store::SupportRequest {
+        tenant_id,
+        id: strongroom_domain::SupportRequestId::new(),
+        superuser_id: strongroom_domain::UserId::new(),
+        reason: "matrix".into(),
+        kind: strongroom_domain::SupportKind::Read,
+        user_id: None,
+        minutes: 60,
+        status: strongroom_domain::SupportStatus::Pending,
+        created_at: time::OffsetDateTime::now_utc(),
+        pending_until: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        starts_at: None,
+        ends_at: None,
+        decided_by: None,
+        decided_at: None,
+        break_glass: false,
+        first_used_at: None,
+    };
+    s.services
+        .store
+        .insert_support_request(&request, &strongroom_store::ChangeLog::none())
+        .await
+        .unwrap();
     Tenant {
         slug: t,
         clients: vec![
@@ -110,6 +144,7 @@ async fn tenant(s: &TestServer, slug: &str) -> Tenant {
             ("integration_client", program),
         ],
         integration,
+        support_request: request.id.0.to_string(),
         participant: part,
         group,
         record,
@@ -149,6 +184,7 @@ fn requests(
     group: &str,
     record: &str,
     client: &str,
+    request: &str,
 ) -> Vec<(String, String, Body)> {
     let mut out = Vec::new();
     for (template, ops) in spec["paths"].as_object().unwrap() {
@@ -170,6 +206,7 @@ fn requests(
                 "users" | "members" => user,
                 "groups" => group,
                 "clients" => client,
+                "requests" => request,
                 "files" => "f.txt",
                 // Collections are named within a tenant: a name is not another tenant's id.
                 "collections" => "notes",
@@ -274,7 +311,7 @@ async fn no_tenant_reaches_another(b: Backend) {
     }
     let spec = s.client().get("/openapi.json").await.json;
     // The operations the hand-kept list of earlier versions missed are in.
-    let derived = requests(&spec, &tenants[0], "u", "g", "r", "c");
+    let derived = requests(&spec, &tenants[0], "u", "g", "r", "c", "q");
     for (method, path) in [
         ("DELETE", "/api/v1/records/r"),
         ("POST", "/api/v1/records/r/restore"),
@@ -284,6 +321,8 @@ async fn no_tenant_reaches_another(b: Backend) {
         ("GET", "/api/v1/users/u/export"),
         ("DELETE", "/api/v1/clients/c"),
         ("POST", "/api/v1/clients/c/secret"),
+        ("POST", "/api/v1/support/requests/q/approve"),
+        ("DELETE", "/api/v1/support/requests/q"),
     ] {
         assert!(
             derived.iter().any(|(m, p, _)| m == method && p == path),
@@ -301,8 +340,9 @@ async fn no_tenant_reaches_another(b: Backend) {
                 &other.group,
                 &other.record,
                 &other.integration,
+                &other.support_request,
             );
-            let absent = requests(&spec, own, &nowhere, &nowhere, &nowhere, &nowhere);
+            let absent = requests(&spec, own, &nowhere, &nowhere, &nowhere, &nowhere, &nowhere);
             for (role, c) in &own.clients {
                 for ((method, path, body), (_, path_absent, body_absent)) in
                     foreign.iter().zip(&absent)
@@ -365,6 +405,8 @@ async fn no_tenant_reaches_another(b: Backend) {
             r.body
         );
         assert!(r.json["previous_secret_until"].is_null(), "{}", r.body);
+        let r = admin.get("/api/v1/support/requests").await;
+        assert_eq!(r.json[0]["status"], "pending", "untouched: {}", r.body);
     }
     println!(
         "cross-tenant matrix ({b:?}): {} tenants × {} roles × {} endpoints × other tenants: {requests_sent} requests, {} leaks",

@@ -17,6 +17,7 @@ mod records;
 mod retention;
 mod rights;
 mod schedule;
+mod support;
 mod tidy;
 mod tls;
 mod totp;

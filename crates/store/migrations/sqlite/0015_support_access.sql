@@ -1,0 +1,36 @@
+-- Support access: a superuser (a user of the reserved tenant `operator`) asks a customer's
+-- tenant for access; its administrators approve (the request becomes the grant, same id) or
+-- deny. The row is the customer tenant's, so that tenant sees and ends it; `superuser_id` is
+-- a user of the operator tenant. `status` is pending, approved, denied or revoked as decided;
+-- a pending request past `pending_until` and a grant past `ends_at` read as expired.
+CREATE TABLE support_requests (
+    tenant_id     BLOB    NOT NULL,
+    request_id    BLOB    NOT NULL,
+    superuser_id  BLOB    NOT NULL,
+    reason        TEXT    NOT NULL,
+    kind          TEXT    NOT NULL,
+    user_id       BLOB,
+    minutes       INTEGER NOT NULL,
+    status        TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    pending_until INTEGER NOT NULL,
+    starts_at     INTEGER,
+    ends_at       INTEGER,
+    decided_by    BLOB,
+    decided_at    INTEGER,
+    break_glass   INTEGER NOT NULL,
+    first_used_at INTEGER,
+    PRIMARY KEY (tenant_id, request_id)
+) STRICT;
+CREATE INDEX support_requests_by_superuser ON support_requests (superuser_id, created_at);
+
+-- Sessions under a grant (token digests); they die with the grant (deleted when it is
+-- revoked, and the lookup joins an approved grant that has not ended).
+CREATE TABLE support_sessions (
+    tenant_id    BLOB    NOT NULL,
+    token_digest BLOB   NOT NULL,
+    request_id   BLOB    NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, token_digest)
+) STRICT;

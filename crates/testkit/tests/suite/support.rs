@@ -1,0 +1,410 @@
+//! Vendor support under the customer's grant, through the API on the injected clock: a
+//! superuser (tenant `operator`) must enrol a second factor first and sees nothing of a
+//! tenant without a grant; a request mails the tenant's administrators, who approve (shorter),
+//! deny or revoke; a session under a read grant reads and writes nothing, every read is in the
+//! person's privacy log naming the superuser and the grant, the first use is mailed, and a
+//! revoked, ended or expired grant gives nothing; removing a superuser ends their grants.
+
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+use strongroom_crypto::totp::TotpSecret;
+use strongroom_testkit::{Backend, Client, TestServer, both_backends};
+use time::Duration;
+
+fn code(s: &TestServer, secret: &TotpSecret) -> String {
+    use strongroom_core::Clock as _;
+    secret
+        .code_at(u64::try_from(s.clock.now().unix_timestamp()).unwrap())
+        .unwrap()
+}
+
+struct Fixture {
+    s: TestServer,
+    admin: Client,
+    pia_id: String,
+    pia: Client,
+    record: String,
+    /// The superuser, logged in with their second factor.
+    sam: Client,
+    sam_secret: TotpSecret,
+}
+
+/// A tenant with a participant's record, and a superuser who settled their password and
+/// enrolled their factor (which the operator tenant requires before anything else).
+async fn fixture(b: Backend) -> Fixture {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (pia_id, pia, _) = s
+        .settled_user(&admin, &t, "pia@acme.example", json!(["participant"]))
+        .await;
+    let r = admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "notes", "fields": [
+                {"name": "text", "type": "string", "personal": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = pia
+        .post(
+            "/api/v1/collections/notes/records",
+            &json!({"subject_id": pia_id, "data": {"text": "pia's note"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let record = r.json["id"].as_str().unwrap().to_owned();
+
+    let (_, initial) = s
+        .services
+        .add_superuser(
+            strongroom_domain::Email::parse("sam@vendor.example").unwrap(),
+            strongroom_domain::PersonName::parse("Sam Support").unwrap(),
+        )
+        .await
+        .unwrap();
+    let (sam, _) = s
+        .client()
+        .logged_in("operator", "sam@vendor.example", initial.expose_secret())
+        .await;
+    let r = sam
+        .put(
+            "/api/v1/me/password",
+            &json!({"current_password": initial.expose_secret(), "new_password": "sam-supports-long-phrases"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sam = sam.with_token(r.json["access_token"].as_str().unwrap());
+    // The operator tenant requires the second factor before anything else.
+    sam.get("/api/v1/support/requests")
+        .await
+        .assert_problem(403, "totp_enrolment_required");
+    let r = sam.post("/api/v1/me/totp", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let secret = TotpSecret::from_base32(r.json["secret"].as_str().unwrap()).unwrap();
+    let r = sam
+        .post(
+            "/api/v1/me/totp/confirm",
+            &json!({"code": code(&s, &secret)}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut f = Fixture {
+        s,
+        admin,
+        pia_id,
+        pia,
+        record,
+        sam,
+        sam_secret: secret,
+    };
+    f.relogin_sam().await;
+    f
+}
+
+async fn ask(f: &Fixture, minutes: u32) -> Value {
+    let r = f
+        .sam
+        .post(
+            "/api/v1/support/requests",
+            &json!({"tenant": "acme", "reason": "ticket 4711: a note does not save",
+                    "minutes": minutes, "kind": "read"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json["status"], "pending");
+    r.json
+}
+
+async fn session(f: &Fixture, id: &str) -> strongroom_testkit::Resp {
+    f.sam
+        .post(
+            &format!("/api/v1/support/requests/{id}/session"),
+            &json!({}),
+        )
+        .await
+}
+
+async fn no_grant_no_access_then_a_read_grant_reads_and_is_logged(b: Backend) {
+    let mut f = fixture(b).await;
+    let record = format!("/api/v1/records/{}", f.record);
+    // Without a grant a superuser is an outsider to the tenant: refused at level 2, the same
+    // answer for the record as for an id that exists nowhere.
+    let (got, nowhere) = (
+        f.sam.get(&record).await,
+        f.sam
+            .get(&format!("/api/v1/records/{}", uuid::Uuid::now_v7()))
+            .await,
+    );
+    got.assert_problem(403, "forbidden");
+    assert_eq!(got.body, nowhere.body);
+    assert_eq!(f.sam.get("/api/v1/users").await.status, 403);
+    assert_eq!(f.sam.get("/api/v1/privacy-log").await.status, 403);
+
+    let req = ask(&f, 60).await;
+    let id = req["id"].as_str().unwrap().to_owned();
+    let mail = f.s.next_mail().await;
+    assert!(
+        mail.contains("Sam Support") && mail.contains("ticket 4711") && mail.contains(&id),
+        "{mail}"
+    );
+    let list = f.admin.get("/api/v1/support/requests").await;
+    assert_eq!(list.json[0]["id"], id.as_str(), "{}", list.body);
+    assert_eq!(list.json[0]["superuser"], "Sam Support");
+    assert_eq!(list.json[0]["status"], "pending");
+    session(&f, &id).await.assert_problem(409, "conflict");
+
+    // Approval may shorten, never lengthen.
+    f.admin
+        .post(
+            &format!("/api/v1/support/requests/{id}/approve"),
+            &json!({"minutes": 61}),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+    let r = f
+        .admin
+        .post(
+            &format!("/api/v1/support/requests/{id}/approve"),
+            &json!({"minutes": 30}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["status"], "approved");
+    f.admin
+        .post(&format!("/api/v1/support/requests/{id}/deny"), &json!({}))
+        .await
+        .assert_problem(409, "conflict");
+
+    let r = session(&f, &id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.json["expires_in"].as_u64().unwrap() <= 900);
+    let support =
+        f.s.client()
+            .with_token(r.json["access_token"].as_str().unwrap());
+    let mail = f.s.next_mail().await;
+    assert!(
+        mail.contains("started using"),
+        "the first use is mailed: {mail}"
+    );
+
+    // A read grant reads as an administrator would, and changes nothing.
+    let r = support.get(&record).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json["data"]["text"], "pia's note");
+    assert_eq!(support.get("/api/v1/users").await.status, 200);
+    for r in [
+        support
+            .patch(&record, &json!({"data": {"text": "changed"}}))
+            .await,
+        support
+            .post(
+                "/api/v1/users",
+                &json!({"email": "x@acme.example", "name": "X", "roles": ["participant"]}),
+            )
+            .await,
+        support
+            .get(&format!("/api/v1/users/{}/export", f.pia_id))
+            .await,
+        support
+            .patch("/api/v1/tenant", &json!({"lockout_threshold": 9}))
+            .await,
+    ] {
+        assert_eq!(r.status, 403, "{}", r.body);
+    }
+    support
+        .get("/api/v1/me/export")
+        .await
+        .assert_problem(403, "forbidden");
+    assert_eq!(
+        f.admin.get(&record).await.json["data"]["text"],
+        "pia's note",
+        "nothing changed"
+    );
+
+    // The person sees that vendor support (named) looked, under which grant.
+    let via = format!("support:{id}");
+    let mine = f.pia.get("/api/v1/me/privacy-log").await;
+    let seen: Vec<&Value> = mine
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["via"] == via.as_str())
+        .collect();
+    assert!(
+        seen.iter().any(|e| e["decision"] == "allow"
+            && e["object"] == format!("record/{}", f.record)
+            && e["actor"] == "Sam Support (vendor support)"),
+        "{}",
+        mine.body
+    );
+    // The tenant's log has the request and the administrator's answer.
+    let log = f.admin.get("/api/v1/privacy-log").await;
+    let actions: Vec<&str> = log
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object"] == format!("support_request/{id}"))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["approve", "request"], "{}", log.body);
+
+    // Revoking ends the session at once.
+    let r = f
+        .admin
+        .delete(&format!("/api/v1/support/requests/{id}"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    support
+        .get(&record)
+        .await
+        .assert_problem(401, "unauthenticated");
+    session(&f, &id).await.assert_problem(409, "conflict");
+    let mine = f.sam.get("/api/v1/support/requests").await;
+    assert_eq!(mine.json[0]["status"], "revoked", "{}", mine.body);
+    assert_eq!(mine.json[0]["tenant"], "acme");
+    assert!(f.s.verify_privacy_chain("acme").await.unwrap() > 0);
+}
+
+async fn requests_expire_grants_end_and_a_removed_superuser_holds_nothing(b: Backend) {
+    let mut f = fixture(b).await;
+    let record = format!("/api/v1/records/{}", f.record);
+    // Unanswered for a day: expired, and no longer approvable.
+    let old = ask(&f, 60).await;
+    let _ = f.s.next_mail().await;
+    f.s.clock
+        .advance(Duration::hours(24) + Duration::seconds(1));
+    f.relogin().await;
+    f.relogin_sam().await;
+    let id = old["id"].as_str().unwrap();
+    f.admin
+        .post(
+            &format!("/api/v1/support/requests/{id}/approve"),
+            &json!({}),
+        )
+        .await
+        .assert_problem(409, "conflict");
+    let list = f.admin.get("/api/v1/support/requests").await;
+    assert_eq!(list.json[0]["status"], "expired", "{}", list.body);
+
+    // A grant ends on time: its session stops, no new one.
+    let short = ask(&f, 10).await;
+    let id = short["id"].as_str().unwrap();
+    let r = f
+        .admin
+        .post(
+            &format!("/api/v1/support/requests/{id}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = session(&f, id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let support =
+        f.s.client()
+            .with_token(r.json["access_token"].as_str().unwrap());
+    assert_eq!(support.get(&record).await.status, 200);
+    f.s.clock
+        .advance(Duration::minutes(10) + Duration::seconds(1));
+    support
+        .get(&record)
+        .await
+        .assert_problem(401, "unauthenticated");
+    f.relogin().await;
+    f.relogin_sam().await;
+    session(&f, id).await.assert_problem(409, "conflict");
+
+    // Denied: no session.
+    let denied = ask(&f, 10).await;
+    let id = denied["id"].as_str().unwrap();
+    let r = f
+        .admin
+        .post(&format!("/api/v1/support/requests/{id}/deny"), &json!({}))
+        .await;
+    assert_eq!((r.status, r.json["status"].as_str()), (200, Some("denied")));
+    session(&f, id).await.assert_problem(409, "conflict");
+
+    // Removing the superuser ends what they hold; their name stays in the list.
+    let open = ask(&f, 10).await;
+    let email = strongroom_domain::Email::parse("sam@vendor.example").unwrap();
+    f.s.services.remove_superuser(&email).await.unwrap();
+    f.sam
+        .get("/api/v1/support/requests")
+        .await
+        .assert_problem(401, "unauthenticated");
+    let list = f.admin.get("/api/v1/support/requests").await;
+    let row = list
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == open["id"])
+        .unwrap();
+    assert_eq!(row["status"], "revoked");
+    assert_eq!(row["superuser"], "Sam Support");
+    let listed = f.s.services.list_superusers().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, strongroom_domain::UserStatus::Disabled);
+    assert!(listed[0].last_login_at.is_some());
+    assert_eq!(listed[0].grants_90d, 1, "the one approved grant");
+
+    // The operator tenant is reserved, and no customer's user becomes a superuser.
+    let err =
+        f.s.services
+            .create_tenant(
+                strongroom_domain::Slug::parse("operator").unwrap(),
+                strongroom_domain::TenantName::parse("Fake").unwrap(),
+                strongroom_domain::Region::default(),
+                strongroom_domain::Email::parse("x@fake.example").unwrap(),
+                true,
+                strongroom_domain::Roles::default(),
+            )
+            .await;
+    assert!(matches!(err, Err(strongroom_core::CoreError::Invalid(_))));
+    f.admin
+        .post(
+            "/api/v1/users",
+            &json!({"email": "evil@acme.example", "name": "Evil", "roles": ["superuser"]}),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+}
+
+impl Fixture {
+    /// The superuser logs in again, with a code of a fresh time step.
+    async fn relogin_sam(&mut self) {
+        self.s.clock.advance(Duration::seconds(30));
+        let r = self
+            .s
+            .client()
+            .post(
+                "/api/v1/auth/login",
+                &json!({"tenant": "operator", "email": "sam@vendor.example",
+                        "password": "sam-supports-long-phrases",
+                        "totp": code(&self.s, &self.sam_secret)}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        self.sam = self
+            .s
+            .client()
+            .with_token(r.json["access_token"].as_str().unwrap());
+    }
+
+    /// The administrator logs in again (their token lives 15 minutes on the moved clock).
+    async fn relogin(&mut self) {
+        self.admin = self
+            .s
+            .client()
+            .logged_in("acme", "admin@acme.example", "acme-admin-passphrase-9f3k")
+            .await
+            .0;
+    }
+}
+
+both_backends!(
+    no_grant_no_access_then_a_read_grant_reads_and_is_logged,
+    requests_expire_grants_end_and_a_removed_superuser_holds_nothing
+);
