@@ -22,7 +22,7 @@ impl Services {
     ) -> PrivacyEntry {
         PrivacyEntry {
             at: self.clock.now(),
-            actor_id: Some(p.user_id.0),
+            actor_id: Some(p.support.as_ref().map_or(p.user_id, |s| s.superuser_id).0),
             via: Self::actor(p).0.via(&p.roles.to_stored()),
             subject_id: subject.map(|s| s.0),
             object_type: USERS_TABLE.into(),
@@ -135,7 +135,15 @@ impl Services {
         };
         Ok(PrivacyEntry {
             at: self.clock.now(),
-            actor_id: Some(actor.0.user.0),
+            // Under a support grant the superuser acted, whoever they acted as.
+            actor_id: Some(
+                actor
+                    .0
+                    .support
+                    .as_ref()
+                    .map_or(actor.0.user, |s| s.superuser_id)
+                    .0,
+            ),
             via: actor.0.via(via),
             subject_id: subject.map(|s| s.0),
             object_type: object.0.to_owned(),

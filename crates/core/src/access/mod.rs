@@ -32,8 +32,8 @@ use cedar_policy::{
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
-use strongroom_domain::Scope;
 use strongroom_domain::{GroupId, MembershipRole, RecordId, Roles, TenantId, UserId};
+use strongroom_domain::{Scope, SupportKind};
 use strongroom_store::{ClientCaller, PolicyRow, Store, SupportCaller};
 
 /// The Cedar schema every policy is validated against.
@@ -285,8 +285,11 @@ pub fn support_via(id: strongroom_domain::SupportRequestId) -> String {
 fn principal_uid(actor: &Actor) -> Result<EntityUid, CoreError> {
     match (&actor.client, &actor.support) {
         (Some(c), _) => uid("Client", &c.id.0.to_string()),
-        (None, Some(s)) => uid("Support", &s.request_id.0.to_string()),
-        (None, None) => user_uid(actor.user),
+        (None, Some(s)) if s.kind == SupportKind::Read => {
+            uid("Support", &s.request_id.0.to_string())
+        }
+        // No support, or support acting as this user.
+        (None, _) => user_uid(actor.user),
     }
 }
 
@@ -550,7 +553,11 @@ impl Access {
         if let Some(c) = &actor.client {
             return Ok(vec![Self::client_entity(actor, c)?]);
         }
-        if let Some(s) = &actor.support {
+        if let Some(s) = actor
+            .support
+            .as_ref()
+            .filter(|s| s.kind == SupportKind::Read)
+        {
             return Ok(vec![Self::support_entity(actor, s)?]);
         }
         let mut groups = HashSet::new();
@@ -565,7 +572,7 @@ impl Access {
                 out.push(Entity::new_no_attrs(g_uid, HashSet::new()));
             }
         }
-        let attrs = HashMap::from([
+        let mut attrs = HashMap::from([
             (
                 "tenant".to_owned(),
                 RestrictedExpression::new_entity_uid(tenant_uid(actor.tenant)?),
@@ -579,6 +586,21 @@ impl Access {
                 RestrictedExpression::new_set(coach_of),
             ),
         ]);
+        if let Some(s) = &actor.support {
+            // Support acting as this user (an act_as grant).
+            attrs.insert(
+                "support".to_owned(),
+                RestrictedExpression::new_record([
+                    ("kind".to_owned(), string(s.kind.as_str())),
+                    ("grant".to_owned(), string(&s.request_id.0.to_string())),
+                    (
+                        "break_glass".to_owned(),
+                        RestrictedExpression::new_bool(s.break_glass),
+                    ),
+                ])
+                .map_err(|_| broken("support mark"))?,
+            );
+        }
         out.push(
             Entity::new(user_uid(actor.user)?, attrs, groups).map_err(|_| broken("user entity"))?,
         );

@@ -9,7 +9,6 @@ use std::time::Duration;
 use strongroom_crypto::{Token, TokenKind};
 use strongroom_domain::{
     FamilyId, Role, Roles, SessionId, SupportKind, SupportRequestId, SupportStatus, TenantId,
-    UserId,
 };
 
 /// The longest a session under a grant lives (shorter when the grant ends sooner).
@@ -44,11 +43,6 @@ impl Services {
                 "this request is {}: only an approved grant that has not ended gives a session",
                 status.as_str()
             )));
-        }
-        if row.kind == SupportKind::ActAs {
-            return Err(CoreError::Conflict(
-                "act_as grants give no session in this version; ask for a read grant".into(),
-            ));
         }
         let ends_at = row.ends_at.unwrap_or(now);
         let expires_at = (now + SUPPORT_SESSION_TTL).min(ends_at);
@@ -97,19 +91,35 @@ impl Services {
             .support_by_token(operator.id, tenant, &digest.0, self.clock.now())
             .await?
             .ok_or(CoreError::Unauthenticated)?;
-        let roles: Roles = match grant.kind {
-            SupportKind::Read => [Role::Administrator].into_iter().collect(),
-            SupportKind::ActAs => Roles::default(),
+        // A read grant sees as an administrator would; act_as is that user (roles and groups
+        // as they are now), both marked as support for the policies and the log.
+        let (user_id, roles, memberships) = match (grant.kind, grant.user_id) {
+            (SupportKind::ActAs, Some(target)) => {
+                let user = self
+                    .store
+                    .user_by_id(tenant, target)
+                    .await?
+                    .filter(|u| u.status == strongroom_domain::UserStatus::Active)
+                    .ok_or(CoreError::Unauthenticated)?;
+                let memberships = self.store.memberships(tenant, target).await?;
+                (target, user.roles, memberships)
+            }
+            (SupportKind::ActAs, None) => return Err(CoreError::Unauthenticated),
+            (SupportKind::Read, _) => (
+                grant.superuser_id,
+                [Role::Administrator].into_iter().collect::<Roles>(),
+                Vec::new(),
+            ),
         };
         Ok(Principal {
             tenant_id: tenant,
             session_id: SessionId(uuid::Uuid::nil()),
             family_id: FamilyId(uuid::Uuid::nil()),
-            user_id: UserId(grant.superuser_id.0),
+            user_id,
             roles,
             must_change_password: false,
             policy_version,
-            memberships: Vec::new(),
+            memberships,
             subject_key: None,
             require_totp_roles: Roles::default(),
             totp_active: true,

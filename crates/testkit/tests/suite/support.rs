@@ -372,6 +372,81 @@ async fn requests_expire_grants_end_and_a_removed_superuser_holds_nothing(b: Bac
         .assert_problem(400, "invalid_input");
 }
 
+/// An act_as grant sees what that user sees and no more, and the log names the superuser.
+async fn an_act_as_grant_sees_what_that_user_sees(b: Backend) {
+    let mut f = fixture(b).await;
+    let (per_id, per, _) =
+        f.s.settled_user(&f.admin, "acme", "per@acme.example", json!(["participant"]))
+            .await;
+    let r = per
+        .post(
+            "/api/v1/collections/notes/records",
+            &json!({"subject_id": per_id, "data": {"text": "per's own note"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let pers = r.json["id"].as_str().unwrap().to_owned();
+    let r = f
+        .sam
+        .post(
+            "/api/v1/support/requests",
+            &json!({"tenant": "acme", "reason": "pia sees an error", "minutes": 30, "kind": "act_as"}),
+        )
+        .await;
+    r.assert_problem(400, "invalid_input");
+    let r = f
+        .sam
+        .post(
+            "/api/v1/support/requests",
+            &json!({"tenant": "acme", "reason": "pia sees an error", "minutes": 30,
+                    "kind": "act_as", "user_id": f.pia_id}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    let _ = f.s.next_mail().await;
+    let r = f
+        .admin
+        .post(
+            &format!("/api/v1/support/requests/{id}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = session(&f, &id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let acting =
+        f.s.client()
+            .with_token(r.json["access_token"].as_str().unwrap());
+    let r = acting.get(&format!("/api/v1/records/{}", f.record)).await;
+    assert_eq!(r.status, 200, "pia's own record: {}", r.body);
+    acting
+        .get(&format!("/api/v1/records/{pers}"))
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(acting.get("/api/v1/users").await.status, 403, "pia may not");
+    acting
+        .get("/api/v1/me/export")
+        .await
+        .assert_problem(403, "forbidden");
+    acting
+        .delete("/api/v1/me")
+        .await
+        .assert_problem(403, "forbidden");
+    let mine = f.pia.get("/api/v1/me/privacy-log").await;
+    assert!(
+        mine.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["via"] == format!("support:{id}")
+                && e["actor"] == "Sam Support (vendor support)"
+                && e["object"] == format!("record/{}", f.record)),
+        "{}",
+        mine.body
+    );
+}
+
 impl Fixture {
     /// The superuser logs in again, with a code of a fresh time step.
     async fn relogin_sam(&mut self) {
@@ -405,6 +480,7 @@ impl Fixture {
 }
 
 both_backends!(
+    an_act_as_grant_sees_what_that_user_sees,
     no_grant_no_access_then_a_read_grant_reads_and_is_logged,
     requests_expire_grants_end_and_a_removed_superuser_holds_nothing
 );
