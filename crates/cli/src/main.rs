@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: SuperuserCommand,
     },
+    /// Support access the operator opens itself.
+    Support {
+        #[command(subcommand)]
+        command: SupportCommand,
+    },
     /// Check the privacy log's hash chains.
     Audit {
         #[command(subcommand)]
@@ -203,6 +208,24 @@ enum SuperuserCommand {
 }
 
 #[derive(Subcommand)]
+enum SupportCommand {
+    /// Open a read grant without the tenant's approval (at most 240 minutes); its
+    /// administrators are mailed at once and the grant is marked break-glass. Refused where
+    /// the tenant turned break-glass off.
+    BreakGlass {
+        #[arg(long)]
+        tenant: String,
+        /// The superuser's e-mail address.
+        #[arg(long)]
+        superuser: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        minutes: u32,
+    },
+}
+
+#[derive(Subcommand)]
 enum TenantCommand {
     /// Create a tenant and its first administrator; prints the administrator's one-time password.
     Create {
@@ -275,6 +298,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { listen, .. } => *listen,
         Command::Tenant { .. }
         | Command::Superuser { .. }
+        | Command::Support { .. }
         | Command::Init
         | Command::Keys { .. }
         | Command::Audit { .. }
@@ -351,7 +375,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant { command } => tenant_command(&config, command).await,
         Command::Superuser { command } => superuser_command(&config, command).await,
+        Command::Support {
+            command:
+                SupportCommand::BreakGlass {
+                    tenant,
+                    superuser,
+                    reason,
+                    minutes,
+                },
+        } => break_glass(&config, &tenant, &superuser, &reason, minutes).await,
     }
+}
+
+/// `support break-glass`.
+async fn break_glass(
+    config: &Config,
+    tenant: &str,
+    superuser: &str,
+    reason: &str,
+    minutes: u32,
+) -> anyhow::Result<()> {
+    let email =
+        Email::parse(superuser).map_err(|e| anyhow::anyhow!("--superuser: {}", e.reason))?;
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let grant = services
+        .break_glass(tenant, &email, reason, minutes)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ends_at = grant.ends_at.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    print(
+        &serde_json::json!({
+            "id": grant.id,
+            "tenant": grant.tenant,
+            "superuser": grant.superuser,
+            "kind": grant.kind.as_str(),
+            "ends_at": ends_at,
+            "break_glass": grant.break_glass,
+        })
+        .to_string(),
+    )
 }
 
 /// `superuser …`.

@@ -53,8 +53,11 @@ async fn setup(dir: &std::path::Path) -> (Services, SecretString) {
     s.store
         .set_tenant_settings(
             t.tenant_id,
-            100,
-            &strongroom_domain::Roles::default(),
+            &strongroom_store::TenantSettings {
+                lockout_threshold: 100,
+                require_totp_roles: strongroom_domain::Roles::default(),
+                break_glass: true,
+            },
             &strongroom_store::ChangeLog::none(),
         )
         .await

@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
             agreement_ends_at: None,
             created_at: time::OffsetDateTime::now_utc(),
             require_totp_roles: strongroom_domain::Roles::default(),
+            break_glass: true,
         };
         // A tenant row is all the log needs (its keys and users are not involved).
         let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());

@@ -20,6 +20,17 @@ pub struct Tenant {
     pub created_at: Timestamp,
     /// Users holding any of these roles must enrol a second factor before anything else.
     pub require_totp_roles: Roles,
+    /// Whether the operator may open a break-glass support grant.
+    pub break_glass: bool,
+}
+
+/// A tenant's security settings, as `PATCH /tenant` changes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// Wrong passwords in a row that block an account (1 to 100).
+    pub lockout_threshold: u32,
+    pub require_totp_roles: Roles,
+    pub break_glass: bool,
 }
 
 /// What a tenant key is for.

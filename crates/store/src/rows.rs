@@ -32,7 +32,7 @@ fn known<T>(r: &dyn Row, i: usize, what: &str, parse: impl Fn(&str) -> Option<T>
 }
 
 /// `tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at,
-/// require_totp_roles`.
+/// require_totp_roles, break_glass`.
 pub fn tenant(r: &dyn Row) -> Result<Tenant> {
     Ok(Tenant {
         id: r.get(0)?,
@@ -44,6 +44,7 @@ pub fn tenant(r: &dyn Row) -> Result<Tenant> {
         agreement_ends_at: r.get(6)?,
         created_at: r.get(7)?,
         require_totp_roles: parsed(r, 8, "tenant settings", Roles::from_stored)?,
+        break_glass: r.get(9)?,
     })
 }
 

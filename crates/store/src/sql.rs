@@ -4,11 +4,11 @@
 //! whose placeholders first appear in ascending order binds positionally on both backends.
 //! Keep that order when editing; `placeholders_ascend` below checks it.
 
-pub const INSERT_TENANT: &str = "INSERT INTO tenants (tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at, require_totp_roles) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const INSERT_TENANT: &str = "INSERT INTO tenants (tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at, require_totp_roles, break_glass) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 macro_rules! tenant_cols {
     () => {
-        "tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at, require_totp_roles"
+        "tenant_id, slug, name, region, status, lockout_threshold, agreement_ends_at, created_at, require_totp_roles, break_glass"
     };
 }
 pub const TENANT_BY_SLUG: &str =
@@ -19,8 +19,7 @@ pub const TENANT_BY_ID: &str = concat!(
     " FROM tenants WHERE tenant_id = $1"
 );
 
-pub const SET_TENANT_SETTINGS: &str =
-    "UPDATE tenants SET lockout_threshold = $1, require_totp_roles = $2 WHERE tenant_id = $3";
+pub const SET_TENANT_SETTINGS: &str = "UPDATE tenants SET lockout_threshold = $1, require_totp_roles = $2, break_glass = $3 WHERE tenant_id = $4";
 pub const SET_AGREEMENT_END: &str =
     "UPDATE tenants SET agreement_ends_at = $1 WHERE tenant_id = $2";
 

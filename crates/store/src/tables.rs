@@ -22,6 +22,7 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
             ("agreement_ends_at", Kind::Int),
             ("created_at", Kind::Int),
             ("require_totp_roles", Kind::Text),
+            ("break_glass", Kind::Bool),
         ],
     },
     TableSpec {

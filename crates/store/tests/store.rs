@@ -64,6 +64,7 @@ fn tenant(slug: &str) -> Tenant {
         agreement_ends_at: None,
         created_at: now(),
         require_totp_roles: Roles::default(),
+        break_glass: true,
     }
 }
 

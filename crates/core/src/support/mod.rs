@@ -11,10 +11,12 @@
 //! administrator sees and writes nothing (the base layer), and every access is in the
 //! tenant's privacy log with the superuser as actor and `via` `support:<request id>`.
 
+pub mod break_glass;
 pub mod requests;
 pub mod session;
 pub mod superusers;
 
+pub use break_glass::*;
 pub use requests::*;
 pub use session::*;
 pub use superusers::*;

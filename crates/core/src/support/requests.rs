@@ -270,7 +270,12 @@ impl Services {
         Ok(self.view(&row, tenant.as_ref().map_or("", |t| t.slug.as_str()), name))
     }
 
-    fn view(&self, r: &SupportRequest, tenant: &str, superuser: String) -> SupportRequestView {
+    pub(crate) fn view(
+        &self,
+        r: &SupportRequest,
+        tenant: &str,
+        superuser: String,
+    ) -> SupportRequestView {
         SupportRequestView {
             id: r.id,
             tenant: tenant.to_owned(),

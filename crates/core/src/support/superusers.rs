@@ -59,6 +59,7 @@ impl Services {
                 agreement_ends_at: None,
                 created_at: self.clock.now(),
                 require_totp_roles: superuser.clone(),
+                break_glass: false,
             };
             let first = NewUserRequest {
                 email,

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use strongroom_domain::{
     Email, PersonName, Region, Role, Roles, Slug, TenantId, TenantName, TenantStatus, UserId,
 };
-use strongroom_store::Tenant;
+use strongroom_store::{Tenant, TenantSettings};
 
 /// Lockout threshold of a new tenant: seed 001, "after three attempts to login with a wrong password".
 pub const DEFAULT_LOCKOUT_THRESHOLD: u32 = 3;
@@ -28,6 +28,8 @@ pub const DEFAULT_REQUIRE_TOTP_ROLES: [Role; 1] = [Role::Administrator];
 pub struct TenantSettingsChange {
     pub lockout_threshold: Option<u32>,
     pub require_totp_roles: Option<Roles>,
+    /// Whether the operator may open break-glass support grants (default: yes).
+    pub break_glass: Option<bool>,
 }
 
 pub struct CreatedTenant {
@@ -65,6 +67,7 @@ impl Services {
             agreement_ends_at: None,
             created_at: self.clock.now(),
             require_totp_roles,
+            break_glass: true,
         };
         let req = NewUserRequest {
             email: admin_email,
@@ -134,22 +137,31 @@ impl Services {
             )));
         }
         let now = self.my_tenant(p).await?;
-        let threshold = change.lockout_threshold.unwrap_or(now.lockout_threshold);
-        let roles = change
-            .require_totp_roles
-            .unwrap_or_else(|| now.require_totp_roles.clone());
+        let next = TenantSettings {
+            lockout_threshold: change.lockout_threshold.unwrap_or(now.lockout_threshold),
+            require_totp_roles: change
+                .require_totp_roles
+                .unwrap_or_else(|| now.require_totp_roles.clone()),
+            break_glass: change.break_glass.unwrap_or(now.break_glass),
+        };
         let mut changed = Vec::new();
-        if threshold != now.lockout_threshold {
+        if next.lockout_threshold != now.lockout_threshold {
             changed.push(format!(
-                "lockout_threshold: {} -> {threshold}",
-                now.lockout_threshold
+                "lockout_threshold: {} -> {}",
+                now.lockout_threshold, next.lockout_threshold
             ));
         }
-        if roles != now.require_totp_roles {
+        if next.require_totp_roles != now.require_totp_roles {
             changed.push(format!(
                 "require_totp_roles: [{}] -> [{}]",
                 now.require_totp_roles.to_stored(),
-                roles.to_stored()
+                next.require_totp_roles.to_stored()
+            ));
+        }
+        if next.break_glass != now.break_glass {
+            changed.push(format!(
+                "break_glass: {} -> {}",
+                now.break_glass, next.break_glass
             ));
         }
         if changed.is_empty() {
@@ -167,7 +179,7 @@ impl Services {
             )
             .await?;
         self.store
-            .set_tenant_settings(p.tenant_id, threshold, &roles, &log)
+            .set_tenant_settings(p.tenant_id, &next, &log)
             .await?;
         tracing::info!(tenant = %p.tenant_id, actor = %p.user_id, ?changed, "tenant settings changed");
         self.my_tenant(p).await

@@ -21,6 +21,9 @@ pub struct TenantView {
     lockout_threshold: u32,
     /// Users holding any of these roles must enrol a second factor before anything else.
     require_totp_roles: Vec<Role>,
+    /// Whether the vendor's operator may open a break-glass support grant (read only, at
+    /// most 240 minutes, the administrators mailed at once).
+    break_glass: bool,
 }
 
 impl From<Tenant> for TenantView {
@@ -33,6 +36,7 @@ impl From<Tenant> for TenantView {
             status: t.status,
             lockout_threshold: t.lockout_threshold,
             require_totp_roles: t.require_totp_roles.0.into_iter().collect(),
+            break_glass: t.break_glass,
         }
     }
 }
@@ -54,8 +58,10 @@ pub struct UpdateTenantRequest {
     #[schema(minimum = 1, maximum = 100)]
     lockout_threshold: Option<u32>,
     /// The roles that must use a second factor (new tenants: `["administrator"]`).
-    #[schema(max_items = 4)]
+    #[schema(max_items = 5)]
     require_totp_roles: Option<Vec<Role>>,
+    /// `false` refuses the operator's break-glass grants for this tenant.
+    break_glass: Option<bool>,
 }
 
 /// Change my tenant's security settings; only the fields given change. Every change is an
@@ -73,6 +79,7 @@ pub async fn update_tenant(
         require_totp_roles: req
             .require_totp_roles
             .map(|r| r.into_iter().collect::<Roles>()),
+        break_glass: req.break_glass,
     };
     Ok(Json(
         s.services

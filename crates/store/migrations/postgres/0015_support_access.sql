@@ -1,3 +1,7 @@
+-- Whether the operator may open a break-glass grant (read, without approval, at most 240
+-- minutes, the administrators mailed at once); a tenant may turn it off.
+ALTER TABLE tenants ADD COLUMN break_glass BOOLEAN NOT NULL DEFAULT TRUE;
+
 -- Support access: a superuser (a user of the reserved tenant `operator`) asks a customer's
 -- tenant for access; its administrators approve (the request becomes the grant, same id) or
 -- deny. The row is the customer tenant's, so that tenant sees and ends it; `superuser_id` is

@@ -5,9 +5,9 @@ use crate::exec::{Backend, Exec, args, named};
 use crate::keys::insert_tenant_keys;
 use crate::privacy::append_log;
 use crate::tenancy::users::insert_user;
-use crate::{ChangeLog, NewUser, Result, Tenant, TenantKeyRow, rows, sql};
+use crate::{ChangeLog, NewUser, Result, Tenant, TenantKeyRow, TenantSettings, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{Roles, Slug, TenantId, Timestamp};
+use strongroom_domain::{Slug, TenantId, Timestamp};
 
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -22,14 +22,12 @@ pub trait TenantStore: Send + Sync {
     async fn tenant_by_id(&self, id: TenantId) -> Result<Option<Tenant>>;
     /// Every tenant, oldest first: for operator work such as key rotation only.
     async fn list_tenants(&self) -> Result<Vec<Tenant>>;
-    /// Sets the tenant's security settings (the lockout threshold, 1 to 100, and the roles
-    /// that must use a second factor), with the change's privacy-log entry, in one
+    /// Sets the tenant's security settings, with the change's privacy-log entry, in one
     /// transaction.
     async fn set_tenant_settings(
         &self,
         id: TenantId,
-        threshold: u32,
-        require_totp_roles: &Roles,
+        settings: &TenantSettings,
         log: &ChangeLog,
     ) -> Result<()>;
     /// When the tenant's agreement ends (`None`: open-ended); retention destroys the tenant
@@ -66,7 +64,8 @@ impl<B: Backend> TenantStore for B {
                         t.lockout_threshold,
                         t.agreement_ends_at,
                         t.created_at,
-                        t.require_totp_roles.to_stored().as_str()
+                        t.require_totp_roles.to_stored().as_str(),
+                        t.break_glass
                     ],
                 )
                 .await
@@ -107,16 +106,20 @@ impl<B: Backend> TenantStore for B {
     async fn set_tenant_settings(
         &self,
         id: TenantId,
-        threshold: u32,
-        require_totp_roles: &Roles,
+        settings: &TenantSettings,
         log: &ChangeLog,
     ) -> Result<()> {
-        let (roles, log) = (require_totp_roles.to_stored(), log.clone());
+        let (settings, log) = (settings.clone(), log.clone());
         self.write(move |c| {
             Box::pin(async move {
                 c.execute(
                     sql::SET_TENANT_SETTINGS,
-                    args![threshold, roles.as_str(), id],
+                    args![
+                        settings.lockout_threshold,
+                        settings.require_totp_roles.to_stored().as_str(),
+                        settings.break_glass,
+                        id
+                    ],
                 )
                 .await?;
                 append_log(c, &log).await

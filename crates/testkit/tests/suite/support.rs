@@ -447,6 +447,86 @@ async fn an_act_as_grant_sees_what_that_user_sees(b: Backend) {
     );
 }
 
+/// Break-glass: a read grant without approval, mailed at once and marked; refused past 240
+/// minutes and where the tenant turned it off.
+async fn break_glass_is_mailed_at_once_marked_and_can_be_refused(b: Backend) {
+    let mut f = fixture(b).await;
+    let sam = strongroom_domain::Email::parse("sam@vendor.example").unwrap();
+    let reason = "outage: the tenant's administrators cannot be reached";
+    assert!(matches!(
+        f.s.services.break_glass("acme", &sam, reason, 241).await,
+        Err(strongroom_core::CoreError::Invalid(_))
+    ));
+    let grant =
+        f.s.services
+            .break_glass("acme", &sam, reason, 60)
+            .await
+            .unwrap();
+    assert!(grant.break_glass);
+    assert_eq!(grant.status, strongroom_domain::SupportStatus::Approved);
+    let mail = f.s.next_mail().await;
+    assert!(
+        mail.contains("BREAK-GLASS") && mail.contains(reason),
+        "{mail}"
+    );
+    let id = grant.id.0.to_string();
+    let list = f.admin.get("/api/v1/support/requests").await;
+    assert_eq!(list.json[0]["id"], id.as_str(), "{}", list.body);
+    assert_eq!(list.json[0]["break_glass"], true);
+    assert_eq!(list.json[0]["kind"], "read");
+    let r = session(&f, &id).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let support =
+        f.s.client()
+            .with_token(r.json["access_token"].as_str().unwrap());
+    assert_eq!(
+        support
+            .get(&format!("/api/v1/records/{}", f.record))
+            .await
+            .status,
+        200
+    );
+    let log = f.admin.get("/api/v1/privacy-log").await;
+    assert!(
+        log.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "break_glass"
+                && e["via"] == format!("support:{id}")
+                && e["actor"] == "Sam Support (vendor support)"),
+        "{}",
+        log.body
+    );
+
+    // The tenant turns it off: refused from then on, and the change is logged.
+    let r = f
+        .admin
+        .patch("/api/v1/tenant", &json!({"break_glass": false}))
+        .await;
+    assert_eq!(
+        (r.status, &r.json["break_glass"]),
+        (200, &json!(false)),
+        "{}",
+        r.body
+    );
+    assert!(matches!(
+        f.s.services.break_glass("acme", &sam, reason, 60).await,
+        Err(strongroom_core::CoreError::Forbidden(_))
+    ));
+    let log = f.admin.get("/api/v1/privacy-log").await;
+    assert!(
+        log.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "update_settings"
+                && e["fields"] == json!(["break_glass: true -> false"])),
+        "{}",
+        log.body
+    );
+}
+
 impl Fixture {
     /// The superuser logs in again, with a code of a fresh time step.
     async fn relogin_sam(&mut self) {
@@ -481,6 +561,7 @@ impl Fixture {
 
 both_backends!(
     an_act_as_grant_sees_what_that_user_sees,
+    break_glass_is_mailed_at_once_marked_and_can_be_refused,
     no_grant_no_access_then_a_read_grant_reads_and_is_logged,
     requests_expire_grants_end_and_a_removed_superuser_holds_nothing
 );
