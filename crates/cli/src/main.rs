@@ -205,6 +205,16 @@ enum SuperuserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Record the quarterly review: a decision for every superuser (refused if one is left
+    /// undecided); those to remove are removed.
+    Review {
+        #[arg(long)]
+        reviewer: String,
+        #[arg(long, num_args = 1.., value_name = "EMAIL")]
+        keep: Vec<String>,
+        #[arg(long, num_args = 1.., value_name = "EMAIL")]
+        remove: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -459,12 +469,34 @@ async fn superuser_command(config: &Config, command: SuperuserCommand) -> anyhow
                         "status": s.status.as_str(),
                         "last_login_at": rfc(s.last_login_at),
                         "grants_90d": s.grants_90d,
-                        "last_review_at": null,
+                        "last_review_at": rfc(s.last_review_at),
                         "review_overdue": s.review_overdue,
                     })
                 })
                 .collect();
             print(&serde_json::Value::Array(rows).to_string())
+        }
+        SuperuserCommand::Review {
+            reviewer,
+            keep,
+            remove,
+        } => {
+            let parse = |list: &[String]| -> anyhow::Result<Vec<Email>> {
+                list.iter().map(|e| email(e)).collect()
+            };
+            let review = services
+                .review_superusers(&reviewer, &parse(&keep)?, &parse(&remove)?)
+                .await
+                .map_err(failed)?;
+            print(
+                &serde_json::json!({
+                    "review_id": review.id,
+                    "reviewer": review.reviewer,
+                    "kept": keep,
+                    "removed": remove,
+                })
+                .to_string(),
+            )
         }
         SuperuserCommand::Remove { email: e } => {
             let id = services

@@ -8,6 +8,9 @@ pub enum CoreError {
     /// The input is malformed or breaks a rule; the message says which field and why.
     #[error("{0}")]
     Invalid(String),
+    /// A review leaves someone undecided (every privileged account needs a decision).
+    #[error("{0}")]
+    ReviewIncomplete(String),
     /// The new password is too short, too long or too common.
     #[error("{0}")]
     WeakPassword(String),

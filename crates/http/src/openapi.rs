@@ -32,6 +32,7 @@ use utoipa::openapi::{Content, Header, Object, Ref, RefOr, ResponseBuilder, Type
         crate::routes::rotate_client_secret, crate::routes::oauth_token, crate::routes::oauth_metadata,
         crate::routes::create_support_request, crate::routes::list_support_requests, crate::routes::approve_support_request,
         crate::routes::deny_support_request, crate::routes::revoke_support_grant, crate::routes::support_session,
+        crate::routes::get_access_reviews, crate::routes::post_access_review,
     ),
     components(schemas(ProblemBody)),
     modifiers(&Bearer, &SharedResponses)

@@ -41,6 +41,7 @@ codes! {
     MalformedJson => ("malformed_json", 400, "The request body is not valid JSON"),
     InvalidField => ("invalid_field", 422, "A field of the request body is missing or has the wrong type"),
     WeakPassword => ("weak_password", 422, "The new password is not acceptable"),
+    ReviewIncomplete => ("review_incomplete", 422, "The review leaves an account undecided"),
     InvalidCredentials => ("invalid_credentials", 401, "Login failed"),
     TotpRequired => ("totp_required", 401, "Second factor required"),
     Unauthenticated => ("unauthenticated", 401, "Authentication required"),
@@ -126,6 +127,7 @@ impl From<CoreError> for Problem {
         let code = match e {
             CoreError::Invalid(_) => Code::InvalidInput,
             CoreError::WeakPassword(_) => Code::WeakPassword,
+            CoreError::ReviewIncomplete(_) => Code::ReviewIncomplete,
             CoreError::InvalidCredentials => Code::InvalidCredentials,
             CoreError::TotpRequired => Code::TotpRequired,
             CoreError::AccountBlocked => Code::AccountBlocked,
@@ -268,6 +270,7 @@ mod tests {
         for e in [
             CoreError::Invalid(String::new()),
             CoreError::WeakPassword(String::new()),
+            CoreError::ReviewIncomplete(String::new()),
             CoreError::InvalidCredentials,
             CoreError::TotpRequired,
             CoreError::AccountBlocked,

@@ -242,6 +242,18 @@ impl SupportRequest {
     }
 }
 
+/// An access review as stored: who reviewed, when, and the decisions as JSON
+/// (`[{"user_id","keep"}]`, written and read by the core).
+#[derive(Clone, Debug)]
+pub struct AccessReview {
+    pub tenant_id: TenantId,
+    pub id: Uuid,
+    pub reviewer_id: Option<UserId>,
+    pub reviewer: String,
+    pub at: Timestamp,
+    pub decisions: String,
+}
+
 /// The grant behind a live support session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SupportCaller {

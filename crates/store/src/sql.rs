@@ -312,7 +312,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 30] = [
+pub const DESTROY_TENANT_ROWS: [&str; 31] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -338,6 +338,7 @@ pub const DESTROY_TENANT_ROWS: [&str; 30] = [
     "DELETE FROM clients WHERE tenant_id = $1",
     "DELETE FROM support_sessions WHERE tenant_id = $1",
     "DELETE FROM support_requests WHERE tenant_id = $1",
+    "DELETE FROM access_reviews WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -422,6 +423,12 @@ pub const INSERT_SUPPORT_SESSION: &str = "INSERT INTO support_sessions (tenant_i
 /// The grant behind a live support session: approved, not ended, its superuser active in the
 /// operator tenant (`$1`), the customer tenant active.
 pub const SUPPORT_BY_TOKEN: &str = "SELECT r.request_id, r.superuser_id, r.kind, r.user_id, r.ends_at, r.break_glass, COALESCE(p.version, 0) FROM support_sessions s JOIN support_requests r ON r.tenant_id = s.tenant_id AND r.request_id = s.request_id JOIN tenants t ON t.tenant_id = s.tenant_id JOIN users u ON u.tenant_id = $1 AND u.user_id = r.superuser_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $2 AND s.token_digest = $3 AND s.expires_at > $4 AND r.status = 'approved' AND r.ends_at > $4 AND t.status = 'active' AND u.status = 'active'";
+
+pub const INSERT_ACCESS_REVIEW: &str = "INSERT INTO access_reviews (tenant_id, review_id, reviewer_id, reviewer, at, decisions) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const ACCESS_REVIEWS: &str = "SELECT review_id, reviewer_id, reviewer, at, decisions FROM access_reviews WHERE tenant_id = $1 ORDER BY at DESC, review_id DESC LIMIT $2";
+/// A review takes a role away: the account stays.
+pub const SET_USER_ROLES: &str =
+    "UPDATE users SET roles = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4";
 
 // ── Backups ──────────────────────────────────────────────────────────────────────────────
 pub use crate::tables::{BACKUP_TABLES, NOT_BACKED_UP};

@@ -108,6 +108,18 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "access_reviews",
+        part: Part::Data,
+        columns: &[
+            ("tenant_id", Kind::Uuid),
+            ("review_id", Kind::Uuid),
+            ("reviewer_id", Kind::Uuid),
+            ("reviewer", Kind::Text),
+            ("at", Kind::Int),
+            ("decisions", Kind::Text),
+        ],
+    },
+    TableSpec {
         name: "user_totp",
         part: Part::Data,
         columns: &[

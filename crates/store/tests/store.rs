@@ -1991,6 +1991,21 @@ async fn fill(f: &Fixture) -> Tenant {
     };
     f.store.insert_support_request(&r, &none).await.unwrap();
     f.store
+        .insert_access_review(
+            &AccessReview {
+                tenant_id: t.id,
+                id: uuid::Uuid::now_v7(),
+                reviewer_id: Some(admin.id),
+                reviewer: "Chief".into(),
+                at: now(),
+                decisions: "[]".into(),
+            },
+            &[],
+            &none,
+        )
+        .await
+        .unwrap();
+    f.store
         .insert_support_session(t.id, r.id, &[6; 32], now() + Duration::minutes(15), now())
         .await
         .unwrap();

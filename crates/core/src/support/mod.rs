@@ -13,11 +13,13 @@
 
 pub mod break_glass;
 pub mod requests;
+pub mod reviews;
 pub mod session;
 pub mod superusers;
 
 pub use break_glass::*;
 pub use requests::*;
+pub use reviews::*;
 pub use session::*;
 pub use superusers::*;
 

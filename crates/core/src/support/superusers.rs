@@ -23,13 +23,12 @@ pub struct SuperuserView {
     /// Grants (approved requests and break-glass) in the last 90 days.
     pub grants_90d: u32,
     pub created_at: Timestamp,
-    /// Seed 000: the list is checked at least every quarter. No review is recorded yet
-    /// (reviews come with `superuser review`), so one is overdue 92 days after the account.
+    /// The last review of the superusers (`superuser review`).
+    pub last_review_at: Option<Timestamp>,
+    /// Seed 000: the list is checked at least every quarter: overdue 92 days after the last
+    /// review (or, before the first, after the account was added).
     pub review_overdue: bool,
 }
-
-/// After how long a superuser's review is overdue.
-pub const REVIEW_OVERDUE: time::Duration = time::Duration::days(92);
 
 impl Services {
     /// The operator tenant, if it exists yet.
@@ -103,6 +102,7 @@ impl Services {
         let users = self.store.list_users(operator.id).await?;
         let keys = self.tenant_keys_for(operator.id, &users).await?;
         let since = self.clock.now() - time::Duration::days(90);
+        let last_review_at = self.last_superuser_review(operator.id).await?;
         let mut out = Vec::new();
         for u in users {
             let requests = self
@@ -130,7 +130,8 @@ impl Services {
                 last_login_at,
                 grants_90d: u32::try_from(grants_90d).unwrap_or(u32::MAX),
                 created_at,
-                review_overdue: self.clock.now() - created_at > REVIEW_OVERDUE,
+                last_review_at,
+                review_overdue: self.review_overdue(last_review_at, created_at),
             });
         }
         Ok(out)

@@ -102,6 +102,10 @@ pub fn api() -> Router<AppState> {
         )
         .route("/support/requests/{id}/deny", post(deny_support_request))
         .route("/support/requests/{id}/session", post(support_session))
+        .route(
+            "/access-reviews",
+            get(get_access_reviews).post(post_access_review),
+        )
         .merge(bench_routes())
 }
 

@@ -216,3 +216,113 @@ pub async fn support_session(
         expires_in: session.expires_in,
     }))
 }
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDecisionBody {
+    user_id: UserId,
+    /// `false` takes the administrator role away (the account stays).
+    keep: bool,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessReviewBody {
+    /// A decision for every administrator of the tenant.
+    #[schema(max_items = 1000)]
+    decisions: Vec<ReviewDecisionBody>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccessReviewResponse {
+    id: uuid::Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: Timestamp,
+    reviewer_id: Option<UserId>,
+    reviewer: String,
+    decisions: Vec<ReviewDecisionBody>,
+}
+
+impl From<strongroom_core::support::AccessReviewView> for AccessReviewResponse {
+    fn from(v: strongroom_core::support::AccessReviewView) -> Self {
+        Self {
+            id: v.id,
+            at: v.at,
+            reviewer_id: v.reviewer_id,
+            reviewer: v.reviewer,
+            decisions: v
+                .decisions
+                .into_iter()
+                .map(|d| ReviewDecisionBody {
+                    user_id: d.user_id,
+                    keep: d.keep,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AdministratorView {
+    user_id: UserId,
+    name: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccessReviewsResponse {
+    /// The tenant's administrators: every one needs a decision in a review.
+    administrators: Vec<AdministratorView>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_review_at: Option<Timestamp>,
+    /// 92 days after the last review (or the tenant's creation) without one.
+    review_overdue: bool,
+    /// Newest first.
+    reviews: Vec<AccessReviewResponse>,
+}
+
+/// The tenant's administrators and their reviews (administrators).
+#[utoipa::path(get, path = "/api/v1/access-reviews", tag = "support", security(("bearer" = [])),
+    responses((status = 200, body = AccessReviewsResponse)))]
+pub async fn get_access_reviews(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<AccessReviewsResponse>, Problem> {
+    let st = s.services.access_reviews(&p).await?;
+    Ok(Json(AccessReviewsResponse {
+        administrators: st
+            .administrators
+            .into_iter()
+            .map(|(user_id, name)| AdministratorView {
+                user_id,
+                name: name.map(|n| n.as_str().to_owned()),
+            })
+            .collect(),
+        last_review_at: st.last_review_at,
+        review_overdue: st.review_overdue,
+        reviews: st.reviews.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Review the tenant's administrators: keep or remove every one (removing takes the
+/// administrator role away; the account stays).
+#[utoipa::path(post, path = "/api/v1/access-reviews", tag = "support", security(("bearer" = [])), request_body = AccessReviewBody,
+    responses((status = 201, body = AccessReviewResponse), (status = 400, body = ProblemBody),
+              (status = 422, description = "`review_incomplete`: an administrator is left undecided", body = ProblemBody)))]
+pub async fn post_access_review(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiJson(body): ApiJson<AccessReviewBody>,
+) -> Result<(StatusCode, Json<AccessReviewResponse>), Problem> {
+    let decisions = body
+        .decisions
+        .into_iter()
+        .map(|d| strongroom_core::support::ReviewDecision {
+            user_id: d.user_id,
+            keep: d.keep,
+        })
+        .collect();
+    let v = s.services.review_administrators(&p, decisions).await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}

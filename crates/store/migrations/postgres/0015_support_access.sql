@@ -38,3 +38,18 @@ CREATE TABLE support_sessions (
     created_at   BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, token_digest)
 );
+
+-- Access reviews (seed 000: "the list of Superusers is checked at least every quarter"): who
+-- reviewed, when, and a decision for every privileged account, as JSON
+-- [{"user_id","keep"}]. The operator's reviews of its superusers are the operator tenant's
+-- rows (`reviewer` the name the operator gave, its own staff); a tenant's reviews of its
+-- administrators name the reviewing administrator by id (`reviewer_id`).
+CREATE TABLE access_reviews (
+    tenant_id   UUID    NOT NULL,
+    review_id   UUID    NOT NULL,
+    reviewer_id UUID,
+    reviewer    TEXT    NOT NULL,
+    at          BIGINT NOT NULL,
+    decisions   TEXT    NOT NULL,
+    PRIMARY KEY (tenant_id, review_id)
+);

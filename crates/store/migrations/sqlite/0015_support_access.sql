@@ -38,3 +38,18 @@ CREATE TABLE support_sessions (
     created_at   INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, token_digest)
 ) STRICT;
+
+-- Access reviews (seed 000: "the list of Superusers is checked at least every quarter"): who
+-- reviewed, when, and a decision for every privileged account, as JSON
+-- [{"user_id","keep"}]. The operator's reviews of its superusers are the operator tenant's
+-- rows (`reviewer` the name the operator gave, its own staff); a tenant's reviews of its
+-- administrators name the reviewing administrator by id (`reviewer_id`).
+CREATE TABLE access_reviews (
+    tenant_id   BLOB    NOT NULL,
+    review_id   BLOB    NOT NULL,
+    reviewer_id BLOB,
+    reviewer    TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    decisions   TEXT    NOT NULL,
+    PRIMARY KEY (tenant_id, review_id)
+) STRICT;

@@ -7,7 +7,7 @@
 
 use crate::exec::{Backend, Exec, Row, args};
 use crate::privacy::append_log;
-use crate::{ChangeLog, Result, SupportCaller, SupportRequest, rows, sql};
+use crate::{AccessReview, ChangeLog, Result, SupportCaller, SupportRequest, rows, sql};
 use async_trait::async_trait;
 use strongroom_domain::{
     SupportKind, SupportRequestId, SupportStatus, TenantId, Timestamp, UserId,
@@ -68,6 +68,16 @@ pub trait SupportStore: Send + Sync {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<bool>;
+    /// Stores a review and applies it (the roles of those removed replaced), with its entry,
+    /// in one transaction.
+    async fn insert_access_review(
+        &self,
+        review: &AccessReview,
+        new_roles: &[(UserId, strongroom_domain::Roles)],
+        log: &ChangeLog,
+    ) -> Result<()>;
+    /// A tenant's reviews, newest first.
+    async fn access_reviews(&self, tenant: TenantId, limit: u32) -> Result<Vec<AccessReview>>;
     /// The grant behind a live session, with the tenant's policy version; `operator` is the
     /// operator tenant (where the superuser must still be active).
     async fn support_by_token(
@@ -258,6 +268,59 @@ impl<B: Backend> SupportStore for B {
                 Ok(c.execute(sql::MARK_SUPPORT_USED, args![now, tenant, id])
                     .await?
                     == 1)
+            })
+        })
+        .await
+    }
+
+    async fn insert_access_review(
+        &self,
+        review: &AccessReview,
+        new_roles: &[(UserId, strongroom_domain::Roles)],
+        log: &ChangeLog,
+    ) -> Result<()> {
+        let (r, roles, log) = (review.clone(), new_roles.to_vec(), log.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                for (user, roles) in &roles {
+                    c.execute(
+                        sql::SET_USER_ROLES,
+                        args![roles.to_stored().as_str(), r.at, r.tenant_id, *user],
+                    )
+                    .await?;
+                }
+                c.execute(
+                    sql::INSERT_ACCESS_REVIEW,
+                    args![
+                        r.tenant_id,
+                        r.id,
+                        r.reviewer_id,
+                        r.reviewer.as_str(),
+                        r.at,
+                        r.decisions.as_str()
+                    ],
+                )
+                .await?;
+                append_log(c, &log).await
+            })
+        })
+        .await
+    }
+
+    async fn access_reviews(&self, tenant: TenantId, limit: u32) -> Result<Vec<AccessReview>> {
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(sql::ACCESS_REVIEWS, args![tenant, limit], |r| {
+                    Ok(AccessReview {
+                        tenant_id: tenant,
+                        id: r.get(0)?,
+                        reviewer_id: r.get(1)?,
+                        reviewer: r.get(2)?,
+                        at: r.get(3)?,
+                        decisions: r.get(4)?,
+                    })
+                })
+                .await
             })
         })
         .await

@@ -527,6 +527,114 @@ async fn break_glass_is_mailed_at_once_marked_and_can_be_refused(b: Backend) {
     );
 }
 
+/// Reviews: every privileged account decided, or refused; removals applied; overdue after
+/// 92 days — for the operator's superusers and a tenant's administrators alike.
+async fn reviews_decide_every_account_and_fall_due_after_92_days(b: Backend) {
+    let mut f = fixture(b).await;
+    let email = |e: &str| strongroom_domain::Email::parse(e).unwrap();
+    f.s.services
+        .add_superuser(
+            email("ria@vendor.example"),
+            strongroom_domain::PersonName::parse("Ria Retired").unwrap(),
+        )
+        .await
+        .unwrap();
+    let sam = email("sam@vendor.example");
+    let ria = email("ria@vendor.example");
+    assert!(matches!(
+        f.s.services
+            .review_superusers("Chief Officer", std::slice::from_ref(&sam), &[])
+            .await,
+        Err(strongroom_core::CoreError::ReviewIncomplete(_))
+    ));
+    let review =
+        f.s.services
+            .review_superusers(
+                "Chief Officer",
+                std::slice::from_ref(&sam),
+                std::slice::from_ref(&ria),
+            )
+            .await
+            .unwrap();
+    assert_eq!(review.decisions.len(), 2);
+    let list = f.s.services.list_superusers().await.unwrap();
+    let by = |name: &str| {
+        list.iter()
+            .find(|s| s.name.as_ref().unwrap().as_str() == name)
+            .unwrap()
+    };
+    assert_eq!(
+        by("Ria Retired").status,
+        strongroom_domain::UserStatus::Disabled
+    );
+    assert_eq!(
+        by("Sam Support").status,
+        strongroom_domain::UserStatus::Active
+    );
+    assert!(by("Sam Support").last_review_at.is_some() && !by("Sam Support").review_overdue);
+
+    // A tenant's administrators.
+    let (ada, ada_client, _) =
+        f.s.settled_user(
+            &f.admin,
+            "acme",
+            "ada@acme.example",
+            json!(["administrator", "coach"]),
+        )
+        .await;
+    let me = f.admin.get("/api/v1/me").await.json["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let st = f.admin.get("/api/v1/access-reviews").await;
+    assert_eq!(st.status, 200, "{}", st.body);
+    assert_eq!(st.json["administrators"].as_array().unwrap().len(), 2);
+    assert_eq!(st.json["review_overdue"], false);
+    f.admin
+        .post(
+            "/api/v1/access-reviews",
+            &json!({"decisions": [{"user_id": me, "keep": true}]}),
+        )
+        .await
+        .assert_problem(422, "review_incomplete");
+    f.admin
+        .post(
+            "/api/v1/access-reviews",
+            &json!({"decisions": [{"user_id": me, "keep": false}, {"user_id": ada, "keep": true}]}),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+    let r = f
+        .admin
+        .post(
+            "/api/v1/access-reviews",
+            &json!({"decisions": [{"user_id": me, "keep": true}, {"user_id": ada, "keep": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Ada keeps her account and her other role, not the administrator's.
+    assert_eq!(ada_client.get("/api/v1/users").await.status, 403);
+    let u = f.admin.get(&format!("/api/v1/users/{ada}")).await;
+    assert_eq!(u.json["roles"], json!(["coach"]), "{}", u.body);
+    let st = f.admin.get("/api/v1/access-reviews").await;
+    assert_eq!(st.json["administrators"].as_array().unwrap().len(), 1);
+    assert_eq!(st.json["reviews"][0]["reviewer"], "Administrator");
+    assert!(st.json["last_review_at"].is_string());
+
+    // A quarter and a day later both are overdue.
+    f.s.clock.advance(Duration::days(93));
+    f.relogin().await;
+    let st = f.admin.get("/api/v1/access-reviews").await;
+    assert_eq!(st.json["review_overdue"], true, "{}", st.body);
+    let list = f.s.services.list_superusers().await.unwrap();
+    assert!(
+        list.iter()
+            .find(|s| s.status == strongroom_domain::UserStatus::Active)
+            .unwrap()
+            .review_overdue
+    );
+}
+
 impl Fixture {
     /// The superuser logs in again, with a code of a fresh time step.
     async fn relogin_sam(&mut self) {
@@ -560,6 +668,7 @@ impl Fixture {
 }
 
 both_backends!(
+    reviews_decide_every_account_and_fall_due_after_92_days,
     an_act_as_grant_sees_what_that_user_sees,
     break_glass_is_mailed_at_once_marked_and_can_be_refused,
     no_grant_no_access_then_a_read_grant_reads_and_is_logged,
