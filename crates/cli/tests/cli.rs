@@ -1166,7 +1166,129 @@ async fn backup_run_list_and_restore_into_a_new_data_folder(b: Backend) {
     damaged(verify(&[]), "manifest");
 }
 
+/// The operator's support commands as processes: `superuser add` prints a one-time password
+/// (and creates the tenant `operator`), `support break-glass` opens a marked read grant on a
+/// tenant and refuses more than 240 minutes, `superuser review` refuses one that leaves a
+/// superuser undecided and records one that does not, and `superuser list` shows it all.
+async fn superuser_and_break_glass_commands(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(b).await;
+    let run = |args: &[&str]| {
+        strongroom(dir.path(), db.as_ref())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).expect("JSON on stdout")
+    };
+    ok(run(&[
+        "tenant",
+        "create",
+        "--slug",
+        "acme",
+        "--name",
+        "Acme",
+        "--admin-email",
+        "a@acme.example",
+    ]));
+    let added = ok(run(&[
+        "superuser",
+        "add",
+        "--email",
+        "sam@vendor.example",
+        "--name",
+        "Sam Support",
+    ]));
+    assert!(added["superuser_id"].is_string() && added["initial_password"].is_string());
+    let refused = run(&[
+        "support",
+        "break-glass",
+        "--tenant",
+        "acme",
+        "--superuser",
+        "sam@vendor.example",
+        "--reason",
+        "outage",
+        "--minutes",
+        "241",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("240"));
+    let grant = ok(run(&[
+        "support",
+        "break-glass",
+        "--tenant",
+        "acme",
+        "--superuser",
+        "sam@vendor.example",
+        "--reason",
+        "outage",
+        "--minutes",
+        "60",
+    ]));
+    assert_eq!(grant["break_glass"], true);
+    assert_eq!(grant["kind"], "read");
+    assert_eq!(grant["superuser"], "Sam Support");
+    let undecided = run(&["superuser", "review", "--reviewer", "Chief", "--keep"]);
+    assert!(
+        !undecided.status.success(),
+        "clap wants at least one address"
+    );
+    ok(run(&[
+        "superuser",
+        "add",
+        "--email",
+        "ria@vendor.example",
+        "--name",
+        "Ria",
+    ]));
+    let undecided = run(&[
+        "superuser",
+        "review",
+        "--reviewer",
+        "Chief",
+        "--keep",
+        "sam@vendor.example",
+    ]);
+    assert!(!undecided.status.success());
+    assert!(String::from_utf8_lossy(&undecided.stderr).contains("undecided"));
+    ok(run(&[
+        "superuser",
+        "review",
+        "--reviewer",
+        "Chief",
+        "--keep",
+        "sam@vendor.example",
+        "--remove",
+        "ria@vendor.example",
+    ]));
+    let list = ok(run(&["superuser", "list"]));
+    let sam = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "sam@vendor.example")
+        .unwrap();
+    assert_eq!(sam["grants_90d"], 1, "{list}");
+    assert_eq!(sam["review_overdue"], false);
+    assert!(sam["last_review_at"].is_string());
+    let ria = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["email"] == "ria@vendor.example")
+        .unwrap();
+    assert_eq!(ria["status"], "disabled", "{list}");
+}
+
 both_backends!(
+    superuser_and_break_glass_commands,
     backup_run_list_and_restore_into_a_new_data_folder,
     tenant_create_prints_a_working_one_time_password,
     keys_export_holds_live_keys_only

@@ -543,6 +543,10 @@ impl Access {
                 "break_glass".to_owned(),
                 RestrictedExpression::new_bool(s.break_glass),
             ),
+            (
+                "ends_at".to_owned(),
+                RestrictedExpression::new_long(s.ends_at.unix_timestamp()),
+            ),
         ]);
         Entity::new(principal_uid(actor)?, attrs, HashSet::new())
             .map_err(|_| broken("support entity"))
@@ -596,6 +600,10 @@ impl Access {
                     (
                         "break_glass".to_owned(),
                         RestrictedExpression::new_bool(s.break_glass),
+                    ),
+                    (
+                        "ends_at".to_owned(),
+                        RestrictedExpression::new_long(s.ends_at.unix_timestamp()),
                     ),
                 ])
                 .map_err(|_| broken("support mark"))?,

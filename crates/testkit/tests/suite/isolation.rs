@@ -1,5 +1,6 @@
 //! The cross-tenant matrix: several tenants × every role (and an integration client with
-//! every scope on the tenant's collection) × every endpoint that takes an id
+//! every scope on the tenant's collection, and the vendor's superuser without a grant) ×
+//! every endpoint that takes an id
 //! (derived from the served OpenAPI document) × ids taken from the other tenants. A request leaks if it succeeds, or if its answer differs
 //! in any byte from the answer to an id that exists nowhere (which would reveal that the
 //! foreign id exists), or if it carries anything of the other tenant. Counted and printed.
@@ -150,6 +151,46 @@ async fn tenant(s: &TestServer, slug: &str) -> Tenant {
         record,
         secret,
     }
+}
+
+/// A superuser of the operator tenant, their password settled and their second factor
+/// enrolled (which that tenant requires before anything else), logged in.
+async fn superuser(s: &TestServer) -> Client {
+    use secrecy::ExposeSecret as _;
+    use strongroom_core::Clock as _;
+    let (_, initial) = s
+        .services
+        .add_superuser(
+            strongroom_domain::Email::parse("sam@vendor.example").unwrap(),
+            strongroom_domain::PersonName::parse("Sam Support").unwrap(),
+        )
+        .await
+        .unwrap();
+    let (c, _) = s
+        .client()
+        .logged_in("operator", "sam@vendor.example", initial.expose_secret())
+        .await;
+    let r = c
+        .put(
+            "/api/v1/me/password",
+            &json!({"current_password": initial.expose_secret(), "new_password": "sam-supports-long-phrases"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = c.with_token(r.json["access_token"].as_str().unwrap());
+    let r = c.post("/api/v1/me/totp", &json!({})).await;
+    let secret =
+        strongroom_crypto::totp::TotpSecret::from_base32(r.json["secret"].as_str().unwrap())
+            .unwrap();
+    let now = u64::try_from(s.clock.now().unix_timestamp()).unwrap();
+    let r = c
+        .post(
+            "/api/v1/me/totp/confirm",
+            &json!({"code": secret.code_at(now).unwrap()}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    c
 }
 
 /// A request body: JSON, or raw bytes for a file.
@@ -377,6 +418,40 @@ async fn no_tenant_reaches_another(b: Backend) {
                         ));
                     }
                 }
+            }
+        }
+    }
+    // A superuser of the vendor, without a grant, is an outsider to every tenant: every
+    // request about a tenant's ids answers as about ids that exist nowhere.
+    let superuser = superuser(&s).await;
+    assert_eq!(
+        superuser.get("/api/v1/support/requests").await.status,
+        200,
+        "the superuser's token is settled, not held at enrolment"
+    );
+    for other in &tenants {
+        let nowhere = uuid::Uuid::now_v7().to_string();
+        let foreign = requests(
+            &spec,
+            other,
+            &other.participant,
+            &other.group,
+            &other.record,
+            &other.integration,
+            &other.support_request,
+        );
+        let absent = requests(
+            &spec, other, &nowhere, &nowhere, &nowhere, &nowhere, &nowhere,
+        );
+        for ((method, path, body), (_, path_absent, body_absent)) in foreign.iter().zip(&absent) {
+            let got = send(&superuser, method, path, body).await;
+            let baseline = send(&superuser, method, path_absent, body_absent).await;
+            requests_sent += 2;
+            if got != baseline || (200..300).contains(&got.0) || got.1.contains(&other.secret) {
+                leaks.push(format!(
+                    "superuser {method} {path}: {} {} (absent id: {} {})",
+                    got.0, got.1, baseline.0, baseline.1
+                ));
             }
         }
     }
