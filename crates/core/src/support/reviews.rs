@@ -15,6 +15,9 @@ use strongroom_store::{AccessReview, ChangeLog, PrivacyEntry, User};
 /// After how long the next review is overdue (a quarter and a day).
 pub const REVIEW_OVERDUE: time::Duration = time::Duration::days(92);
 
+/// Decisions one review takes at most.
+pub const MAX_DECISIONS: usize = 500;
+
 /// Reviews one list shows at most.
 const REVIEWS_LISTED: u32 = 100;
 
@@ -146,6 +149,11 @@ impl Services {
         decisions: Vec<ReviewDecision>,
     ) -> Result<AccessReviewView, CoreError> {
         self.authorize(p, Action::ManageUsers).await?;
+        if decisions.len() > MAX_DECISIONS {
+            return Err(CoreError::Invalid(format!(
+                "decisions: at most {MAX_DECISIONS}"
+            )));
+        }
         let admins = Self::administrators(self.store.list_users(p.tenant_id).await?);
         let privileged: BTreeSet<UserId> = admins.iter().map(|u| u.id).collect();
         check_complete(&privileged, &decisions)?;

@@ -228,8 +228,8 @@ pub struct ReviewDecisionBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessReviewBody {
-    /// A decision for every administrator of the tenant.
-    #[schema(max_items = 1000)]
+    /// A decision for every administrator of the tenant (at most 500).
+    #[schema(max_items = 500)]
     decisions: Vec<ReviewDecisionBody>,
 }
 
