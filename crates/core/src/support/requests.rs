@@ -185,7 +185,13 @@ impl Services {
         &self,
         p: &Principal,
     ) -> Result<Vec<SupportRequestView>, CoreError> {
-        let rows = if p.roles.contains(Role::Superuser) && p.support.is_none() {
+        // Which list is structural (the caller's tenant, level 1); what may see it is Cedar's.
+        let in_operator = p.support.is_none()
+            && self
+                .operator_tenant()
+                .await?
+                .is_some_and(|t| t.id == p.tenant_id);
+        let rows = if in_operator {
             self.superuser_tenant(p).await?;
             self.store
                 .support_requests_of_superuser(p.user_id, MAX_LISTED)
