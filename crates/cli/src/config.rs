@@ -30,6 +30,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub retention: RetentionConfig,
     pub support: SupportConfig,
+    pub processors: ProcessorsConfig,
     pub backup: BackupConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
@@ -188,6 +189,14 @@ pub struct RetentionConfig {
     pub interval_secs: u64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessorsConfig {
+    /// Where the hosts the configuration names (mail relay, object stores) are, as ISO 3166-1
+    /// alpha-2 codes: `{ "smtp.example.net" = "DE" }`. A host not listed shows `unknown`.
+    pub locations: std::collections::BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SupportConfig {
@@ -256,6 +265,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             retention: RetentionConfig::default(),
             support: SupportConfig::default(),
+            processors: ProcessorsConfig::default(),
             backup: BackupConfig::default(),
             tls: TlsConfig::default(),
             log: LogConfig::default(),
@@ -429,6 +439,16 @@ impl Config {
             .is_some_and(|s| !(s.starts_with("smtp://") || s.starts_with("smtps://")))
         {
             return Err("mail.smtp_url must start with smtp:// or smtps://".into());
+        }
+        if let Some((host, _)) = self
+            .processors
+            .locations
+            .iter()
+            .find(|(_, c)| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(format!(
+                "processors.locations: {host:?} needs an ISO 3166-1 alpha-2 code such as \"DE\""
+            ));
         }
         if !(1..=168).contains(&self.support.pending_hours) {
             return Err("support.pending_hours must be between 1 and 168".into());

@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: SuperuserCommand,
     },
+    /// The operator's own processors (hosting, mail), which every tenant's register lists.
+    Processor {
+        #[command(subcommand)]
+        command: ProcessorCommand,
+    },
     /// Support access the operator opens itself.
     Support {
         #[command(subcommand)]
@@ -218,6 +223,31 @@ enum SuperuserCommand {
 }
 
 #[derive(Subcommand)]
+enum ProcessorCommand {
+    /// Add an operator-wide processor (every tenant sees it, read-only).
+    Add(ProcessorArgs),
+}
+
+#[derive(clap::Args)]
+struct ProcessorArgs {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    purpose: String,
+    /// ISO 3166-1 alpha-2 country code, such as DE.
+    #[arg(long)]
+    location: String,
+    /// A kind of personal data it processes (repeat for more).
+    #[arg(long = "data-category", required = true)]
+    data_categories: Vec<String>,
+    #[arg(long)]
+    transfer_safeguard: Option<String>,
+    /// The day the data-processing agreement was signed (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    dpa_signed_on: Option<String>,
+}
+
+#[derive(Subcommand)]
 enum SupportCommand {
     /// Open a read grant without the tenant's approval (at most 240 minutes); its
     /// administrators are mailed at once and the grant is marked break-glass. Refused where
@@ -309,6 +339,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant { .. }
         | Command::Superuser { .. }
         | Command::Support { .. }
+        | Command::Processor { .. }
         | Command::Init
         | Command::Keys { .. }
         | Command::Audit { .. }
@@ -385,6 +416,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Tenant { command } => tenant_command(&config, command).await,
         Command::Superuser { command } => superuser_command(&config, command).await,
+        Command::Processor {
+            command: ProcessorCommand::Add(add),
+        } => processor_add(&config, add).await,
         Command::Support {
             command:
                 SupportCommand::BreakGlass {
@@ -395,6 +429,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => break_glass(&config, &tenant, &superuser, &reason, minutes).await,
     }
+}
+
+/// `processor add`.
+async fn processor_add(config: &Config, a: ProcessorArgs) -> anyhow::Result<()> {
+    let dpa_signed_on = a
+        .dpa_signed_on
+        .as_deref()
+        .map(|d| {
+            time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|_| anyhow::anyhow!("--dpa-signed-on: YYYY-MM-DD"))
+        })
+        .transpose()?;
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let v = services
+        .add_operator_processor(&strongroom_core::registers::ProcessorInput {
+            name: a.name,
+            purpose: a.purpose,
+            data_categories: a.data_categories,
+            location: a.location,
+            transfer_safeguard: a.transfer_safeguard,
+            dpa_signed_on,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    print(
+        &serde_json::json!({"id": v.id, "name": v.name, "scope": "operator", "location": v.location})
+            .to_string(),
+    )
 }
 
 /// `support break-glass`.

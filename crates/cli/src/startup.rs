@@ -75,6 +75,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     .map_err(|e| anyhow::anyhow!("cannot open the blob store: {e}"))?;
     let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
     services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
+    services.processor_settings = configured_processors(config);
     services.support_pending =
         std::time::Duration::from_secs(u64::from(config.support.pending_hours) * 3600);
     services.backup = strongroom_core::backup::BackupSettings {
@@ -158,5 +159,104 @@ mod tests {
             "postgres://***@h:5432/db"
         );
         assert_eq!(super::redact_url("sqlite://./x.db"), "sqlite://./x.db");
+    }
+}
+
+/// The processors the configuration implies (GDPR Art. 28: whoever handles the data for us):
+/// the mail relay and the object stores (blobs, their replica, the backup target), with the
+/// host only. A local folder is no processor.
+fn configured_processors(config: &Config) -> strongroom_core::registers::ProcessorSettings {
+    use strongroom_core::registers::ConfiguredProcessor;
+    let mut configured = Vec::new();
+    let categories = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    if let Some(host) = config.mail.smtp_url.as_deref().and_then(host_of) {
+        configured.push(ConfiguredProcessor {
+            name: "Mail relay".into(),
+            purpose: "delivers the installation's mail (password resets, notices, alerts)".into(),
+            host,
+            data_categories: categories(&["e-mail addresses", "message contents"]),
+        });
+    }
+    let stores = [
+        (
+            config.blob_url.as_deref(),
+            config.blobs.s3_endpoint.as_deref(),
+            "Object storage",
+            "stores the encrypted files",
+        ),
+        (
+            config.blobs.replica_url.as_deref(),
+            config.blobs.s3_endpoint.as_deref(),
+            "Object storage (replica)",
+            "keeps a replica of the encrypted files",
+        ),
+        (
+            config.backup.target.as_deref(),
+            config
+                .backup
+                .s3_endpoint
+                .as_deref()
+                .or(config.blobs.s3_endpoint.as_deref()),
+            "Backup storage",
+            "keeps the encrypted backups",
+        ),
+    ];
+    for (url, endpoint, name, purpose) in stores {
+        if !url.is_some_and(|u| u.starts_with("s3://")) {
+            continue;
+        }
+        let host = endpoint
+            .and_then(host_of)
+            .unwrap_or_else(|| "s3.amazonaws.com".to_owned());
+        configured.push(ConfiguredProcessor {
+            name: name.into(),
+            purpose: purpose.into(),
+            host,
+            data_categories: categories(&["all personal data, encrypted"]),
+        });
+    }
+    strongroom_core::registers::ProcessorSettings {
+        configured,
+        locations: config.processors.locations.clone(),
+    }
+}
+
+/// The host of a URL, without credentials, port or path (by hand: the forms are fixed —
+/// `scheme://[user[:pass]@]host[:port][/…]` — and no URL crate is a dependency here).
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split_once(']').map(|(h, _)| format!("{h}]"))?
+    } else {
+        host.split(':').next()?.to_owned()
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+#[cfg(test)]
+mod host_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::host_of;
+
+    #[test]
+    fn hosts_come_without_credentials_ports_or_paths() {
+        for (url, host) in [
+            (
+                "smtp://user:secret@mail.example.net:587?tls=required",
+                "mail.example.net",
+            ),
+            (
+                "https://s3.eu-central-1.amazonaws.com/bucket/x",
+                "s3.eu-central-1.amazonaws.com",
+            ),
+            ("http://[::1]:9000/b", "[::1]"),
+            ("smtps://relay.example", "relay.example"),
+        ] {
+            assert_eq!(host_of(url).unwrap(), host, "{url}");
+        }
+        assert_eq!(host_of("not a url"), None);
+        assert_eq!(host_of("smtp://user@"), None);
     }
 }

@@ -24,6 +24,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod privacy;
 pub mod records;
+pub mod registers;
 pub mod rights;
 pub mod support;
 pub mod tenancy;
@@ -43,6 +44,8 @@ pub struct Services {
     pub mailer: Arc<mail::Mailer>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<auth::IpThrottle>,
+    /// The processors the configuration implies, and where their hosts are.
+    pub processor_settings: registers::ProcessorSettings,
     /// How long a support request waits for an administrator's answer (`support.pending_hours`).
     pub support_pending: std::time::Duration,
     /// The token endpoint's limits (per address, per client).
@@ -87,6 +90,7 @@ impl Services {
             backup: backup::BackupSettings::default(),
             replica: None,
             support_pending: support::DEFAULT_PENDING,
+            processor_settings: registers::ProcessorSettings::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
             store,
             hasher: Arc::new(hasher),

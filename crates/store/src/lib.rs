@@ -2,7 +2,7 @@
 //!
 //! Every trait lives in the folder of its capability (the same names as `strongroom-core`'s:
 //! `tenancy/`, `keys/`, `auth/`, `privacy/`, `records/`, `lifecycle/`, `jobs/`, `access/`,
-//! `clients/`, `support/`)
+//! `clients/`, `support/`, `registers/`)
 //! and is implemented there once, for every [`exec::Backend`]: each operation is written once
 //! over [`exec::Exec`]. Two backends run them: [`sqlite::SqliteStore`] (rusqlite, the
 //! embedded default) and [`postgres::PgStore`] (sqlx), with the same SQL text from [`sql`],
@@ -25,6 +25,7 @@ pub mod model;
 pub mod postgres;
 pub mod privacy;
 pub mod records;
+pub mod registers;
 mod rows;
 pub mod sql;
 pub mod sqlite;
@@ -41,6 +42,7 @@ pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
 pub use privacy::PrivacyLogStore;
 pub use records::{FileStore, RecordStore};
+pub use registers::RegisterStore;
 pub use support::{SupportDecision, SupportStore};
 pub use tenancy::{GroupStore, TenantStore, UserStore};
 
@@ -82,6 +84,7 @@ pub trait Store:
     + BackupStore
     + ClientStore
     + SupportStore
+    + RegisterStore
     + Send
     + Sync
 {
@@ -105,6 +108,7 @@ impl<T> Store for T where
         + BackupStore
         + ClientStore
         + SupportStore
+        + RegisterStore
         + Send
         + Sync
 {

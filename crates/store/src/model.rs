@@ -254,6 +254,24 @@ pub struct AccessReview {
     pub decisions: String,
 }
 
+/// A processor (GDPR Art. 28, 30) as stored; `tenant_id` is the installation's id for the
+/// operator's own.
+#[derive(Clone, Debug)]
+pub struct ProcessorRow {
+    pub tenant_id: TenantId,
+    pub id: Uuid,
+    pub name: String,
+    pub purpose: String,
+    /// JSON array of strings (written and read by the core).
+    pub data_categories: String,
+    pub location: String,
+    pub transfer_safeguard: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub dpa_signed_on: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 /// The grant behind a live support session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SupportCaller {

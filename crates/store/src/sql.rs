@@ -312,7 +312,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 31] = [
+pub const DESTROY_TENANT_ROWS: [&str; 32] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -339,6 +339,7 @@ pub const DESTROY_TENANT_ROWS: [&str; 31] = [
     "DELETE FROM support_sessions WHERE tenant_id = $1",
     "DELETE FROM support_requests WHERE tenant_id = $1",
     "DELETE FROM access_reviews WHERE tenant_id = $1",
+    "DELETE FROM processors WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -429,6 +430,28 @@ pub const ACCESS_REVIEWS: &str = "SELECT review_id, reviewer_id, reviewer, at, d
 /// A review takes a role away: the account stays.
 pub const SET_USER_ROLES: &str =
     "UPDATE users SET roles = $1, updated_at = $2 WHERE tenant_id = $3 AND user_id = $4";
+
+// ── Registers ────────────────────────────────────────────────────────────────────────────
+pub const INSERT_PROCESSOR: &str = "INSERT INTO processors (tenant_id, processor_id, name, purpose, data_categories, location, transfer_safeguard, dpa_signed_on, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+macro_rules! processor_cols {
+    () => {
+        "tenant_id, processor_id, name, purpose, data_categories, location, transfer_safeguard, dpa_signed_on, created_at, updated_at"
+    };
+}
+/// A tenant's processors and the operator's (`$2`, the installation's id), newest first.
+pub const PROCESSORS: &str = concat!(
+    "SELECT ",
+    processor_cols!(),
+    " FROM processors WHERE tenant_id = $1 OR tenant_id = $2 ORDER BY created_at DESC, processor_id DESC LIMIT $3"
+);
+pub const PROCESSOR: &str = concat!(
+    "SELECT ",
+    processor_cols!(),
+    " FROM processors WHERE tenant_id = $1 AND processor_id = $2"
+);
+pub const UPDATE_PROCESSOR: &str = "UPDATE processors SET name = $1, purpose = $2, data_categories = $3, location = $4, transfer_safeguard = $5, dpa_signed_on = $6, updated_at = $7 WHERE tenant_id = $8 AND processor_id = $9";
+pub const DELETE_PROCESSOR: &str =
+    "DELETE FROM processors WHERE tenant_id = $1 AND processor_id = $2";
 
 // ── Backups ──────────────────────────────────────────────────────────────────────────────
 pub use crate::tables::{BACKUP_TABLES, NOT_BACKED_UP};

@@ -120,6 +120,22 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "processors",
+        part: Part::Data,
+        columns: &[
+            ("tenant_id", Kind::Uuid),
+            ("processor_id", Kind::Uuid),
+            ("name", Kind::Text),
+            ("purpose", Kind::Text),
+            ("data_categories", Kind::Text),
+            ("location", Kind::Text),
+            ("transfer_safeguard", Kind::Text),
+            ("dpa_signed_on", Kind::Text),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+    TableSpec {
         name: "user_totp",
         part: Part::Data,
         columns: &[

@@ -1991,6 +1991,24 @@ async fn fill(f: &Fixture) -> Tenant {
     };
     f.store.insert_support_request(&r, &none).await.unwrap();
     f.store
+        .insert_processor(
+            &ProcessorRow {
+                tenant_id: t.id,
+                id: uuid::Uuid::now_v7(),
+                name: "Mailer".into(),
+                purpose: "mail".into(),
+                data_categories: "[\"e-mail\"]".into(),
+                location: "DE".into(),
+                transfer_safeguard: Some("SCC".into()),
+                dpa_signed_on: Some("2026-01-01".into()),
+                created_at: now(),
+                updated_at: now(),
+            },
+            &none,
+        )
+        .await
+        .unwrap();
+    f.store
         .insert_access_review(
             &AccessReview {
                 tenant_id: t.id,

@@ -9,6 +9,7 @@ mod me;
 mod oauth;
 mod privacy;
 mod records;
+mod registers;
 mod support;
 mod system;
 mod tenant;
@@ -22,6 +23,7 @@ pub(crate) use me::*;
 pub(crate) use oauth::*;
 pub(crate) use privacy::*;
 pub(crate) use records::*;
+pub(crate) use registers::*;
 pub(crate) use support::*;
 pub(crate) use system::*;
 pub(crate) use tenant::*;
@@ -102,6 +104,11 @@ pub fn api() -> Router<AppState> {
         )
         .route("/support/requests/{id}/deny", post(deny_support_request))
         .route("/support/requests/{id}/session", post(support_session))
+        .route("/processors", get(list_processors).post(add_processor))
+        .route(
+            "/processors/{id}",
+            patch(update_processor).delete(delete_processor),
+        )
         .route(
             "/access-reviews",
             get(get_access_reviews).post(post_access_review),

@@ -17,6 +17,8 @@ struct Tenant {
     integration: String,
     /// A support request of this tenant.
     support_request: String,
+    /// A processor of this tenant's register.
+    processor: String,
     participant: String,
     group: String,
     record: String,
@@ -135,8 +137,18 @@ async fn tenant(s: &TestServer, slug: &str) -> Tenant {
         .insert_support_request(&request, &strongroom_store::ChangeLog::none())
         .await
         .unwrap();
+    let r = admin
+        .post(
+            "/api/v1/processors",
+            &json!({"name": format!("Processor of {slug}"), "purpose": "p",
+                    "data_categories": ["e-mail addresses"], "location": "DE"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let processor = r.json["id"].as_str().unwrap().to_owned();
     Tenant {
         slug: t,
+        processor,
         clients: vec![
             ("administrator", admin),
             ("content_developer", dev),
@@ -218,15 +230,50 @@ fn bodies(method: &str, template: &str) -> Vec<Value> {
 /// another tenant put in (by the segment before each parameter), plus the requests that carry
 /// a foreign id in their body or query. A new route with an id is covered without editing
 /// this test; a parameter it cannot fill fails the test.
-fn requests(
-    spec: &Value,
-    own: &Tenant,
-    user: &str,
-    group: &str,
-    record: &str,
-    client: &str,
-    request: &str,
-) -> Vec<(String, String, Body)> {
+/// The ids a request puts in: another tenant's (or ids that exist nowhere).
+#[derive(Clone, Copy)]
+struct Ids<'a> {
+    user: &'a str,
+    group: &'a str,
+    record: &'a str,
+    client: &'a str,
+    request: &'a str,
+    processor: &'a str,
+}
+
+impl<'a> Ids<'a> {
+    fn of(t: &'a Tenant) -> Self {
+        Ids {
+            user: &t.participant,
+            group: &t.group,
+            record: &t.record,
+            client: &t.integration,
+            request: &t.support_request,
+            processor: &t.processor,
+        }
+    }
+
+    fn all(id: &'a str) -> Self {
+        Ids {
+            user: id,
+            group: id,
+            record: id,
+            client: id,
+            request: id,
+            processor: id,
+        }
+    }
+}
+
+fn requests(spec: &Value, own: &Tenant, ids: &Ids<'_>) -> Vec<(String, String, Body)> {
+    let Ids {
+        user,
+        group,
+        record,
+        client,
+        request,
+        processor,
+    } = *ids;
     let mut out = Vec::new();
     for (template, ops) in spec["paths"].as_object().unwrap() {
         if !template.contains('{') {
@@ -248,6 +295,7 @@ fn requests(
                 "groups" => group,
                 "clients" => client,
                 "requests" => request,
+                "processors" => processor,
                 "files" => "f.txt",
                 // Collections are named within a tenant: a name is not another tenant's id.
                 "collections" => "notes",
@@ -352,7 +400,18 @@ async fn no_tenant_reaches_another(b: Backend) {
     }
     let spec = s.client().get("/openapi.json").await.json;
     // The operations the hand-kept list of earlier versions missed are in.
-    let derived = requests(&spec, &tenants[0], "u", "g", "r", "c", "q");
+    let derived = requests(
+        &spec,
+        &tenants[0],
+        &Ids {
+            user: "u",
+            group: "g",
+            record: "r",
+            client: "c",
+            request: "q",
+            processor: "p",
+        },
+    );
     for (method, path) in [
         ("DELETE", "/api/v1/records/r"),
         ("POST", "/api/v1/records/r/restore"),
@@ -364,6 +423,7 @@ async fn no_tenant_reaches_another(b: Backend) {
         ("POST", "/api/v1/clients/c/secret"),
         ("POST", "/api/v1/support/requests/q/approve"),
         ("DELETE", "/api/v1/support/requests/q"),
+        ("PATCH", "/api/v1/processors/p"),
     ] {
         assert!(
             derived.iter().any(|(m, p, _)| m == method && p == path),
@@ -374,16 +434,8 @@ async fn no_tenant_reaches_another(b: Backend) {
     for own in &tenants {
         for other in tenants.iter().filter(|o| o.slug != own.slug) {
             let nowhere = uuid::Uuid::now_v7().to_string();
-            let foreign = requests(
-                &spec,
-                own,
-                &other.participant,
-                &other.group,
-                &other.record,
-                &other.integration,
-                &other.support_request,
-            );
-            let absent = requests(&spec, own, &nowhere, &nowhere, &nowhere, &nowhere, &nowhere);
+            let foreign = requests(&spec, own, &Ids::of(other));
+            let absent = requests(&spec, own, &Ids::all(&nowhere));
             for (role, c) in &own.clients {
                 for ((method, path, body), (_, path_absent, body_absent)) in
                     foreign.iter().zip(&absent)
@@ -431,18 +483,8 @@ async fn no_tenant_reaches_another(b: Backend) {
     );
     for other in &tenants {
         let nowhere = uuid::Uuid::now_v7().to_string();
-        let foreign = requests(
-            &spec,
-            other,
-            &other.participant,
-            &other.group,
-            &other.record,
-            &other.integration,
-            &other.support_request,
-        );
-        let absent = requests(
-            &spec, other, &nowhere, &nowhere, &nowhere, &nowhere, &nowhere,
-        );
+        let foreign = requests(&spec, other, &Ids::of(other));
+        let absent = requests(&spec, other, &Ids::all(&nowhere));
         for ((method, path, body), (_, path_absent, body_absent)) in foreign.iter().zip(&absent) {
             let got = send(&superuser, method, path, body).await;
             let baseline = send(&superuser, method, path_absent, body_absent).await;
@@ -482,6 +524,13 @@ async fn no_tenant_reaches_another(b: Backend) {
         assert!(r.json["previous_secret_until"].is_null(), "{}", r.body);
         let r = admin.get("/api/v1/support/requests").await;
         assert_eq!(r.json[0]["status"], "pending", "untouched: {}", r.body);
+        let r = admin.get("/api/v1/processors").await;
+        assert!(
+            r.body
+                .contains(&format!("\"name\":\"Processor of {}\"", t.slug)),
+            "untouched: {}",
+            r.body
+        );
     }
     println!(
         "cross-tenant matrix ({b:?}): {} tenants × {} roles × {} endpoints × other tenants: {requests_sent} requests, {} leaks",

@@ -14,6 +14,7 @@ mod isolation;
 mod keys;
 mod privacy;
 mod records;
+mod registers;
 mod retention;
 mod rights;
 mod schedule;
