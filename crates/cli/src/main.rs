@@ -60,6 +60,12 @@ enum Command {
         #[command(subcommand)]
         command: ProcessorCommand,
     },
+    /// The breach register: the operator records a breach for a tenant (its administrators
+    /// are mailed at once).
+    Breach {
+        #[command(subcommand)]
+        command: BreachCommand,
+    },
     /// Support access the operator opens itself.
     Support {
         #[command(subcommand)]
@@ -223,6 +229,36 @@ enum SuperuserCommand {
 }
 
 #[derive(Subcommand)]
+enum BreachCommand {
+    /// Record a breach for a tenant; the deadline is --aware-at + 72 hours.
+    Open(BreachArgs),
+}
+
+#[derive(clap::Args)]
+struct BreachArgs {
+    #[arg(long)]
+    tenant: String,
+    #[arg(long)]
+    title: String,
+    /// When the breach became known (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    aware_at: String,
+    #[arg(long)]
+    nature: String,
+    /// A kind of personal data concerned (repeat for more).
+    #[arg(long = "data-category", required = true)]
+    data_categories: Vec<String>,
+    #[arg(long, default_value_t = 0)]
+    subjects: u64,
+    #[arg(long, default_value_t = 0)]
+    records: u64,
+    #[arg(long)]
+    consequences: String,
+    #[arg(long)]
+    measures: String,
+}
+
+#[derive(Subcommand)]
 enum ProcessorCommand {
     /// Add an operator-wide processor (every tenant sees it, read-only).
     Add(ProcessorArgs),
@@ -336,16 +372,7 @@ fn init_logging(config: &Config) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let listen = match &cli.command {
         Command::Serve { listen, .. } => *listen,
-        Command::Tenant { .. }
-        | Command::Superuser { .. }
-        | Command::Support { .. }
-        | Command::Processor { .. }
-        | Command::Init
-        | Command::Keys { .. }
-        | Command::Audit { .. }
-        | Command::Backup { .. }
-        | Command::Restore { .. }
-        | Command::Retention { .. } => None,
+        _ => None,
     };
     let (tls_cert, tls_key) = match &cli.command {
         Command::Serve {
@@ -419,6 +446,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Processor {
             command: ProcessorCommand::Add(add),
         } => processor_add(&config, add).await,
+        Command::Breach {
+            command: BreachCommand::Open(open),
+        } => breach_open(&config, open).await,
         Command::Support {
             command:
                 SupportCommand::BreakGlass {
@@ -429,6 +459,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => break_glass(&config, &tenant, &superuser, &reason, minutes).await,
     }
+}
+
+/// `breach open`.
+async fn breach_open(config: &Config, a: BreachArgs) -> anyhow::Result<()> {
+    let aware_at =
+        time::OffsetDateTime::parse(&a.aware_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+                anyhow::anyhow!("--aware-at: an RFC 3339 time such as 2026-12-01T09:30:00Z")
+            })?;
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let v = services
+        .record_breach_for(
+            &a.tenant,
+            strongroom_core::registers::NewBreach {
+                title: a.title,
+                aware_at,
+                nature: a.nature,
+                data_categories: a.data_categories,
+                subjects_estimate: a.subjects,
+                records_estimate: a.records,
+                consequences: a.consequences,
+                measures: a.measures,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    print(
+        &serde_json::json!({
+            "id": v.row.id,
+            "tenant": a.tenant,
+            "status": v.row.status,
+            "deadline_at": rfc(v.deadline_at),
+        })
+        .to_string(),
+    )
 }
 
 /// `processor add`.

@@ -1285,6 +1285,81 @@ async fn superuser_and_break_glass_commands(b: Backend) {
         .find(|s| s["email"] == "ria@vendor.example")
         .unwrap();
     assert_eq!(ria["status"], "disabled", "{list}");
+
+    // The registers' operator commands.
+    let p = ok(run(&[
+        "processor",
+        "add",
+        "--name",
+        "Hetzner",
+        "--purpose",
+        "hosting",
+        "--location",
+        "DE",
+        "--data-category",
+        "all data, encrypted",
+        "--dpa-signed-on",
+        "2026-01-15",
+    ]));
+    assert_eq!(p["scope"], "operator");
+    assert!(
+        !run(&[
+            "processor",
+            "add",
+            "--name",
+            "X",
+            "--purpose",
+            "p",
+            "--location",
+            "Germany",
+            "--data-category",
+            "a",
+        ])
+        .status
+        .success()
+    );
+    let breach = ok(run(&[
+        "breach",
+        "open",
+        "--tenant",
+        "acme",
+        "--title",
+        "Stolen laptop",
+        "--aware-at",
+        "2026-11-30T08:00:00Z",
+        "--nature",
+        "theft",
+        "--data-category",
+        "names",
+        "--consequences",
+        "phishing",
+        "--measures",
+        "disk encrypted",
+    ]));
+    assert_eq!(breach["status"], "open");
+    assert_eq!(breach["deadline_at"], "2026-12-03T08:00:00Z");
+    assert!(
+        !run(&[
+            "breach",
+            "open",
+            "--tenant",
+            "acme",
+            "--title",
+            "t",
+            "--aware-at",
+            "yesterday",
+            "--nature",
+            "n",
+            "--data-category",
+            "a",
+            "--consequences",
+            "c",
+            "--measures",
+            "m",
+        ])
+        .status
+        .success()
+    );
 }
 
 both_backends!(

@@ -105,3 +105,13 @@ impl Mailer {
         Ok(())
     }
 }
+
+/// A moment as mails show it: RFC 3339 in UTC, to the second (`2026-12-04T17:37:08Z`).
+pub fn when(t: strongroom_domain::Timestamp) -> String {
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}

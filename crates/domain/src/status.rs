@@ -101,6 +101,10 @@ pub enum JobKind {
     /// copied after an upload, deleted after a deletion.
     #[serde(rename = "replica.sync")]
     ReplicaSync,
+    /// Reminds a tenant's administrators that a breach's authority is not notified yet (48 h
+    /// and 70 h after awareness; the deadline is 72 h).
+    #[serde(rename = "breach.remind")]
+    BreachRemind,
 }
 
 impl JobKind {
@@ -116,6 +120,7 @@ impl JobKind {
             JobKind::BackupRun => "backup.run",
             JobKind::BackupOverdue => "backup.overdue",
             JobKind::ReplicaSync => "replica.sync",
+            JobKind::BreachRemind => "breach.remind",
         }
     }
 
@@ -131,6 +136,7 @@ impl JobKind {
             JobKind::BackupRun,
             JobKind::BackupOverdue,
             JobKind::ReplicaSync,
+            JobKind::BreachRemind,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

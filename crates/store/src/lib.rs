@@ -42,7 +42,7 @@ pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
 pub use privacy::PrivacyLogStore;
 pub use records::{FileStore, RecordStore};
-pub use registers::RegisterStore;
+pub use registers::{BreachStore, RegisterStore};
 pub use support::{SupportDecision, SupportStore};
 pub use tenancy::{GroupStore, TenantStore, UserStore};
 
@@ -85,6 +85,7 @@ pub trait Store:
     + ClientStore
     + SupportStore
     + RegisterStore
+    + BreachStore
     + Send
     + Sync
 {
@@ -109,6 +110,7 @@ impl<T> Store for T where
         + ClientStore
         + SupportStore
         + RegisterStore
+        + BreachStore
         + Send
         + Sync
 {

@@ -272,6 +272,41 @@ pub struct ProcessorRow {
     pub updated_at: Timestamp,
 }
 
+/// A breach (Art. 33) as stored.
+#[derive(Clone, Debug)]
+pub struct BreachRow {
+    pub tenant_id: TenantId,
+    pub id: Uuid,
+    pub title: String,
+    pub aware_at: Timestamp,
+    pub nature: String,
+    /// JSON array of strings.
+    pub data_categories: String,
+    pub subjects_estimate: i64,
+    pub records_estimate: i64,
+    pub consequences: String,
+    pub measures: String,
+    /// `open`, `notified` or `not_notifiable`.
+    pub status: String,
+    pub authority_notified_at: Option<Timestamp>,
+    pub subjects_notified_at: Option<Timestamp>,
+    pub delay_reason: Option<String>,
+    pub not_notifiable_reason: Option<String>,
+    /// The administrator who recorded it; `None` for the operator.
+    pub recorded_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One change of a breach: who, when, what (JSON array of "field: value" lines).
+#[derive(Clone, Debug)]
+pub struct BreachChange {
+    pub id: Uuid,
+    pub at: Timestamp,
+    pub actor_id: Option<UserId>,
+    pub fields: String,
+}
+
 /// The grant behind a live support session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SupportCaller {

@@ -312,7 +312,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 32] = [
+pub const DESTROY_TENANT_ROWS: [&str; 34] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -340,6 +340,8 @@ pub const DESTROY_TENANT_ROWS: [&str; 32] = [
     "DELETE FROM support_requests WHERE tenant_id = $1",
     "DELETE FROM access_reviews WHERE tenant_id = $1",
     "DELETE FROM processors WHERE tenant_id = $1",
+    "DELETE FROM breach_changes WHERE tenant_id = $1",
+    "DELETE FROM breaches WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -452,6 +454,27 @@ pub const PROCESSOR: &str = concat!(
 pub const UPDATE_PROCESSOR: &str = "UPDATE processors SET name = $1, purpose = $2, data_categories = $3, location = $4, transfer_safeguard = $5, dpa_signed_on = $6, updated_at = $7 WHERE tenant_id = $8 AND processor_id = $9";
 pub const DELETE_PROCESSOR: &str =
     "DELETE FROM processors WHERE tenant_id = $1 AND processor_id = $2";
+
+macro_rules! breach_cols {
+    () => {
+        "tenant_id, breach_id, title, aware_at, nature, data_categories, subjects_estimate, records_estimate, consequences, measures, status, authority_notified_at, subjects_notified_at, delay_reason, not_notifiable_reason, recorded_by, created_at, updated_at"
+    };
+}
+pub const INSERT_BREACH: &str = "INSERT INTO breaches (tenant_id, breach_id, title, aware_at, nature, data_categories, subjects_estimate, records_estimate, consequences, measures, status, authority_notified_at, subjects_notified_at, delay_reason, not_notifiable_reason, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+pub const BREACH: &str = concat!(
+    "SELECT ",
+    breach_cols!(),
+    " FROM breaches WHERE tenant_id = $1 AND breach_id = $2"
+);
+pub const BREACHES: &str = concat!(
+    "SELECT ",
+    breach_cols!(),
+    " FROM breaches WHERE tenant_id = $1 ORDER BY aware_at DESC, breach_id DESC LIMIT $2"
+);
+/// A change, if the breach is still as the caller read it (`updated_at`).
+pub const UPDATE_BREACH: &str = "UPDATE breaches SET status = $1, authority_notified_at = $2, subjects_notified_at = $3, delay_reason = $4, not_notifiable_reason = $5, measures = $6, consequences = $7, updated_at = $8 WHERE tenant_id = $9 AND breach_id = $10 AND updated_at = $11";
+pub const INSERT_BREACH_CHANGE: &str = "INSERT INTO breach_changes (tenant_id, breach_id, change_id, at, actor_id, fields) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const BREACH_CHANGES: &str = "SELECT change_id, at, actor_id, fields FROM breach_changes WHERE tenant_id = $1 AND breach_id = $2 ORDER BY at, change_id";
 
 // ── Backups ──────────────────────────────────────────────────────────────────────────────
 pub use crate::tables::{BACKUP_TABLES, NOT_BACKED_UP};

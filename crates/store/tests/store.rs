@@ -1991,6 +1991,38 @@ async fn fill(f: &Fixture) -> Tenant {
     };
     f.store.insert_support_request(&r, &none).await.unwrap();
     f.store
+        .insert_breach(
+            &BreachRow {
+                tenant_id: t.id,
+                id: uuid::Uuid::now_v7(),
+                title: "t".into(),
+                aware_at: now(),
+                nature: "n".into(),
+                data_categories: "[]".into(),
+                subjects_estimate: 1,
+                records_estimate: 2,
+                consequences: "c".into(),
+                measures: "m".into(),
+                status: "notified".into(),
+                authority_notified_at: Some(now()),
+                subjects_notified_at: Some(now()),
+                delay_reason: Some("d".into()),
+                not_notifiable_reason: Some("r".into()),
+                recorded_by: Some(admin.id),
+                created_at: now(),
+                updated_at: now(),
+            },
+            &BreachChange {
+                id: uuid::Uuid::now_v7(),
+                at: now(),
+                actor_id: Some(admin.id),
+                fields: "[]".into(),
+            },
+            &none,
+        )
+        .await
+        .unwrap();
+    f.store
         .insert_processor(
             &ProcessorRow {
                 tenant_id: t.id,

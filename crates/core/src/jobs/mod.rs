@@ -232,6 +232,9 @@ impl Services {
                 .await
                 .map(Step::Done);
         }
+        if j.kind == JobKind::BreachRemind {
+            return self.remind_breach(j).await.map(Step::Done);
+        }
         if j.kind == JobKind::BackupKeys {
             // Scheduled under its tenant by an older version; now an installation job.
             return self.refresh_backup_keys().await.map(Step::Done);

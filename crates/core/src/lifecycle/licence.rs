@@ -146,7 +146,8 @@ impl Services {
             | JobKind::BackupKeys
             | JobKind::BackupRun
             | JobKind::BackupOverdue
-            | JobKind::ReplicaSync => Ok(format!("skipped: {} is no job about a person", j.kind)),
+            | JobKind::ReplicaSync
+            | JobKind::BreachRemind => Ok(format!("skipped: {} is no job about a person", j.kind)),
         }
     }
 

@@ -1,9 +1,12 @@
-//! The registers GDPR expects beside the data: processors (Art. 28, 30) so far. Every entry
+//! The registers GDPR expects beside the data: processors (Art. 28, 30) and breaches (Art.
+//! 33, 34). Every entry
 //! belongs to its tenant; the operator's own (hosting, mail) are installation-wide and
 //! read-only to tenants, and so are the processors the configuration implies (mail relay,
 //! object stores), derived at read time with their host only. Every change is a privacy-log
 //! entry of the tenant.
 
+pub mod breaches;
 pub mod processors;
 
+pub use breaches::*;
 pub use processors::*;

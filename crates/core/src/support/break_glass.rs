@@ -91,12 +91,13 @@ impl Services {
             "BREAK-GLASS: vendor support opened access to your data",
             format!(
                 "The vendor's operator opened break-glass read access to {tenant} for {name} of its \
-                 support, without your approval, for {minutes} minutes (until {ends_at} UTC).\n\n\
+                 support, without your approval, for {minutes} minutes (until {ends_at}).\n\n\
                  Reason: {reason}\n\n\
                  Every access is in your privacy log (via support:{id}). Revoke it at once with\n\
                  DELETE /api/v1/support/requests/{id}; refuse break-glass from now on with\n\
                  PATCH /api/v1/tenant {{\"break_glass\": false}}.\n",
                 tenant = tenant.name.as_str(),
+                ends_at = crate::mail::when(ends_at),
                 id = row.id.0,
             ),
         )

@@ -164,13 +164,13 @@ impl Services {
             format!(
                 "{name} of the vendor's support asks for {kind} access to {tenant} for {minutes} minutes.\n\n\
                  Reason: {reason}\n\n\
-                 Approve (optionally for fewer minutes) or deny it before {until} UTC:\n\
+                 Approve (optionally for fewer minutes) or deny it before {until}:\n\
                  POST /api/v1/support/requests/{id}/approve {{\"minutes\": …}} or POST /api/v1/support/requests/{id}/deny.\n\
                  Unanswered, the request expires. Every access under a grant is in your privacy log.\n",
                 kind = row.kind.as_str(),
                 tenant = tenant.name.as_str(),
                 minutes = row.minutes,
-                until = row.pending_until,
+                until = crate::mail::when(row.pending_until),
                 id = row.id.0,
             ),
         )

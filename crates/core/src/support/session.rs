@@ -58,9 +58,10 @@ impl Services {
                 "Vendor support started using its access",
                 format!(
                     "{name} of the vendor's support started using the {kind} access you granted \
-                     (until {ends_at} UTC).\nEvery access is in your privacy log (via support:{id}). \
+                     (until {ends_at}).\nEvery access is in your privacy log (via support:{id}). \
                      Revoke it at any time: DELETE /api/v1/support/requests/{id}.\n",
                     kind = row.kind.as_str(),
+                    ends_at = crate::mail::when(ends_at),
                     id = id.0,
                 ),
             )

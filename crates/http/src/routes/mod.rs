@@ -105,6 +105,8 @@ pub fn api() -> Router<AppState> {
         .route("/support/requests/{id}/deny", post(deny_support_request))
         .route("/support/requests/{id}/session", post(support_session))
         .route("/processors", get(list_processors).post(add_processor))
+        .route("/breaches", get(list_breaches).post(record_breach))
+        .route("/breaches/{id}", get(get_breach).patch(update_breach))
         .route(
             "/processors/{id}",
             patch(update_processor).delete(delete_processor),

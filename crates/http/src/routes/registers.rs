@@ -191,3 +191,233 @@ pub async fn delete_processor(
     s.services.delete_processor(&p, Some(ip), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreachBody {
+    #[schema(min_length = 1, max_length = 200)]
+    title: String,
+    /// When the controller became aware of the breach (the 72 hours run from here).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    aware_at: Timestamp,
+    /// What happened (Art. 33(3)(a)).
+    #[schema(min_length = 1, max_length = 5000)]
+    nature: String,
+    #[schema(min_items = 1, max_items = 50)]
+    data_categories: Vec<String>,
+    subjects_estimate: u64,
+    records_estimate: u64,
+    #[schema(min_length = 1, max_length = 5000)]
+    consequences: String,
+    #[schema(min_length = 1, max_length = 5000)]
+    measures: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreachPatch {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    authority_notified_at: Option<Timestamp>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    subjects_notified_at: Option<Timestamp>,
+    /// Required when the authority is notified after the 72 hours (Art. 33(1)).
+    #[schema(min_length = 1, max_length = 2000)]
+    delay_reason: Option<String>,
+    /// `not_notifiable`: closes an open breach judged unlikely to result in a risk.
+    #[schema(pattern = "^not_notifiable$")]
+    status: Option<String>,
+    #[schema(min_length = 1, max_length = 2000)]
+    not_notifiable_reason: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
+    consequences: Option<String>,
+    #[schema(min_length = 1, max_length = 5000)]
+    measures: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BreachHistoryEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    at: Timestamp,
+    /// The administrator; absent for the operator.
+    actor_id: Option<strongroom_domain::UserId>,
+    changes: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BreachResponse {
+    id: uuid::Uuid,
+    title: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    aware_at: Timestamp,
+    /// `aware_at` + 72 hours.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    deadline_at: Timestamp,
+    nature: String,
+    data_categories: Vec<String>,
+    subjects_estimate: i64,
+    records_estimate: i64,
+    consequences: String,
+    measures: String,
+    /// `open`, `notified` or `not_notifiable`.
+    status: String,
+    /// Open past its deadline.
+    overdue: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    authority_notified_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    subjects_notified_at: Option<Timestamp>,
+    delay_reason: Option<String>,
+    not_notifiable_reason: Option<String>,
+    recorded_by: Option<strongroom_domain::UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+    /// Every change, oldest first.
+    history: Vec<BreachHistoryEntry>,
+}
+
+impl From<strongroom_core::registers::BreachView> for BreachResponse {
+    fn from(v: strongroom_core::registers::BreachView) -> Self {
+        let r = v.row;
+        Self {
+            id: r.id,
+            title: r.title,
+            aware_at: r.aware_at,
+            deadline_at: v.deadline_at,
+            nature: r.nature,
+            data_categories: v.data_categories,
+            subjects_estimate: r.subjects_estimate,
+            records_estimate: r.records_estimate,
+            consequences: r.consequences,
+            measures: r.measures,
+            status: r.status,
+            overdue: v.overdue,
+            authority_notified_at: r.authority_notified_at,
+            subjects_notified_at: r.subjects_notified_at,
+            delay_reason: r.delay_reason,
+            not_notifiable_reason: r.not_notifiable_reason,
+            recorded_by: r.recorded_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            history: v
+                .history
+                .into_iter()
+                .map(|h| BreachHistoryEntry {
+                    at: h.at,
+                    actor_id: h.actor_id,
+                    changes: h.changes,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Record a personal-data breach (Art. 33): the deadline is `aware_at` + 72 hours.
+#[utoipa::path(post, path = "/api/v1/breaches", tag = "registers", security(("bearer" = [])), request_body = BreachBody,
+    responses((status = 201, body = BreachResponse), (status = 400, body = ProblemBody)))]
+pub async fn record_breach(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<BreachBody>,
+) -> Result<(StatusCode, Json<BreachResponse>), Problem> {
+    let v = s
+        .services
+        .record_breach(
+            &p,
+            Some(ip),
+            strongroom_core::registers::NewBreach {
+                title: b.title,
+                aware_at: b.aware_at,
+                nature: b.nature,
+                data_categories: b.data_categories,
+                subjects_estimate: b.subjects_estimate,
+                records_estimate: b.records_estimate,
+                consequences: b.consequences,
+                measures: b.measures,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}
+
+/// The tenant's breaches, notified or not (Art. 33(5)), newest awareness first.
+#[utoipa::path(get, path = "/api/v1/breaches", tag = "registers", security(("bearer" = [])),
+    responses((status = 200, body = [BreachResponse])))]
+pub async fn list_breaches(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<BreachResponse>>, Problem> {
+    Ok(Json(
+        s.services
+            .breaches(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// One breach with its history.
+#[utoipa::path(get, path = "/api/v1/breaches/{id}", tag = "registers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), responses((status = 200, body = BreachResponse)))]
+pub async fn get_breach(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> Result<Json<BreachResponse>, Problem> {
+    Ok(Json(s.services.breach(&p, id).await?.into()))
+}
+
+/// Record notifications, a delay's reason, or close a breach as not notifiable.
+#[utoipa::path(patch, path = "/api/v1/breaches/{id}", tag = "registers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = BreachPatch,
+    responses((status = 200, body = BreachResponse), (status = 400, body = ProblemBody),
+              (status = 409, description = "closed, or changed meanwhile", body = ProblemBody)))]
+pub async fn update_breach(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+    ApiJson(b): ApiJson<BreachPatch>,
+) -> Result<Json<BreachResponse>, Problem> {
+    let not_notifiable = match b.status.as_deref() {
+        None => false,
+        Some("not_notifiable") => true,
+        Some(_) => {
+            return Err(Problem::new(
+                crate::problem::Code::InvalidInput,
+                "status: only \"not_notifiable\" is set by hand; notifying the authority sets \"notified\"",
+            ));
+        }
+    };
+    let v = s
+        .services
+        .update_breach(
+            &p,
+            Some(ip),
+            id,
+            strongroom_core::registers::BreachUpdate {
+                authority_notified_at: b.authority_notified_at,
+                subjects_notified_at: b.subjects_notified_at,
+                delay_reason: b.delay_reason,
+                not_notifiable,
+                not_notifiable_reason: b.not_notifiable_reason,
+                consequences: b.consequences,
+                measures: b.measures,
+            },
+        )
+        .await?;
+    Ok(Json(v.into()))
+}

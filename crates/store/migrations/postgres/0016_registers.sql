@@ -13,3 +13,39 @@ CREATE TABLE processors (
     updated_at         BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, processor_id)
 );
+
+-- The breach register (Art. 33, 34): every breach stays, notified or not (Art. 33(5)). The
+-- deadline is aware_at + 72 h; status is open, notified (the authority was) or
+-- not_notifiable (judged unlikely to result in a risk, with the reason).
+CREATE TABLE breaches (
+    tenant_id             UUID    NOT NULL,
+    breach_id             UUID    NOT NULL,
+    title                 TEXT    NOT NULL,
+    aware_at              BIGINT NOT NULL,
+    nature                TEXT    NOT NULL,
+    data_categories       TEXT    NOT NULL,
+    subjects_estimate     BIGINT NOT NULL,
+    records_estimate      BIGINT NOT NULL,
+    consequences          TEXT    NOT NULL,
+    measures              TEXT    NOT NULL,
+    status                TEXT    NOT NULL,
+    authority_notified_at BIGINT,
+    subjects_notified_at  BIGINT,
+    delay_reason          TEXT,
+    not_notifiable_reason TEXT,
+    recorded_by           UUID,
+    created_at            BIGINT NOT NULL,
+    updated_at            BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, breach_id)
+);
+
+-- Every change of a breach: who, when, what (the fields as "name: value" lines, JSON).
+CREATE TABLE breach_changes (
+    tenant_id  UUID    NOT NULL,
+    breach_id  UUID    NOT NULL,
+    change_id  UUID    NOT NULL,
+    at         BIGINT NOT NULL,
+    actor_id   UUID,
+    fields     TEXT    NOT NULL,
+    PRIMARY KEY (tenant_id, breach_id, change_id)
+);

@@ -13,3 +13,39 @@ CREATE TABLE processors (
     updated_at         INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, processor_id)
 ) STRICT;
+
+-- The breach register (Art. 33, 34): every breach stays, notified or not (Art. 33(5)). The
+-- deadline is aware_at + 72 h; status is open, notified (the authority was) or
+-- not_notifiable (judged unlikely to result in a risk, with the reason).
+CREATE TABLE breaches (
+    tenant_id             BLOB    NOT NULL,
+    breach_id             BLOB    NOT NULL,
+    title                 TEXT    NOT NULL,
+    aware_at              INTEGER NOT NULL,
+    nature                TEXT    NOT NULL,
+    data_categories       TEXT    NOT NULL,
+    subjects_estimate     INTEGER NOT NULL,
+    records_estimate      INTEGER NOT NULL,
+    consequences          TEXT    NOT NULL,
+    measures              TEXT    NOT NULL,
+    status                TEXT    NOT NULL,
+    authority_notified_at INTEGER,
+    subjects_notified_at  INTEGER,
+    delay_reason          TEXT,
+    not_notifiable_reason TEXT,
+    recorded_by           BLOB,
+    created_at            INTEGER NOT NULL,
+    updated_at            INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, breach_id)
+) STRICT;
+
+-- Every change of a breach: who, when, what (the fields as "name: value" lines, JSON).
+CREATE TABLE breach_changes (
+    tenant_id  BLOB    NOT NULL,
+    breach_id  BLOB    NOT NULL,
+    change_id  BLOB    NOT NULL,
+    at         INTEGER NOT NULL,
+    actor_id   BLOB,
+    fields     TEXT    NOT NULL,
+    PRIMARY KEY (tenant_id, breach_id, change_id)
+) STRICT;

@@ -1,6 +1,10 @@
 //! The GDPR registers as stored: processors (a tenant's, and the operator's under the
-//! installation's id, which every tenant reads). Every change carries its privacy-log entry
-//! in the same transaction.
+//! installation's id, which every tenant reads) and breaches (`breaches`). Every change
+//! carries its privacy-log entry in the same transaction.
+
+pub mod breaches;
+
+pub use breaches::BreachStore;
 
 use crate::exec::{Backend, Exec, Row, args};
 use crate::privacy::append_log;

@@ -19,6 +19,8 @@ struct Tenant {
     support_request: String,
     /// A processor of this tenant's register.
     processor: String,
+    /// A breach of this tenant's register.
+    breach: String,
     participant: String,
     group: String,
     record: String,
@@ -146,9 +148,20 @@ async fn tenant(s: &TestServer, slug: &str) -> Tenant {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let processor = r.json["id"].as_str().unwrap().to_owned();
+    let r = admin
+        .post(
+            "/api/v1/breaches",
+            &json!({"title": format!("Breach of {slug}"), "aware_at": "2026-01-01T00:00:00Z",
+                    "nature": "n", "data_categories": ["names"], "subjects_estimate": 1,
+                    "records_estimate": 1, "consequences": "c", "measures": "m"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let breach = r.json["id"].as_str().unwrap().to_owned();
     Tenant {
         slug: t,
         processor,
+        breach,
         clients: vec![
             ("administrator", admin),
             ("content_developer", dev),
@@ -239,6 +252,7 @@ struct Ids<'a> {
     client: &'a str,
     request: &'a str,
     processor: &'a str,
+    breach: &'a str,
 }
 
 impl<'a> Ids<'a> {
@@ -250,6 +264,7 @@ impl<'a> Ids<'a> {
             client: &t.integration,
             request: &t.support_request,
             processor: &t.processor,
+            breach: &t.breach,
         }
     }
 
@@ -261,6 +276,7 @@ impl<'a> Ids<'a> {
             client: id,
             request: id,
             processor: id,
+            breach: id,
         }
     }
 }
@@ -273,6 +289,7 @@ fn requests(spec: &Value, own: &Tenant, ids: &Ids<'_>) -> Vec<(String, String, B
         client,
         request,
         processor,
+        breach,
     } = *ids;
     let mut out = Vec::new();
     for (template, ops) in spec["paths"].as_object().unwrap() {
@@ -296,6 +313,7 @@ fn requests(spec: &Value, own: &Tenant, ids: &Ids<'_>) -> Vec<(String, String, B
                 "clients" => client,
                 "requests" => request,
                 "processors" => processor,
+                "breaches" => breach,
                 "files" => "f.txt",
                 // Collections are named within a tenant: a name is not another tenant's id.
                 "collections" => "notes",
@@ -410,6 +428,7 @@ async fn no_tenant_reaches_another(b: Backend) {
             client: "c",
             request: "q",
             processor: "p",
+            breach: "b",
         },
     );
     for (method, path) in [
@@ -424,6 +443,7 @@ async fn no_tenant_reaches_another(b: Backend) {
         ("POST", "/api/v1/support/requests/q/approve"),
         ("DELETE", "/api/v1/support/requests/q"),
         ("PATCH", "/api/v1/processors/p"),
+        ("PATCH", "/api/v1/breaches/b"),
     ] {
         assert!(
             derived.iter().any(|(m, p, _)| m == method && p == path),
@@ -524,6 +544,13 @@ async fn no_tenant_reaches_another(b: Backend) {
         assert!(r.json["previous_secret_until"].is_null(), "{}", r.body);
         let r = admin.get("/api/v1/support/requests").await;
         assert_eq!(r.json[0]["status"], "pending", "untouched: {}", r.body);
+        let r = admin.get(&format!("/api/v1/breaches/{}", t.breach)).await;
+        assert_eq!(
+            r.json["history"].as_array().unwrap().len(),
+            1,
+            "untouched: {}",
+            r.body
+        );
         let r = admin.get("/api/v1/processors").await;
         assert!(
             r.body

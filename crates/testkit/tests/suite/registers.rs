@@ -132,4 +132,145 @@ async fn processors_of_the_tenant_the_operator_and_the_configuration(b: Backend)
     assert_eq!(actions, ["delete", "update", "create"], "{}", log.body);
 }
 
-both_backends!(processors_of_the_tenant_the_operator_and_the_configuration);
+/// The breach register on the injected clock: the 72-hour deadline, reminders at 48 and 70
+/// hours while the authority is not notified, overdue after the deadline, a late notification
+/// only with the reasons for the delay, closing as not notifiable stops the reminders, and
+/// every change is kept.
+async fn breaches_run_on_the_72_hour_clock(b: Backend) {
+    use strongroom_core::Clock as _;
+    let mut s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let login = |s: &TestServer| {
+        let (t, email, pw) = (t.clone(), email.clone(), pw.clone());
+        let c = s.client();
+        async move { c.logged_in(&t, &email, &pw).await.0 }
+    };
+    let admin = login(&s).await;
+    let now = s.clock.now();
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let body = |title: &str, aware: time::OffsetDateTime| {
+        json!({"title": title, "aware_at": rfc(aware), "nature": "a laptop with exports was stolen",
+               "data_categories": ["names", "e-mail addresses"], "subjects_estimate": 120,
+               "records_estimate": 480, "consequences": "phishing risk",
+               "measures": "the disk was encrypted; passwords were reset"})
+    };
+    admin
+        .post(
+            "/api/v1/breaches",
+            &body("future", now + time::Duration::hours(1)),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+    let aware = now - time::Duration::hours(1);
+    let r = admin
+        .post("/api/v1/breaches", &body("Stolen laptop", aware))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.json["deadline_at"],
+        rfc(aware + time::Duration::hours(72))
+    );
+    assert_eq!(
+        (r.json["status"].as_str(), r.json["overdue"].as_bool()),
+        (Some("open"), Some(false))
+    );
+    let id = r.json["id"].as_str().unwrap().to_owned();
+    let r = admin
+        .post("/api/v1/breaches", &body("Misdirected mail", aware))
+        .await;
+    let quiet = r.json["id"].as_str().unwrap().to_owned();
+    let r = admin
+        .patch(
+            &format!("/api/v1/breaches/{quiet}"),
+            &json!({"status": "not_notifiable", "not_notifiable_reason": "one recipient, who deleted it"}),
+        )
+        .await;
+    assert_eq!(r.json["status"], "not_notifiable", "{}", r.body);
+
+    // 48 hours after awareness: one reminder, for the open breach only.
+    s.clock
+        .set(aware + time::Duration::hours(48) + time::Duration::seconds(1));
+    let ran = s.services.run_retention(s.clock.now()).await.unwrap();
+    let outcomes: Vec<&str> = ran
+        .iter()
+        .filter(|r| r.kind == strongroom_domain::JobKind::BreachRemind)
+        .map(|r| r.outcome.as_str())
+        .collect();
+    assert!(
+        outcomes.contains(&"reminded after 48 hours"),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|o| o.starts_with("no reminder")),
+        "the closed one is not reminded: {outcomes:?}"
+    );
+    let mail = s.next_mail().await;
+    assert!(
+        mail.contains("Stolen laptop") && mail.contains("48 hours"),
+        "{mail}"
+    );
+    s.clock
+        .set(aware + time::Duration::hours(70) + time::Duration::seconds(1));
+    s.services.run_retention(s.clock.now()).await.unwrap();
+    let mail = s.next_mail().await;
+    assert!(mail.contains("70 hours"), "{mail}");
+
+    // Past the deadline: overdue; a late notification needs the reasons for the delay.
+    s.clock.set(aware + time::Duration::hours(73));
+    let admin = login(&s).await;
+    let r = admin.get(&format!("/api/v1/breaches/{id}")).await;
+    assert_eq!(r.json["overdue"], true, "{}", r.body);
+    let notified = rfc(s.clock.now());
+    admin
+        .patch(
+            &format!("/api/v1/breaches/{id}"),
+            &json!({"authority_notified_at": notified}),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+    let r = admin
+        .patch(
+            &format!("/api/v1/breaches/{id}"),
+            &json!({"authority_notified_at": notified,
+                    "delay_reason": "the extent was only known after the forensic report"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.json["status"].as_str(), r.json["overdue"].as_bool()),
+        (Some("notified"), Some(false))
+    );
+    assert_eq!(r.json["history"].as_array().unwrap().len(), 2, "{}", r.body);
+    admin
+        .patch(
+            &format!("/api/v1/breaches/{quiet}"),
+            &json!({"status": "open"}),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+    let list = admin.get("/api/v1/breaches").await;
+    assert_eq!(
+        list.json.as_array().unwrap().len(),
+        2,
+        "every breach stays: {}",
+        list.body
+    );
+    let log = admin.get("/api/v1/privacy-log").await;
+    let actions: Vec<&str> = log
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["object"] == format!("breach/{id}"))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["update", "record"], "{}", log.body);
+}
+
+both_backends!(
+    processors_of_the_tenant_the_operator_and_the_configuration,
+    breaches_run_on_the_72_hour_clock
+);
