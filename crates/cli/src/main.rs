@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: BreachCommand,
     },
+    /// Reports the installation writes about itself.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Support access the operator opens itself.
     Support {
         #[command(subcommand)]
@@ -225,6 +230,22 @@ enum SuperuserCommand {
         keep: Vec<String>,
         #[arg(long, num_args = 1.., value_name = "EMAIL")]
         remove: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The technical and organisational measures (GDPR Art. 32, 25), computed: one tenant's,
+    /// or every tenant's one after the other.
+    Tom {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// `md` (default) or `html`.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -449,6 +470,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Breach {
             command: BreachCommand::Open(open),
         } => breach_open(&config, open).await,
+        Command::Report {
+            command:
+                ReportCommand::Tom {
+                    tenant,
+                    format,
+                    out,
+                },
+        } => report_tom(&config, tenant.as_deref(), &format, out.as_deref()).await,
         Command::Support {
             command:
                 SupportCommand::BreakGlass {
@@ -459,6 +488,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => break_glass(&config, &tenant, &superuser, &reason, minutes).await,
     }
+}
+
+/// `report tom`.
+async fn report_tom(
+    config: &Config,
+    tenant: Option<&str>,
+    format: &str,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use strongroom_core::reports::ReportFormat;
+    let format = match format {
+        "md" => ReportFormat::Markdown,
+        "html" => ReportFormat::Html,
+        other => anyhow::bail!("--format: md or html, not {other:?}"),
+    };
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let tenants = match tenant {
+        Some(slug) => {
+            let slug = Slug::parse(slug).map_err(|e| anyhow::anyhow!("--tenant: {}", e.reason))?;
+            vec![
+                services
+                    .store
+                    .tenant_by_slug(&slug)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .with_context(|| format!("no tenant {slug}"))?,
+            ]
+        }
+        None => services
+            .store
+            .list_tenants()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .into_iter()
+            .filter(|t| t.slug.as_str() != strongroom_core::tenancy::OPERATOR_SLUG)
+            .collect(),
+    };
+    let mut text = String::new();
+    for t in tenants {
+        text.push_str(
+            &services
+                .tom_report(t.id, format)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
+    if let Some(path) = out {
+        return std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()));
+    }
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 /// `breach open`.

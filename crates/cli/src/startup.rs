@@ -76,6 +76,10 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
     services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
     services.processor_settings = configured_processors(config);
+    services.transport = strongroom_core::reports::TransportSettings {
+        tls_min_version: config.tls.enabled().then(|| config.tls.min_version.clone()),
+        behind_proxy: config.behind_proxy,
+    };
     services.support_pending =
         std::time::Duration::from_secs(u64::from(config.support.pending_hours) * 3600);
     services.backup = strongroom_core::backup::BackupSettings {

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod privacy;
 pub mod records;
 pub mod registers;
+pub mod reports;
 pub mod rights;
 pub mod support;
 pub mod tenancy;
@@ -44,6 +45,8 @@ pub struct Services {
     pub mailer: Arc<mail::Mailer>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<auth::IpThrottle>,
+    /// How the server is reached (for the TOM report).
+    pub transport: reports::TransportSettings,
     /// The processors the configuration implies, and where their hosts are.
     pub processor_settings: registers::ProcessorSettings,
     /// How long a support request waits for an administrator's answer (`support.pending_hours`).
@@ -91,6 +94,7 @@ impl Services {
             replica: None,
             support_pending: support::DEFAULT_PENDING,
             processor_settings: registers::ProcessorSettings::default(),
+            transport: reports::TransportSettings::default(),
             wake: Arc::new(tokio::sync::Notify::new()),
             store,
             hasher: Arc::new(hasher),

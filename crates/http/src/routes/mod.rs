@@ -10,6 +10,7 @@ mod oauth;
 mod privacy;
 mod records;
 mod registers;
+mod reports;
 mod support;
 mod system;
 mod tenant;
@@ -24,6 +25,7 @@ pub(crate) use oauth::*;
 pub(crate) use privacy::*;
 pub(crate) use records::*;
 pub(crate) use registers::*;
+pub(crate) use reports::*;
 pub(crate) use support::*;
 pub(crate) use system::*;
 pub(crate) use tenant::*;
@@ -106,6 +108,7 @@ pub fn api() -> Router<AppState> {
         .route("/support/requests/{id}/session", post(support_session))
         .route("/processors", get(list_processors).post(add_processor))
         .route("/breaches", get(list_breaches).post(record_breach))
+        .route("/reports/tom", get(tom_report))
         .route("/breaches/{id}", get(get_breach).patch(update_breach))
         .route(
             "/processors/{id}",

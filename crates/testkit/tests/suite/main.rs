@@ -15,6 +15,7 @@ mod keys;
 mod privacy;
 mod records;
 mod registers;
+mod reports;
 mod retention;
 mod rights;
 mod schedule;
