@@ -31,6 +31,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub support: SupportConfig,
     pub processors: ProcessorsConfig,
+    pub disclosure: DisclosureConfig,
     pub backup: BackupConfig,
     pub tls: TlsConfig,
     pub log: LogConfig,
@@ -189,6 +190,19 @@ pub struct RetentionConfig {
     pub interval_secs: u64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisclosureConfig {
+    /// How long a tenant may object to a disclosure request (1 to 90).
+    pub objection_days: u32,
+}
+
+impl Default for DisclosureConfig {
+    fn default() -> Self {
+        Self { objection_days: 7 }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProcessorsConfig {
@@ -266,6 +280,7 @@ impl Default for Config {
             retention: RetentionConfig::default(),
             support: SupportConfig::default(),
             processors: ProcessorsConfig::default(),
+            disclosure: DisclosureConfig::default(),
             backup: BackupConfig::default(),
             tls: TlsConfig::default(),
             log: LogConfig::default(),
@@ -449,6 +464,9 @@ impl Config {
             return Err(format!(
                 "processors.locations: {host:?} needs an ISO 3166-1 alpha-2 code such as \"DE\""
             ));
+        }
+        if !(1..=90).contains(&self.disclosure.objection_days) {
+            return Err("disclosure.objection_days must be between 1 and 90".into());
         }
         if !(1..=168).contains(&self.support.pending_hours) {
             return Err("support.pending_hours must be between 1 and 168".into());

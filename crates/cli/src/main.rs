@@ -66,6 +66,12 @@ enum Command {
         #[command(subcommand)]
         command: BreachCommand,
     },
+    /// Disclosure requests from authorities: open, release (after the objection window, or
+    /// with a final order), withdraw.
+    Disclosure {
+        #[command(subcommand)]
+        command: DisclosureCommand,
+    },
     /// Reports the installation writes about itself.
     Report {
         #[command(subcommand)]
@@ -230,6 +236,43 @@ enum SuperuserCommand {
         keep: Vec<String>,
         #[arg(long, num_args = 1.., value_name = "EMAIL")]
         remove: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DisclosureCommand {
+    /// Register a request against a tenant; its administrators are mailed at once.
+    Open {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        requester: String,
+        #[arg(long)]
+        legal_basis: String,
+        /// `subject:<user id>` or `collection:<name>`.
+        #[arg(long)]
+        scope: String,
+    },
+    /// Release exactly the scope, encrypted to an age recipient, every record logged.
+    Release {
+        #[arg(long)]
+        id: uuid::Uuid,
+        /// The recipient's age X25519 public key (`age1…`).
+        #[arg(long)]
+        recipient: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Who releases it (named to the persons concerned).
+        #[arg(long)]
+        operator: String,
+        /// A final order: overrides the window and an objection (recorded and mailed).
+        #[arg(long)]
+        final_order: bool,
+    },
+    /// End a request unreleased.
+    Withdraw {
+        #[arg(long)]
+        id: uuid::Uuid,
     },
 }
 
@@ -470,6 +513,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Breach {
             command: BreachCommand::Open(open),
         } => breach_open(&config, open).await,
+        Command::Disclosure { command } => disclosure_command(&config, command).await,
         Command::Report {
             command:
                 ReportCommand::Tom {
@@ -487,6 +531,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     minutes,
                 },
         } => break_glass(&config, &tenant, &superuser, &reason, minutes).await,
+    }
+}
+
+/// `disclosure …`.
+async fn disclosure_command(config: &Config, command: DisclosureCommand) -> anyhow::Result<()> {
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    let failed = |e: strongroom_core::CoreError| anyhow::anyhow!("{e}");
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    match command {
+        DisclosureCommand::Open {
+            tenant,
+            requester,
+            legal_basis,
+            scope,
+        } => {
+            let d = services
+                .open_disclosure(&tenant, &requester, &legal_basis, &scope)
+                .await
+                .map_err(failed)?;
+            print(
+                &serde_json::json!({"id": d.id, "status": d.status, "objection_until": rfc(d.objection_until)})
+                    .to_string(),
+            )
+        }
+        DisclosureCommand::Release {
+            id,
+            recipient,
+            out,
+            operator,
+            final_order,
+        } => {
+            let r = services
+                .release_disclosure(id, &recipient, &operator, final_order)
+                .await
+                .map_err(failed)?;
+            std::fs::write(&out, &r.sealed)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            print(
+                &serde_json::json!({"id": id, "status": "released", "records": r.records, "out": out.display().to_string()})
+                    .to_string(),
+            )
+        }
+        DisclosureCommand::Withdraw { id } => {
+            services.withdraw_disclosure(id).await.map_err(failed)?;
+            print(&serde_json::json!({"id": id, "status": "withdrawn"}).to_string())
+        }
     }
 }
 

@@ -76,6 +76,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     let mut services = Services::new(store, mailer, clock, config.auth_settings(), keyring, blobs)?;
     services.max_file_bytes = config.blobs.max_file_mib * 1024 * 1024;
     services.processor_settings = configured_processors(config);
+    services.disclosure_window = time::Duration::days(i64::from(config.disclosure.objection_days));
     services.transport = strongroom_core::reports::TransportSettings {
         tls_min_version: config.tls.enabled().then(|| config.tls.min_version.clone()),
         behind_proxy: config.behind_proxy,

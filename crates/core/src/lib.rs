@@ -45,6 +45,8 @@ pub struct Services {
     pub mailer: Arc<mail::Mailer>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<auth::IpThrottle>,
+    /// How long a tenant may object to a disclosure request (`disclosure.objection_days`).
+    pub disclosure_window: time::Duration,
     /// How the server is reached (for the TOM report).
     pub transport: reports::TransportSettings,
     /// The processors the configuration implies, and where their hosts are.
@@ -95,6 +97,7 @@ impl Services {
             support_pending: support::DEFAULT_PENDING,
             processor_settings: registers::ProcessorSettings::default(),
             transport: reports::TransportSettings::default(),
+            disclosure_window: registers::DEFAULT_OBJECTION_WINDOW,
             wake: Arc::new(tokio::sync::Notify::new()),
             store,
             hasher: Arc::new(hasher),

@@ -11,6 +11,7 @@ pub mod keyfile;
 pub mod keys;
 pub mod password;
 pub mod random;
+pub mod recipient;
 pub mod sign;
 pub mod stream;
 pub mod token;

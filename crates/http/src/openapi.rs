@@ -35,7 +35,7 @@ use utoipa::openapi::{Content, Header, Object, Ref, RefOr, ResponseBuilder, Type
         crate::routes::get_access_reviews, crate::routes::post_access_review,
         crate::routes::list_processors, crate::routes::add_processor, crate::routes::update_processor, crate::routes::delete_processor,
         crate::routes::record_breach, crate::routes::list_breaches, crate::routes::get_breach, crate::routes::update_breach,
-        crate::routes::tom_report,
+        crate::routes::tom_report, crate::routes::list_disclosures, crate::routes::object_disclosure,
     ),
     components(schemas(ProblemBody)),
     modifiers(&Bearer, &SharedResponses)

@@ -42,7 +42,7 @@ pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
 pub use privacy::PrivacyLogStore;
 pub use records::{FileStore, RecordStore};
-pub use registers::{BreachStore, RegisterStore};
+pub use registers::{BreachStore, DisclosureStore, RegisterStore};
 pub use support::{SupportDecision, SupportStore};
 pub use tenancy::{GroupStore, TenantStore, UserStore};
 
@@ -86,6 +86,7 @@ pub trait Store:
     + SupportStore
     + RegisterStore
     + BreachStore
+    + DisclosureStore
     + Send
     + Sync
 {
@@ -111,6 +112,7 @@ impl<T> Store for T where
         + SupportStore
         + RegisterStore
         + BreachStore
+        + DisclosureStore
         + Send
         + Sync
 {

@@ -307,6 +307,30 @@ pub struct BreachChange {
     pub fields: String,
 }
 
+/// A disclosure request (seed 004) as stored.
+#[derive(Clone, Debug)]
+pub struct DisclosureRow {
+    pub tenant_id: TenantId,
+    pub id: Uuid,
+    pub requester: String,
+    pub legal_basis: String,
+    /// `subject:<user id>` or `collection:<name>`.
+    pub scope: String,
+    /// `open`, `objected`, `released` or `withdrawn`.
+    pub status: String,
+    pub opened_at: Timestamp,
+    pub objection_until: Timestamp,
+    pub objection_reason: Option<String>,
+    pub objected_by: Option<UserId>,
+    pub objected_at: Option<Timestamp>,
+    pub released_at: Option<Timestamp>,
+    /// The operator who released it, as named.
+    pub released_by: Option<String>,
+    pub final_order: bool,
+    pub records_released: Option<i64>,
+    pub withdrawn_at: Option<Timestamp>,
+}
+
 /// The grant behind a live support session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SupportCaller {

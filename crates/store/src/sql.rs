@@ -312,7 +312,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 34] = [
+pub const DESTROY_TENANT_ROWS: [&str; 35] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -342,6 +342,7 @@ pub const DESTROY_TENANT_ROWS: [&str; 34] = [
     "DELETE FROM processors WHERE tenant_id = $1",
     "DELETE FROM breach_changes WHERE tenant_id = $1",
     "DELETE FROM breaches WHERE tenant_id = $1",
+    "DELETE FROM disclosures WHERE tenant_id = $1",
     "DELETE FROM unknown_login_failures WHERE tenant_id = $1",
     "DELETE FROM group_members WHERE tenant_id = $1",
     "DELETE FROM groups WHERE tenant_id = $1",
@@ -476,6 +477,38 @@ pub const UPDATE_BREACH: &str = "UPDATE breaches SET status = $1, authority_noti
 pub const INSERT_BREACH_CHANGE: &str = "INSERT INTO breach_changes (tenant_id, breach_id, change_id, at, actor_id, fields) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const BREACH_CHANGES: &str = "SELECT change_id, at, actor_id, fields FROM breach_changes WHERE tenant_id = $1 AND breach_id = $2 ORDER BY at, change_id";
 
+pub const INSERT_DISCLOSURE: &str = "INSERT INTO disclosures (tenant_id, disclosure_id, requester, legal_basis, scope, status, opened_at, objection_until, objection_reason, objected_by, objected_at, released_at, released_by, final_order, records_released, withdrawn_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, NULL, NULL, NULL, NULL, NULL, $8, NULL, NULL)";
+macro_rules! disclosure_cols {
+    () => {
+        "tenant_id, disclosure_id, requester, legal_basis, scope, status, opened_at, objection_until, objection_reason, objected_by, objected_at, released_at, released_by, final_order, records_released, withdrawn_at"
+    };
+}
+pub const DISCLOSURE: &str = concat!(
+    "SELECT ",
+    disclosure_cols!(),
+    " FROM disclosures WHERE tenant_id = $1 AND disclosure_id = $2"
+);
+/// The operator names a disclosure by its id alone (see `TENANT_LOOKUPS`).
+pub const DISCLOSURE_BY_ID: &str = concat!(
+    "SELECT ",
+    disclosure_cols!(),
+    " FROM disclosures WHERE disclosure_id = $1"
+);
+pub const DISCLOSURES: &str = concat!(
+    "SELECT ",
+    disclosure_cols!(),
+    " FROM disclosures WHERE tenant_id = $1 ORDER BY opened_at DESC, disclosure_id DESC LIMIT $2"
+);
+/// An objection within the window, while the request is open.
+pub const OBJECT_DISCLOSURE: &str = "UPDATE disclosures SET status = 'objected', objection_reason = $1, objected_by = $2, objected_at = $3 WHERE tenant_id = $4 AND disclosure_id = $5 AND status = 'open' AND objection_until > $3";
+/// A release: after the window of an open request, or of any request not released or
+/// withdrawn with a final order (`$6`).
+pub const RELEASE_DISCLOSURE: &str = "UPDATE disclosures SET status = 'released', released_at = $1, released_by = $2, final_order = $3, records_released = $4 WHERE tenant_id = $5 AND disclosure_id = $6 AND ((status = 'open' AND objection_until <= $1) OR ($3 AND status IN ('open', 'objected')))";
+pub const WITHDRAW_DISCLOSURE: &str = "UPDATE disclosures SET status = 'withdrawn', withdrawn_at = $1 WHERE tenant_id = $2 AND disclosure_id = $3 AND status IN ('open', 'objected')";
+pub const RECORDS_OF_COLLECTION: &str = record_view!(
+    "r.tenant_id = $1 AND r.collection_id = $2 AND r.deleted_at IS NULL ORDER BY r.created_at, r.record_id"
+);
+
 // ── Backups ──────────────────────────────────────────────────────────────────────────────
 pub use crate::tables::{BACKUP_TABLES, NOT_BACKED_UP};
 
@@ -544,6 +577,8 @@ pub const TENANT_LOOKUPS: &[&str] = &[
     // asked, and their removal ends them there.
     "SUPPORT_REQUESTS_OF_SUPERUSER",
     "END_SUPPORT_OF_SUPERUSER",
+    // The operator releases or withdraws a disclosure by its id.
+    "DISCLOSURE_BY_ID",
 ];
 
 #[cfg(test)]

@@ -172,6 +172,28 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "disclosures",
+        part: Part::Data,
+        columns: &[
+            ("tenant_id", Kind::Uuid),
+            ("disclosure_id", Kind::Uuid),
+            ("requester", Kind::Text),
+            ("legal_basis", Kind::Text),
+            ("scope", Kind::Text),
+            ("status", Kind::Text),
+            ("opened_at", Kind::Int),
+            ("objection_until", Kind::Int),
+            ("objection_reason", Kind::Text),
+            ("objected_by", Kind::Uuid),
+            ("objected_at", Kind::Int),
+            ("released_at", Kind::Int),
+            ("released_by", Kind::Text),
+            ("final_order", Kind::Bool),
+            ("records_released", Kind::Int),
+            ("withdrawn_at", Kind::Int),
+        ],
+    },
+    TableSpec {
         name: "user_totp",
         part: Part::Data,
         columns: &[

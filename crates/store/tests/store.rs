@@ -1990,6 +1990,41 @@ async fn fill(f: &Fixture) -> Tenant {
         first_used_at: None,
     };
     f.store.insert_support_request(&r, &none).await.unwrap();
+    let d = DisclosureRow {
+        tenant_id: t.id,
+        id: uuid::Uuid::now_v7(),
+        requester: "Police".into(),
+        legal_basis: "warrant".into(),
+        scope: format!("subject:{}", admin.id.0),
+        status: "open".into(),
+        opened_at: now() - Duration::days(8),
+        objection_until: now() - Duration::days(1),
+        objection_reason: None,
+        objected_by: None,
+        objected_at: None,
+        released_at: None,
+        released_by: None,
+        final_order: false,
+        records_released: None,
+        withdrawn_at: None,
+    };
+    f.store.insert_disclosure(&d, &none).await.unwrap();
+    assert!(
+        f.store
+            .object_disclosure(t.id, d.id, "late", admin.id, now(), &none)
+            .await
+            .is_ok()
+    );
+    assert!(
+        f.store
+            .release_disclosure(t.id, d.id, "Olga", true, 3, now(), &none)
+            .await
+            .unwrap()
+    );
+    f.store
+        .withdraw_disclosure(t.id, d.id, now())
+        .await
+        .unwrap();
     f.store
         .insert_breach(
             &BreachRow {

@@ -494,7 +494,10 @@ impl Services {
         t: &Tenant,
         now: Timestamp,
     ) -> Result<(), CoreError> {
-        r.heading(2, "8. Processors and breaches (Art. 28, 30, 33)");
+        r.heading(
+            2,
+            "8. Processors, disclosures and breaches (Art. 28, 30, 33)",
+        );
         let own = self.store.processors(t.id, 500).await?;
         if own.is_empty() && self.processor_settings.configured.is_empty() {
             r.item("No processor is registered", "table processors");
@@ -529,6 +532,22 @@ impl Services {
                 "configuration",
             );
         }
+        let disclosures = self.store.disclosures(t.id, 500).await?;
+        let released = disclosures
+            .iter()
+            .filter(|d| d.status == "released")
+            .count();
+        let ordered = disclosures
+            .iter()
+            .filter(|d| d.status == "released" && d.final_order)
+            .count();
+        r.item(
+            &format!(
+                "{} disclosure request(s) from authorities, {released} released ({ordered} under a final order), each after the tenant's objection window and logged record by record",
+                disclosures.len()
+            ),
+            "table disclosures",
+        );
         let breaches = self.store.breaches(t.id, 500).await?;
         let open = breaches.iter().filter(|b| b.status == "open").count();
         let overdue = breaches

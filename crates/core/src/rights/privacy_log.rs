@@ -10,6 +10,9 @@ use strongroom_store::{PrivacyEntry, PrivacyQuery};
 /// How `via` names an integration client (`client:<client id>`).
 const CLIENT_VIA_PREFIX: &str = "client:";
 
+/// How `via` names a disclosure's release (`disclosure:<id>`).
+const DISCLOSURE_VIA_PREFIX: &str = "disclosure:";
+
 /// How `via` names access under a support grant (`support:<request id>`).
 const SUPPORT_VIA_PREFIX: &str = "support:";
 
@@ -80,6 +83,21 @@ impl Services {
             .filter_map(|r| r.entry.actor_id.map(|a| (a, r.entry.via.as_str())))
         {
             if names.contains_key(&actor) {
+                continue;
+            }
+            if via.starts_with(DISCLOSURE_VIA_PREFIX) {
+                // A disclosure's release: the operator who released it, and to whom.
+                let d = self.store.disclosure(tenant, actor).await?;
+                names.insert(
+                    actor,
+                    d.map_or_else(
+                        || "disclosure".to_owned(),
+                        |d| match d.released_by {
+                            Some(op) => format!("{op} (operator; disclosure to {})", d.requester),
+                            None => format!("disclosure request of {}", d.requester),
+                        },
+                    ),
+                );
                 continue;
             }
             if via.starts_with(SUPPORT_VIA_PREFIX) {

@@ -109,6 +109,8 @@ pub fn api() -> Router<AppState> {
         .route("/processors", get(list_processors).post(add_processor))
         .route("/breaches", get(list_breaches).post(record_breach))
         .route("/reports/tom", get(tom_report))
+        .route("/disclosures", get(list_disclosures))
+        .route("/disclosures/{id}/objection", post(object_disclosure))
         .route("/breaches/{id}", get(get_breach).patch(update_breach))
         .route(
             "/processors/{id}",

@@ -421,3 +421,104 @@ pub async fn update_breach(
         .await?;
     Ok(Json(v.into()))
 }
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DisclosureResponse {
+    id: uuid::Uuid,
+    /// Who asks (an authority).
+    requester: String,
+    legal_basis: String,
+    /// `subject:<user id>` or `collection:<name>`: exactly what may be released.
+    scope: String,
+    /// `open`, `objected`, `released` or `withdrawn`.
+    status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    /// Until when the tenant may object.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    objection_until: Timestamp,
+    objection_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    released_at: Option<Timestamp>,
+    /// The operator who released it.
+    released_by: Option<String>,
+    /// Released under a final order (overriding the window or an objection).
+    final_order: bool,
+    records_released: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    updated_at: Timestamp,
+}
+
+impl From<strongroom_store::DisclosureRow> for DisclosureResponse {
+    fn from(d: strongroom_store::DisclosureRow) -> Self {
+        let updated_at = [d.objected_at, d.released_at, d.withdrawn_at]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(d.opened_at);
+        Self {
+            id: d.id,
+            requester: d.requester,
+            legal_basis: d.legal_basis,
+            scope: d.scope,
+            status: d.status,
+            created_at: d.opened_at,
+            objection_until: d.objection_until,
+            objection_reason: d.objection_reason,
+            released_at: d.released_at,
+            released_by: d.released_by,
+            final_order: d.final_order,
+            records_released: d.records_released,
+            updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionBody {
+    #[schema(min_length = 1, max_length = 2000)]
+    reason: String,
+}
+
+/// Disclosure requests against the tenant (administrators), newest first.
+#[utoipa::path(get, path = "/api/v1/disclosures", tag = "registers", security(("bearer" = [])),
+    responses((status = 200, body = [DisclosureResponse])))]
+pub async fn list_disclosures(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<DisclosureResponse>>, Problem> {
+    Ok(Json(
+        s.services
+            .disclosures(&p)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// Object to a disclosure request within its window: it becomes `objected`, and only a final
+/// order releases it.
+#[utoipa::path(post, path = "/api/v1/disclosures/{id}/objection", tag = "registers", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = ObjectionBody,
+    responses((status = 200, body = DisclosureResponse), (status = 400, body = ProblemBody),
+              (status = 409, description = "not open, or the window has closed", body = ProblemBody)))]
+pub async fn object_disclosure(
+    State(s): State<AppState>,
+    Caller(p): Caller,
+    ClientIp(ip): ClientIp,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+    ApiJson(b): ApiJson<ObjectionBody>,
+) -> Result<Json<DisclosureResponse>, Problem> {
+    Ok(Json(
+        s.services
+            .object_disclosure(&p, Some(ip), id, &b.reason)
+            .await?
+            .into(),
+    ))
+}

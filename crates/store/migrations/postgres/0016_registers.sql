@@ -49,3 +49,28 @@ CREATE TABLE breach_changes (
     fields     TEXT    NOT NULL,
     PRIMARY KEY (tenant_id, breach_id, change_id)
 );
+
+-- Disclosure requests from authorities (seed 004): the operator registers one against a
+-- tenant; its administrators may object until objection_until; the operator releases only
+-- after that (or with a final order) exactly the scope ("subject:<id>" or
+-- "collection:<name>"), encrypted to the recipient named. States open, objected, released,
+-- withdrawn.
+CREATE TABLE disclosures (
+    tenant_id        UUID    NOT NULL,
+    disclosure_id    UUID    NOT NULL,
+    requester        TEXT    NOT NULL,
+    legal_basis      TEXT    NOT NULL,
+    scope            TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    opened_at        BIGINT NOT NULL,
+    objection_until  BIGINT NOT NULL,
+    objection_reason TEXT,
+    objected_by      UUID,
+    objected_at      BIGINT,
+    released_at      BIGINT,
+    released_by      TEXT,
+    final_order      BOOLEAN NOT NULL,
+    records_released BIGINT,
+    withdrawn_at     BIGINT,
+    PRIMARY KEY (tenant_id, disclosure_id)
+);

@@ -49,3 +49,28 @@ CREATE TABLE breach_changes (
     fields     TEXT    NOT NULL,
     PRIMARY KEY (tenant_id, breach_id, change_id)
 ) STRICT;
+
+-- Disclosure requests from authorities (seed 004): the operator registers one against a
+-- tenant; its administrators may object until objection_until; the operator releases only
+-- after that (or with a final order) exactly the scope ("subject:<id>" or
+-- "collection:<name>"), encrypted to the recipient named. States open, objected, released,
+-- withdrawn.
+CREATE TABLE disclosures (
+    tenant_id        BLOB    NOT NULL,
+    disclosure_id    BLOB    NOT NULL,
+    requester        TEXT    NOT NULL,
+    legal_basis      TEXT    NOT NULL,
+    scope            TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    opened_at        INTEGER NOT NULL,
+    objection_until  INTEGER NOT NULL,
+    objection_reason TEXT,
+    objected_by      BLOB,
+    objected_at      INTEGER,
+    released_at      INTEGER,
+    released_by      TEXT,
+    final_order      INTEGER NOT NULL,
+    records_released INTEGER,
+    withdrawn_at     INTEGER,
+    PRIMARY KEY (tenant_id, disclosure_id)
+) STRICT;

@@ -62,6 +62,13 @@ pub trait RecordStore: Send + Sync {
         subject: UserId,
     ) -> Result<Vec<RecordView>>;
 
+    /// Every live record of a collection, oldest first (a disclosure's scope).
+    async fn records_of_collection(
+        &self,
+        tenant: TenantId,
+        collection: strongroom_domain::CollectionId,
+    ) -> Result<Vec<RecordView>>;
+
     /// Every record `author` created, oldest first.
     async fn records_by_author(&self, tenant: TenantId, author: UserId) -> Result<Vec<RecordView>>;
 
@@ -266,6 +273,15 @@ impl<B: Backend> RecordStore for B {
         subject: UserId,
     ) -> Result<Vec<RecordView>> {
         self.scan(move |c| Box::pin(views(c, sql::RECORDS_OF_SUBJECT, tenant, subject.0)))
+            .await
+    }
+
+    async fn records_of_collection(
+        &self,
+        tenant: TenantId,
+        collection: strongroom_domain::CollectionId,
+    ) -> Result<Vec<RecordView>> {
+        self.scan(move |c| Box::pin(views(c, sql::RECORDS_OF_COLLECTION, tenant, collection.0)))
             .await
     }
 

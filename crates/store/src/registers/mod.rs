@@ -1,10 +1,13 @@
 //! The GDPR registers as stored: processors (a tenant's, and the operator's under the
-//! installation's id, which every tenant reads) and breaches (`breaches`). Every change
+//! installation's id, which every tenant reads), breaches (`breaches`) and disclosure
+//! requests (`disclosures`). Every change
 //! carries its privacy-log entry in the same transaction.
 
 pub mod breaches;
+pub mod disclosures;
 
 pub use breaches::BreachStore;
+pub use disclosures::DisclosureStore;
 
 use crate::exec::{Backend, Exec, Row, args};
 use crate::privacy::append_log;

@@ -21,6 +21,8 @@ struct Tenant {
     processor: String,
     /// A breach of this tenant's register.
     breach: String,
+    /// A disclosure request against this tenant.
+    disclosure: String,
     participant: String,
     group: String,
     record: String,
@@ -158,10 +160,18 @@ async fn tenant(s: &TestServer, slug: &str) -> Tenant {
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let breach = r.json["id"].as_str().unwrap().to_owned();
+    let disclosure = s
+        .services
+        .open_disclosure(slug, "Police", "warrant", &format!("subject:{part}"))
+        .await
+        .unwrap()
+        .id
+        .to_string();
     Tenant {
         slug: t,
         processor,
         breach,
+        disclosure,
         clients: vec![
             ("administrator", admin),
             ("content_developer", dev),
@@ -253,6 +263,7 @@ struct Ids<'a> {
     request: &'a str,
     processor: &'a str,
     breach: &'a str,
+    disclosure: &'a str,
 }
 
 impl<'a> Ids<'a> {
@@ -265,6 +276,7 @@ impl<'a> Ids<'a> {
             request: &t.support_request,
             processor: &t.processor,
             breach: &t.breach,
+            disclosure: &t.disclosure,
         }
     }
 
@@ -277,6 +289,7 @@ impl<'a> Ids<'a> {
             request: id,
             processor: id,
             breach: id,
+            disclosure: id,
         }
     }
 }
@@ -290,6 +303,7 @@ fn requests(spec: &Value, own: &Tenant, ids: &Ids<'_>) -> Vec<(String, String, B
         request,
         processor,
         breach,
+        disclosure,
     } = *ids;
     let mut out = Vec::new();
     for (template, ops) in spec["paths"].as_object().unwrap() {
@@ -314,6 +328,7 @@ fn requests(spec: &Value, own: &Tenant, ids: &Ids<'_>) -> Vec<(String, String, B
                 "requests" => request,
                 "processors" => processor,
                 "breaches" => breach,
+                "disclosures" => disclosure,
                 "files" => "f.txt",
                 // Collections are named within a tenant: a name is not another tenant's id.
                 "collections" => "notes",
@@ -429,6 +444,7 @@ async fn no_tenant_reaches_another(b: Backend) {
             request: "q",
             processor: "p",
             breach: "b",
+            disclosure: "d",
         },
     );
     for (method, path) in [
@@ -444,6 +460,7 @@ async fn no_tenant_reaches_another(b: Backend) {
         ("DELETE", "/api/v1/support/requests/q"),
         ("PATCH", "/api/v1/processors/p"),
         ("PATCH", "/api/v1/breaches/b"),
+        ("POST", "/api/v1/disclosures/d/objection"),
     ] {
         assert!(
             derived.iter().any(|(m, p, _)| m == method && p == path),
@@ -544,6 +561,8 @@ async fn no_tenant_reaches_another(b: Backend) {
         assert!(r.json["previous_secret_until"].is_null(), "{}", r.body);
         let r = admin.get("/api/v1/support/requests").await;
         assert_eq!(r.json[0]["status"], "pending", "untouched: {}", r.body);
+        let r = admin.get("/api/v1/disclosures").await;
+        assert_eq!(r.json[0]["status"], "open", "untouched: {}", r.body);
         let r = admin.get(&format!("/api/v1/breaches/{}", t.breach)).await;
         assert_eq!(
             r.json["history"].as_array().unwrap().len(),

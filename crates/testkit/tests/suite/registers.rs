@@ -270,7 +270,169 @@ async fn breaches_run_on_the_72_hour_clock(b: Backend) {
     assert_eq!(actions, ["update", "record"], "{}", log.body);
 }
 
+/// Disclosure requests: the administrators are told at once, an objection within the window
+/// blocks the release (a final order overrides it), a release after the window holds exactly
+/// the scope, encrypted to the recipient, and every record read is in the person's log.
+async fn disclosures_wait_for_the_window_and_are_logged(b: Backend) {
+    use secrecy::ExposeSecret as _;
+    use strongroom_core::CoreError;
+    let mut s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (pia, pia_client, _) = s
+        .settled_user(&admin, &t, "pia@acme.example", json!(["participant"]))
+        .await;
+    let r = admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "notes", "fields": [{"name": "text", "type": "string", "personal": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = pia_client
+        .post(
+            "/api/v1/collections/notes/records",
+            &json!({"subject_id": pia, "data": {"text": "pia's diary"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let scope = format!("subject:{pia}");
+    let (identity, recipient) = strongroom_crypto::recipient::new_identity();
+
+    let first = s
+        .services
+        .open_disclosure("acme", "Police Amsterdam", "court warrant 12/2026", &scope)
+        .await
+        .unwrap();
+    let mail = s.next_mail().await;
+    assert!(
+        mail.contains("Police Amsterdam") && mail.contains("objection"),
+        "{mail}"
+    );
+    let early = s
+        .services
+        .release_disclosure(first.id, &recipient, "Olga Operator", false)
+        .await;
+    assert!(
+        matches!(early, Err(CoreError::Conflict(_))),
+        "the window is open"
+    );
+    let r = admin
+        .post(
+            &format!("/api/v1/disclosures/{}/objection", first.id),
+            &json!({"reason": "the warrant names another person"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["status"].as_str()),
+        (200, Some("objected")),
+        "{}",
+        r.body
+    );
+    let second = s
+        .services
+        .open_disclosure("acme", "Tax office", "tax law art. 5", &scope)
+        .await
+        .unwrap();
+    let _ = s.next_mail().await;
+
+    s.clock
+        .advance(time::Duration::days(7) + time::Duration::seconds(1));
+    let admin = s.client().logged_in(&t, &email, &pw).await.0;
+    admin
+        .post(
+            &format!("/api/v1/disclosures/{}/objection", second.id),
+            &json!({"reason": "too late"}),
+        )
+        .await
+        .assert_problem(409, "conflict");
+    // An objection blocks the release, but for a final order.
+    assert!(matches!(
+        s.services
+            .release_disclosure(first.id, &recipient, "Olga Operator", false)
+            .await,
+        Err(CoreError::Conflict(_))
+    ));
+    let released = s
+        .services
+        .release_disclosure(second.id, &recipient, "Olga Operator", false)
+        .await
+        .unwrap();
+    assert_eq!(released.records, 1);
+    let opened =
+        strongroom_crypto::recipient::open_with(identity.expose_secret(), &released.sealed)
+            .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&opened).unwrap();
+    assert_eq!(doc["records"][0]["data"]["text"], "pia's diary");
+    assert_eq!(doc["requester"], "Tax office");
+    let mail = s.next_mail().await;
+    assert!(
+        mail.contains("disclosed") || mail.contains("released"),
+        "{mail}"
+    );
+    let overridden = s
+        .services
+        .release_disclosure(first.id, &recipient, "Olga Operator", true)
+        .await
+        .unwrap();
+    assert_eq!(overridden.records, 1);
+
+    // The person sees who disclosed what to whom.
+    let pia_client = s
+        .client()
+        .logged_in(&t, "pia@acme.example", "a-settled-password-77x")
+        .await
+        .0;
+    let mine = pia_client.get("/api/v1/me/privacy-log").await;
+    assert!(
+        mine.json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "disclose"
+                && e["via"] == format!("disclosure:{}", second.id)
+                && e["actor"] == "Olga Operator (operator; disclosure to Tax office)"),
+        "{}",
+        mine.body
+    );
+    let list = admin.get("/api/v1/disclosures").await;
+    let statuses: Vec<(&str, bool)> = list
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["status"].as_str().unwrap(),
+                d["final_order"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [("released", false), ("released", true)],
+        "{}",
+        list.body
+    );
+
+    // A withdrawn request is never released.
+    let third = s
+        .services
+        .open_disclosure("acme", "Someone", "none", &scope)
+        .await
+        .unwrap();
+    s.services.withdraw_disclosure(third.id).await.unwrap();
+    assert!(matches!(
+        s.services
+            .release_disclosure(third.id, &recipient, "Olga Operator", true)
+            .await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(s.verify_privacy_chain("acme").await.unwrap() > 0);
+}
+
 both_backends!(
     processors_of_the_tenant_the_operator_and_the_configuration,
-    breaches_run_on_the_72_hour_clock
+    breaches_run_on_the_72_hour_clock,
+    disclosures_wait_for_the_window_and_are_logged
 );
