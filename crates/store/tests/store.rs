@@ -2022,7 +2022,7 @@ async fn fill(f: &Fixture) -> Tenant {
             .unwrap()
     );
     f.store
-        .withdraw_disclosure(t.id, d.id, now())
+        .withdraw_disclosure(t.id, d.id, now(), &none)
         .await
         .unwrap();
     f.store

@@ -159,12 +159,12 @@ impl Services {
             id,
             title: text("title", &b.title, 200)?,
             aware_at: b.aware_at,
-            nature: text("nature", &b.nature, 5000)?,
+            nature: text("nature", &b.nature, 1000)?,
             data_categories: json(&categories)?,
             subjects_estimate: estimate("subjects_estimate", b.subjects_estimate)?,
             records_estimate: estimate("records_estimate", b.records_estimate)?,
-            consequences: text("consequences", &b.consequences, 5000)?,
-            measures: text("measures", &b.measures, 5000)?,
+            consequences: text("consequences", &b.consequences, 1000)?,
+            measures: text("measures", &b.measures, 1000)?,
             status: "open".into(),
             authority_notified_at: None,
             subjects_notified_at: None,
@@ -252,7 +252,7 @@ impl Services {
             Ok(t)
         };
         if let Some(r) = u.delay_reason.as_deref() {
-            b.delay_reason = Some(text("delay_reason", r, 2000)?);
+            b.delay_reason = Some(text("delay_reason", r, 1000)?);
             lines.push("delay_reason".to_owned());
         }
         if let Some(t) = u.authority_notified_at {
@@ -276,11 +276,11 @@ impl Services {
             lines.push(format!("subjects_notified_at: {t}"));
         }
         if let Some(m) = u.measures.as_deref() {
-            b.measures = text("measures", m, 5000)?;
+            b.measures = text("measures", m, 1000)?;
             lines.push("measures".to_owned());
         }
         if let Some(c) = u.consequences.as_deref() {
-            b.consequences = text("consequences", c, 5000)?;
+            b.consequences = text("consequences", c, 1000)?;
             lines.push("consequences".to_owned());
         }
         if u.not_notifiable {
@@ -298,7 +298,7 @@ impl Services {
                         "not_notifiable_reason: why the breach is unlikely to result in a risk (Art. 33(1))".into(),
                     )
                 })?;
-            b.not_notifiable_reason = Some(text("not_notifiable_reason", reason, 2000)?);
+            b.not_notifiable_reason = Some(text("not_notifiable_reason", reason, 1000)?);
             b.status = "not_notifiable".into();
             lines.push("status: not_notifiable".to_owned());
         } else if u.not_notifiable_reason.is_some() {

@@ -356,9 +356,21 @@ impl Services {
             .disclosure_by_id(id)
             .await?
             .ok_or(CoreError::NotFound("disclosure"))?;
+        let now = self.clock.now();
+        let log = crate::privacy::change_log(
+            d.tenant_id,
+            vec![entry(
+                &d,
+                "withdraw",
+                None,
+                (DISCLOSURE_OBJECT, d.id),
+                Vec::new(),
+                now,
+            )],
+        );
         if !self
             .store
-            .withdraw_disclosure(d.tenant_id, id, self.clock.now())
+            .withdraw_disclosure(d.tenant_id, id, now, &log)
             .await?
         {
             return Err(CoreError::Conflict(format!("this request is {}", d.status)));

@@ -363,6 +363,13 @@ impl Services {
                     "setting backup.target",
                 );
                 r.item(
+                    &format!(
+                        "Snapshots kept: last {}, hourly {}, daily {}, weekly {}, monthly {} (restic's rules)",
+                        b.keep.last, b.keep.hourly, b.keep.daily, b.keep.weekly, b.keep.monthly
+                    ),
+                    "setting backup.keep",
+                );
+                r.item(
                     &if b.interval_secs > 0 {
                         format!(
                             "A snapshot is taken every {} seconds: at most that much is lost (RPO)",

@@ -202,15 +202,15 @@ pub struct BreachBody {
     #[schema(value_type = String, format = DateTime)]
     aware_at: Timestamp,
     /// What happened (Art. 33(3)(a)).
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(min_length = 1, max_length = 1000)]
     nature: String,
     #[schema(min_items = 1, max_items = 50)]
     data_categories: Vec<String>,
     subjects_estimate: u64,
     records_estimate: u64,
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(min_length = 1, max_length = 1000)]
     consequences: String,
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(min_length = 1, max_length = 1000)]
     measures: String,
 }
 
@@ -224,16 +224,16 @@ pub struct BreachPatch {
     #[schema(value_type = Option<String>, format = DateTime)]
     subjects_notified_at: Option<Timestamp>,
     /// Required when the authority is notified after the 72 hours (Art. 33(1)).
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 1000)]
     delay_reason: Option<String>,
     /// `not_notifiable`: closes an open breach judged unlikely to result in a risk.
     #[schema(pattern = "^not_notifiable$")]
     status: Option<String>,
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(min_length = 1, max_length = 1000)]
     not_notifiable_reason: Option<String>,
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(min_length = 1, max_length = 1000)]
     consequences: Option<String>,
-    #[schema(min_length = 1, max_length = 5000)]
+    #[schema(min_length = 1, max_length = 1000)]
     measures: Option<String>,
 }
 

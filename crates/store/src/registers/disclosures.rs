@@ -43,6 +43,7 @@ pub trait DisclosureStore: Send + Sync {
         tenant: TenantId,
         id: uuid::Uuid,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool>;
 }
 
@@ -176,12 +177,19 @@ impl<B: Backend> DisclosureStore for B {
         tenant: TenantId,
         id: uuid::Uuid,
         now: Timestamp,
+        log: &ChangeLog,
     ) -> Result<bool> {
-        self.write_one(move |c| {
+        let log = log.clone();
+        self.write(move |c| {
             Box::pin(async move {
-                Ok(c.execute(sql::WITHDRAW_DISCLOSURE, args![now, tenant, id])
+                if c.execute(sql::WITHDRAW_DISCLOSURE, args![now, tenant, id])
                     .await?
-                    == 1)
+                    == 0
+                {
+                    return Ok(false);
+                }
+                append_log(c, &log).await?;
+                Ok(true)
             })
         })
         .await

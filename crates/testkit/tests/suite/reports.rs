@@ -4,10 +4,11 @@
 //! in Markdown and in HTML.
 
 use serde_json::json;
-use strongroom_core::Clock as _;
 use strongroom_testkit::{Backend, TestServer, both_backends};
 
 async fn the_report_states_what_the_installation_does(b: Backend) {
+    let target = tempfile::tempdir().unwrap();
+    let to = format!("file://{}", target.path().display());
     let s = TestServer::start(b).await;
     let (t, email, pw) = s.tenant("acme").await;
     let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
@@ -50,33 +51,25 @@ async fn the_report_states_what_the_installation_does(b: Backend) {
             .contains("blocked after 5 wrong passwords")
     );
 
-    // A snapshot and a drill, as the backup commands record them.
-    let at = s.clock.now();
-    for (kind, millis) in [("backup", 2_500), ("drill", 4_200)] {
-        s.services
-            .store
-            .record_backup_run(&strongroom_store::BackupRun {
-                id: uuid::Uuid::now_v7(),
-                kind: kind.into(),
-                at,
-                snapshot: Some("snap".into()),
-                bytes: 123_456,
-                millis,
-                ok: true,
-                detail: None,
-            })
-            .await
-            .unwrap();
-    }
+    // A snapshot and a restore drill, run as `strongroom backup run` and `backup verify
+    // --read-data` run them (the operator's side, on the same store).
+    strongroom::backup::run(&s.config, Some(&to), vec![])
+        .await
+        .unwrap();
+    let (_, ok) = strongroom::backup::verify(&s.config, Some(&to), None, true)
+        .await
+        .unwrap();
+    assert!(ok, "the drill passes");
     let md = report(&admin).await;
     assert!(
-        md.contains("Last restore drill:") && md.contains("in 4.2 seconds (measured RTO)"),
+        md.contains("Last restore drill:") && md.contains("seconds (measured RTO)"),
         "{md}"
     );
     assert!(
-        md.contains("Last snapshot:") && md.contains("123456 bytes"),
+        md.contains("Last snapshot:") && md.contains(" bytes, "),
         "{md}"
     );
+    assert!(!md.contains("NO RESTORE DRILL"), "{md}");
 
     // Break-glass is listed.
     s.services
