@@ -403,14 +403,14 @@ pub const SUPPORT_REQUEST: &str = concat!(
 pub const SUPPORT_REQUESTS_OF_TENANT: &str = concat!(
     "SELECT ",
     support_cols!(),
-    " FROM support_requests WHERE tenant_id = $1 ORDER BY created_at DESC, request_id DESC LIMIT $2"
+    " FROM support_requests WHERE tenant_id = $1 AND request_id < $2 ORDER BY request_id DESC LIMIT $3"
 );
 /// A superuser's own requests, in every tenant they asked (a lookup by the superuser, who
 /// belongs to the operator tenant: see `TENANT_LOOKUPS`).
 pub const SUPPORT_REQUESTS_OF_SUPERUSER: &str = concat!(
     "SELECT ",
     support_cols!(),
-    " FROM support_requests WHERE superuser_id = $1 ORDER BY created_at DESC, request_id DESC LIMIT $2"
+    " FROM support_requests WHERE superuser_id = $1 AND request_id < $2 ORDER BY request_id DESC LIMIT $3"
 );
 /// Approves a pending request that has not expired: the grant runs from now for `$2 - $1`.
 pub const APPROVE_SUPPORT_REQUEST: &str = "UPDATE support_requests SET status = 'approved', starts_at = $1, ends_at = $2, decided_by = $3, decided_at = $1 WHERE tenant_id = $4 AND request_id = $5 AND status = 'pending' AND pending_until > $1";
@@ -445,7 +445,7 @@ macro_rules! processor_cols {
 pub const PROCESSORS: &str = concat!(
     "SELECT ",
     processor_cols!(),
-    " FROM processors WHERE tenant_id = $1 OR tenant_id = $2 ORDER BY created_at DESC, processor_id DESC LIMIT $3"
+    " FROM processors WHERE (tenant_id = $1 OR tenant_id = $2) AND processor_id < $3 ORDER BY processor_id DESC LIMIT $4"
 );
 pub const PROCESSOR: &str = concat!(
     "SELECT ",
@@ -470,7 +470,7 @@ pub const BREACH: &str = concat!(
 pub const BREACHES: &str = concat!(
     "SELECT ",
     breach_cols!(),
-    " FROM breaches WHERE tenant_id = $1 ORDER BY aware_at DESC, breach_id DESC LIMIT $2"
+    " FROM breaches WHERE tenant_id = $1 AND breach_id < $2 ORDER BY breach_id DESC LIMIT $3"
 );
 /// A change, if the breach is still as the caller read it (`updated_at`).
 pub const UPDATE_BREACH: &str = "UPDATE breaches SET status = $1, authority_notified_at = $2, subjects_notified_at = $3, delay_reason = $4, not_notifiable_reason = $5, measures = $6, consequences = $7, updated_at = $8 WHERE tenant_id = $9 AND breach_id = $10 AND updated_at = $11";
@@ -497,7 +497,7 @@ pub const DISCLOSURE_BY_ID: &str = concat!(
 pub const DISCLOSURES: &str = concat!(
     "SELECT ",
     disclosure_cols!(),
-    " FROM disclosures WHERE tenant_id = $1 ORDER BY opened_at DESC, disclosure_id DESC LIMIT $2"
+    " FROM disclosures WHERE tenant_id = $1 AND disclosure_id < $2 ORDER BY disclosure_id DESC LIMIT $3"
 );
 /// An objection within the window, while the request is open.
 pub const OBJECT_DISCLOSURE: &str = "UPDATE disclosures SET status = 'objected', objection_reason = $1, objected_by = $2, objected_at = $3 WHERE tenant_id = $4 AND disclosure_id = $5 AND status = 'open' AND objection_until > $3";

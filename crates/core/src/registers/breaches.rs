@@ -205,10 +205,19 @@ impl Services {
     }
 
     /// `GET /breaches`.
-    pub async fn breaches(&self, p: &Principal) -> Result<Vec<BreachView>, CoreError> {
+    pub async fn breaches(
+        &self,
+        p: &Principal,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BreachView>, CoreError> {
         self.authorize(p, Action::ManageTenant).await?;
         let mut out = Vec::new();
-        for row in self.store.breaches(p.tenant_id, LISTED).await? {
+        for row in self
+            .store
+            .breaches(p.tenant_id, after, limit.min(LISTED))
+            .await?
+        {
             out.push(self.breach_view(row).await?);
         }
         Ok(out)

@@ -201,9 +201,17 @@ impl Services {
     }
 
     /// `GET /disclosures`: the requests against the caller's tenant.
-    pub async fn disclosures(&self, p: &Principal) -> Result<Vec<DisclosureRow>, CoreError> {
+    pub async fn disclosures(
+        &self,
+        p: &Principal,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<DisclosureRow>, CoreError> {
         self.authorize(p, Action::ManageTenant).await?;
-        Ok(self.store.disclosures(p.tenant_id, 500).await?)
+        Ok(self
+            .store
+            .disclosures(p.tenant_id, after, limit.min(500))
+            .await?)
     }
 
     /// `POST /disclosures/{id}/objection`: within the window, the request becomes `objected`.

@@ -189,15 +189,24 @@ fn configured_id(p: &ConfiguredProcessor) -> uuid::Uuid {
 
 impl Services {
     /// `GET /processors`: the tenant's processors, the operator's and the configuration's.
-    pub async fn processors(&self, p: &Principal) -> Result<Vec<ProcessorView>, CoreError> {
+    /// The configuration's entries come on the first page.
+    pub async fn processors(
+        &self,
+        p: &Principal,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ProcessorView>, CoreError> {
         self.authorize(p, Action::ManageTenant).await?;
         let mut out: Vec<ProcessorView> = self
             .store
-            .processors(p.tenant_id, LISTED)
+            .processors(p.tenant_id, after, limit.min(LISTED))
             .await?
             .into_iter()
             .map(view)
             .collect::<Result<_, _>>()?;
+        if after.is_some() {
+            return Ok(out);
+        }
         let now = self.clock.now();
         out.extend(self.processor_settings.configured.iter().map(|c| {
             ProcessorView {

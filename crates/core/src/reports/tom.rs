@@ -223,7 +223,7 @@ impl Services {
     ) -> Result<(), CoreError> {
         let requests = self
             .store
-            .support_requests_of_tenant(t.id, crate::support::MAX_LISTED)
+            .support_requests_of_tenant(t.id, None, crate::support::MAX_LISTED)
             .await?;
         let since = now - Duration::days(90);
         let grants: Vec<_> = requests
@@ -505,7 +505,7 @@ impl Services {
             2,
             "8. Processors, disclosures and breaches (Art. 28, 30, 33)",
         );
-        let own = self.store.processors(t.id, 500).await?;
+        let own = self.store.processors(t.id, None, 500).await?;
         if own.is_empty() && self.processor_settings.configured.is_empty() {
             r.item("No processor is registered", "table processors");
         }
@@ -539,7 +539,7 @@ impl Services {
                 "configuration",
             );
         }
-        let disclosures = self.store.disclosures(t.id, 500).await?;
+        let disclosures = self.store.disclosures(t.id, None, 500).await?;
         let released = disclosures
             .iter()
             .filter(|d| d.status == "released")
@@ -555,7 +555,7 @@ impl Services {
             ),
             "table disclosures",
         );
-        let breaches = self.store.breaches(t.id, 500).await?;
+        let breaches = self.store.breaches(t.id, None, 500).await?;
         let open = breaches.iter().filter(|b| b.status == "open").count();
         let overdue = breaches
             .iter()

@@ -184,6 +184,8 @@ impl Services {
     pub async fn support_requests(
         &self,
         p: &Principal,
+        after: Option<SupportRequestId>,
+        limit: u32,
     ) -> Result<Vec<SupportRequestView>, CoreError> {
         // Which list is structural (the caller's tenant, level 1); what may see it is Cedar's.
         let in_operator = p.support.is_none()
@@ -194,12 +196,12 @@ impl Services {
         let rows = if in_operator {
             self.superuser_tenant(p).await?;
             self.store
-                .support_requests_of_superuser(p.user_id, MAX_LISTED)
+                .support_requests_of_superuser(p.user_id, after, limit.min(MAX_LISTED))
                 .await?
         } else {
             self.authorize(p, Action::ManageTenant).await?;
             self.store
-                .support_requests_of_tenant(p.tenant_id, MAX_LISTED)
+                .support_requests_of_tenant(p.tenant_id, after, limit.min(MAX_LISTED))
                 .await?
         };
         let mut slugs: HashMap<TenantId, String> = HashMap::new();

@@ -32,7 +32,7 @@ impl Services {
         let now = self.clock.now();
         let row = self
             .store
-            .support_requests_of_superuser(p.user_id, crate::support::MAX_LISTED)
+            .support_requests_of_superuser(p.user_id, None, crate::support::MAX_LISTED)
             .await?
             .into_iter()
             .find(|r| r.id == id)

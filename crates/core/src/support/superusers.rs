@@ -107,7 +107,7 @@ impl Services {
         for u in users {
             let requests = self
                 .store
-                .support_requests_of_superuser(u.id, crate::support::MAX_LISTED)
+                .support_requests_of_superuser(u.id, None, crate::support::MAX_LISTED)
                 .await?;
             let grants_90d = requests
                 .iter()

@@ -7,6 +7,7 @@ mod clients;
 mod export;
 mod me;
 mod oauth;
+mod paging;
 mod privacy;
 mod records;
 mod registers;

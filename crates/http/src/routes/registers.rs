@@ -103,21 +103,31 @@ impl From<ProcessorView> for ProcessorResponse {
     }
 }
 
-/// The tenant's processors, the operator's and those its configuration implies (newest
-/// first).
+/// The tenant's processors and the operator's (newest first, paged: `Link: rel="next"`);
+/// those the configuration implies follow on the first page.
 #[utoipa::path(get, path = "/api/v1/processors", tag = "registers", security(("bearer" = [])),
-    responses((status = 200, body = [ProcessorResponse])))]
+    params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [ProcessorResponse],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page")))))]
 pub async fn list_processors(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<ProcessorResponse>>, Problem> {
-    Ok(Json(
-        s.services
-            .processors(&p)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<axum::response::Response, Problem> {
+    let limit = q.limit()?;
+    let (registered, configured): (Vec<ProcessorResponse>, Vec<ProcessorResponse>) = s
+        .services
+        .processors(&p, q.after(), limit + 1)
+        .await?
+        .into_iter()
+        .map(ProcessorResponse::from)
+        .partition(|r| r.source == "register");
+    Ok(crate::routes::paging::page(
+        "/api/v1/processors",
+        limit,
+        registered,
+        configured,
+        |r| r.id,
     ))
 }
 
@@ -352,20 +362,30 @@ pub async fn record_breach(
     Ok((StatusCode::CREATED, Json(v.into())))
 }
 
-/// The tenant's breaches, notified or not (Art. 33(5)), newest awareness first.
+/// The tenant's breaches, notified or not (Art. 33(5)), newest first, paged.
 #[utoipa::path(get, path = "/api/v1/breaches", tag = "registers", security(("bearer" = [])),
-    responses((status = 200, body = [BreachResponse])))]
+    params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [BreachResponse],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page")))))]
 pub async fn list_breaches(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<BreachResponse>>, Problem> {
-    Ok(Json(
-        s.services
-            .breaches(&p)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<axum::response::Response, Problem> {
+    let limit = q.limit()?;
+    let rows: Vec<BreachResponse> = s
+        .services
+        .breaches(&p, q.after(), limit + 1)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(crate::routes::paging::page(
+        "/api/v1/breaches",
+        limit,
+        rows,
+        Vec::new(),
+        |r| r.id,
     ))
 }
 
@@ -485,20 +505,30 @@ pub struct ObjectionBody {
     reason: String,
 }
 
-/// Disclosure requests against the tenant (administrators), newest first.
+/// Disclosure requests against the tenant (administrators), newest first, paged.
 #[utoipa::path(get, path = "/api/v1/disclosures", tag = "registers", security(("bearer" = [])),
-    responses((status = 200, body = [DisclosureResponse])))]
+    params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [DisclosureResponse],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page")))))]
 pub async fn list_disclosures(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<DisclosureResponse>>, Problem> {
-    Ok(Json(
-        s.services
-            .disclosures(&p)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<axum::response::Response, Problem> {
+    let limit = q.limit()?;
+    let rows: Vec<DisclosureResponse> = s
+        .services
+        .disclosures(&p, q.after(), limit + 1)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(crate::routes::paging::page(
+        "/api/v1/disclosures",
+        limit,
+        rows,
+        Vec::new(),
+        |r| r.id,
     ))
 }
 

@@ -122,20 +122,30 @@ pub async fn create_support_request(
 }
 
 /// The tenant's support requests and grants (administrators); a superuser's own, in every
-/// tenant. Newest first.
+/// tenant. Newest first, paged (`Link: rel="next"`).
 #[utoipa::path(get, path = "/api/v1/support/requests", tag = "support", security(("bearer" = [])),
-    responses((status = 200, body = [SupportRequestResponse])))]
+    params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [SupportRequestResponse],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page")))))]
 pub async fn list_support_requests(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<SupportRequestResponse>>, Problem> {
-    Ok(Json(
-        s.services
-            .support_requests(&p)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<axum::response::Response, Problem> {
+    let limit = q.limit()?;
+    let rows: Vec<SupportRequestResponse> = s
+        .services
+        .support_requests(&p, q.after().map(SupportRequestId), limit + 1)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(crate::routes::paging::page(
+        "/api/v1/support/requests",
+        limit,
+        rows,
+        Vec::new(),
+        |r| r.id.0,
     ))
 }
 

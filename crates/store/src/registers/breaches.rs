@@ -18,8 +18,13 @@ pub trait BreachStore: Send + Sync {
         log: &ChangeLog,
     ) -> Result<()>;
     async fn breach(&self, tenant: TenantId, id: uuid::Uuid) -> Result<Option<BreachRow>>;
-    /// A tenant's breaches, newest awareness first.
-    async fn breaches(&self, tenant: TenantId, limit: u32) -> Result<Vec<BreachRow>>;
+    /// A page of a tenant's breaches, newest first, ids below `before`.
+    async fn breaches(
+        &self,
+        tenant: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BreachRow>>;
     /// Applies a change if the breach is still at `read_at`; `false` otherwise.
     async fn update_breach(
         &self,
@@ -128,10 +133,16 @@ impl<B: Backend> BreachStore for B {
         .await
     }
 
-    async fn breaches(&self, tenant: TenantId, limit: u32) -> Result<Vec<BreachRow>> {
+    async fn breaches(
+        &self,
+        tenant: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BreachRow>> {
+        let before = before.unwrap_or(uuid::Uuid::max());
         self.scan(move |c| {
             Box::pin(async move {
-                c.query(sql::BREACHES, args![tenant, limit], breach_row)
+                c.query(sql::BREACHES, args![tenant, before, limit], breach_row)
                     .await
             })
         })

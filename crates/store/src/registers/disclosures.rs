@@ -14,7 +14,13 @@ pub trait DisclosureStore: Send + Sync {
     async fn disclosure(&self, tenant: TenantId, id: uuid::Uuid) -> Result<Option<DisclosureRow>>;
     /// The operator's lookup by id alone.
     async fn disclosure_by_id(&self, id: uuid::Uuid) -> Result<Option<DisclosureRow>>;
-    async fn disclosures(&self, tenant: TenantId, limit: u32) -> Result<Vec<DisclosureRow>>;
+    /// A page of a tenant's requests, newest first, ids below `before`.
+    async fn disclosures(
+        &self,
+        tenant: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<DisclosureRow>>;
     /// An objection, while open and within the window; `false` otherwise.
     async fn object_disclosure(
         &self,
@@ -108,9 +114,18 @@ impl<B: Backend> DisclosureStore for B {
         .await
     }
 
-    async fn disclosures(&self, tenant: TenantId, limit: u32) -> Result<Vec<DisclosureRow>> {
+    async fn disclosures(
+        &self,
+        tenant: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<DisclosureRow>> {
+        let before = before.unwrap_or(uuid::Uuid::max());
         self.scan(move |c| {
-            Box::pin(async move { c.query(sql::DISCLOSURES, args![tenant, limit], row).await })
+            Box::pin(async move {
+                c.query(sql::DISCLOSURES, args![tenant, before, limit], row)
+                    .await
+            })
         })
         .await
     }

@@ -18,8 +18,13 @@ use strongroom_domain::TenantId;
 #[async_trait]
 pub trait RegisterStore: Send + Sync {
     async fn insert_processor(&self, p: &ProcessorRow, log: &ChangeLog) -> Result<()>;
-    /// A tenant's processors and the operator's, newest first.
-    async fn processors(&self, tenant: TenantId, limit: u32) -> Result<Vec<ProcessorRow>>;
+    /// A page of a tenant's processors and the operator's, newest first, ids below `before`.
+    async fn processors(
+        &self,
+        tenant: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ProcessorRow>>;
     async fn processor(&self, tenant: TenantId, id: uuid::Uuid) -> Result<Option<ProcessorRow>>;
     /// Replaces a processor's fields; `false` if there is none.
     async fn update_processor(&self, p: &ProcessorRow, log: &ChangeLog) -> Result<bool>;
@@ -73,12 +78,18 @@ impl<B: Backend> RegisterStore for B {
         .await
     }
 
-    async fn processors(&self, tenant: TenantId, limit: u32) -> Result<Vec<ProcessorRow>> {
+    async fn processors(
+        &self,
+        tenant: TenantId,
+        before: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ProcessorRow>> {
+        let before = before.unwrap_or(uuid::Uuid::max());
         self.scan(move |c| {
             Box::pin(async move {
                 c.query(
                     sql::PROCESSORS,
-                    args![tenant, TenantId::INSTALLATION, limit],
+                    args![tenant, TenantId::INSTALLATION, before, limit],
                     processor_row,
                 )
                 .await

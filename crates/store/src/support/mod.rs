@@ -34,16 +34,18 @@ pub trait SupportStore: Send + Sync {
         tenant: TenantId,
         id: SupportRequestId,
     ) -> Result<Option<SupportRequest>>;
-    /// A tenant's requests, newest first.
+    /// A page of a tenant's requests, newest first, with ids below `before`.
     async fn support_requests_of_tenant(
         &self,
         tenant: TenantId,
+        before: Option<SupportRequestId>,
         limit: u32,
     ) -> Result<Vec<SupportRequest>>;
-    /// A superuser's own requests in every tenant, newest first.
+    /// A page of a superuser's own requests in every tenant, newest first.
     async fn support_requests_of_superuser(
         &self,
         superuser: UserId,
+        before: Option<SupportRequestId>,
         limit: u32,
     ) -> Result<Vec<SupportRequest>>;
     /// Decides a request if it is still open to that decision; `false` otherwise. Revoking
@@ -162,13 +164,15 @@ impl<B: Backend> SupportStore for B {
     async fn support_requests_of_tenant(
         &self,
         tenant: TenantId,
+        before: Option<SupportRequestId>,
         limit: u32,
     ) -> Result<Vec<SupportRequest>> {
+        let before = before.unwrap_or(SupportRequestId(uuid::Uuid::max()));
         self.scan(move |c| {
             Box::pin(async move {
                 c.query(
                     sql::SUPPORT_REQUESTS_OF_TENANT,
-                    args![tenant, limit],
+                    args![tenant, before, limit],
                     request_row,
                 )
                 .await
@@ -180,13 +184,15 @@ impl<B: Backend> SupportStore for B {
     async fn support_requests_of_superuser(
         &self,
         superuser: UserId,
+        before: Option<SupportRequestId>,
         limit: u32,
     ) -> Result<Vec<SupportRequest>> {
+        let before = before.unwrap_or(SupportRequestId(uuid::Uuid::max()));
         self.scan(move |c| {
             Box::pin(async move {
                 c.query(
                     sql::SUPPORT_REQUESTS_OF_SUPERUSER,
-                    args![superuser, limit],
+                    args![superuser, before, limit],
                     request_row,
                 )
                 .await

@@ -258,6 +258,23 @@ async fn breaches_run_on_the_72_hour_clock(b: Backend) {
         "every breach stays: {}",
         list.body
     );
+    // Paged, newest first.
+    let page = admin.get("/api/v1/breaches?limit=1").await;
+    assert_eq!(page.json[0]["id"], quiet.as_str(), "{}", page.body);
+    let next = page.headers["link"].to_str().unwrap().to_owned();
+    let next = next
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    let rest = admin.get(&next).await;
+    assert_eq!(rest.json[0]["id"], id.as_str(), "{}", rest.body);
+    assert!(rest.headers.get("link").is_none());
+    admin
+        .get("/api/v1/breaches?limit=0")
+        .await
+        .assert_problem(400, "invalid_input");
     let log = admin.get("/api/v1/privacy-log").await;
     let actions: Vec<&str> = log
         .json
