@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Writes docs/tom-report-demo.md: the TOM report of the demo tenant of a fresh demo
+# Writes docs/tom-report-demo.md (and its copy in README.md): the TOM report of the demo tenant of a fresh demo
 # installation, as `strongroom report tom` computes it (nothing in it is typed by hand).
 #   sh docs/sample-report.sh
 set -eu
@@ -17,4 +17,13 @@ done
 kill "$server"
 wait "$server" 2>/dev/null || true
 "$bin" --data-dir "$data" report tom --tenant demo --out docs/tom-report-demo.md 2>/dev/null
-echo "wrote docs/tom-report-demo.md"
+# The README shows it between its markers.
+awk -v report=docs/tom-report-demo.md '
+  /<!-- tom-report-demo:start -->/ {
+    print; print "<details><summary>The demo tenant'"'"'s TOM report</summary>"; print "";
+    while ((getline line < report) > 0) print line; print ""; print "</details>"; skip = 1; next
+  }
+  /<!-- tom-report-demo:end -->/ { skip = 0 }
+  !skip { print }
+' README.md > "$data/README.md" && cp "$data/README.md" README.md
+echo "wrote docs/tom-report-demo.md and its copy in README.md"
