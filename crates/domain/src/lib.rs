@@ -13,7 +13,7 @@ pub use ids::{
     ClientId, CollectionId, FamilyId, FileId, GroupId, JobId, LoginEventId, NoticeId, RecordId,
     SessionId, SupportRequestId, TenantId, UserId,
 };
-pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName};
+pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName, TextKind, free_text};
 pub use role::{MembershipRole, Role, Roles};
 pub use scope::{Scope, Scopes};
 pub use status::{

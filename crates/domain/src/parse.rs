@@ -297,6 +297,38 @@ impl utoipa::PartialSchema for TenantName {
 }
 impl utoipa::ToSchema for TenantName {}
 
+/// Whether free text may span lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextKind {
+    /// One line (a name, a reason): no control characters.
+    Line,
+    /// Paragraphs (a breach's nature): line breaks and tabs allowed.
+    Block,
+}
+
+/// Free text as a field takes it: trimmed, 1 to `max` characters, and for a `Line` no control
+/// characters.
+pub fn free_text(
+    field: &'static str,
+    v: &str,
+    max: usize,
+    kind: TextKind,
+) -> Result<String, ParseError> {
+    let v = v.trim();
+    let controls = kind == TextKind::Line && v.chars().any(char::is_control);
+    if v.is_empty() || v.chars().count() > max || controls {
+        let rule = match kind {
+            TextKind::Line => ", no control characters",
+            TextKind::Block => "",
+        };
+        return Err(ParseError::new(
+            field,
+            format!("1 to {max} characters{rule}"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,19 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// The path of the next page, from `Link: <…>; rel="next"` (RFC 8288); `None` on the last.
+    pub fn next_page(&self) -> Option<String> {
+        let link = self.headers.get("link")?.to_str().ok()?;
+        let (target, rel) = link.split_once(';')?;
+        (rel.trim() == "rel=\"next\"").then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    }
+
     /// Asserts a problem+json answer with this status and code.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{}", self.body);

@@ -74,15 +74,12 @@ impl Services {
         scopes: &[String],
     ) -> Result<CreatedClient, CoreError> {
         self.authorize(p, Action::ManageTenant).await?;
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_CLIENT_NAME
-            || name.chars().any(char::is_control)
-        {
-            return Err(CoreError::Invalid(format!(
-                "name: 1 to {MAX_CLIENT_NAME} characters, no control characters"
-            )));
-        }
+        let name = strongroom_domain::free_text(
+            "name",
+            name,
+            MAX_CLIENT_NAME,
+            strongroom_domain::TextKind::Line,
+        )?;
         let scopes = Scopes::from_list(scopes.iter().map(String::as_str))
             .map_err(|e| CoreError::Invalid(format!("scopes: {e}")))?;
         if scopes.is_empty() {
@@ -109,7 +106,7 @@ impl Services {
         let row = ClientRow {
             tenant_id: p.tenant_id,
             id,
-            name: name.to_owned(),
+            name: name.clone(),
             scopes: scopes.clone(),
             secret_digest: Some(secret.digest.0),
             previous_digest: None,

@@ -67,14 +67,18 @@ pub struct BreachView {
     pub history: Vec<BreachHistoryView>,
 }
 
-fn text(field: &str, v: &str, max: usize) -> Result<String, CoreError> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(CoreError::Invalid(format!(
-            "{field}: 1 to {max} characters"
-        )));
-    }
-    Ok(v.to_owned())
+/// Open past its deadline: the authority is not notified 72 hours after awareness.
+pub fn breach_overdue(b: &BreachRow, now: Timestamp) -> bool {
+    b.status == "open" && now > b.aware_at + NOTIFICATION_WINDOW
+}
+
+fn text(field: &'static str, v: &str, max: usize) -> Result<String, CoreError> {
+    Ok(strongroom_domain::free_text(
+        field,
+        v,
+        max,
+        strongroom_domain::TextKind::Block,
+    )?)
 }
 
 fn json(lines: &[String]) -> Result<String, CoreError> {
@@ -394,7 +398,7 @@ impl Services {
         Ok(BreachView {
             data_categories: serde_json::from_str(&row.data_categories)
                 .map_err(|e| CoreError::internal("stored breach categories", e))?,
-            overdue: row.status == "open" && self.clock.now() > deadline_at,
+            overdue: breach_overdue(&row, self.clock.now()),
             deadline_at,
             history,
             row,

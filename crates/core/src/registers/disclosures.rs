@@ -55,14 +55,13 @@ pub struct Released {
     pub records: usize,
 }
 
-fn text(field: &str, v: &str, max: usize) -> Result<String, CoreError> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(CoreError::Invalid(format!(
-            "{field}: 1 to {max} characters"
-        )));
-    }
-    Ok(v.to_owned())
+fn text(field: &'static str, v: &str, max: usize) -> Result<String, CoreError> {
+    Ok(strongroom_domain::free_text(
+        field,
+        v,
+        max,
+        strongroom_domain::TextKind::Block,
+    )?)
 }
 
 fn entry(

@@ -80,14 +80,13 @@ pub struct ProcessorView {
     pub updated_at: Timestamp,
 }
 
-fn text(field: &str, v: &str, max: usize) -> Result<String, CoreError> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(CoreError::Invalid(format!(
-            "{field}: 1 to {max} characters, no control characters"
-        )));
-    }
-    Ok(v.to_owned())
+fn text(field: &'static str, v: &str, max: usize) -> Result<String, CoreError> {
+    Ok(strongroom_domain::free_text(
+        field,
+        v,
+        max,
+        strongroom_domain::TextKind::Line,
+    )?)
 }
 
 /// Checks an input and turns it into a row's fields.

@@ -7,6 +7,7 @@
 //! Markdown: headings, list items, paragraphs — converted by hand, no template engine needed
 //! for four line kinds).
 
+use crate::mail::when as day;
 use crate::{CoreError, Services};
 use std::fmt::Write as _;
 use strongroom_domain::{JobKind, Role, SupportStatus, TenantId, Timestamp};
@@ -27,10 +28,6 @@ pub struct TransportSettings {
 pub enum ReportFormat {
     Markdown,
     Html,
-}
-
-fn day(t: Timestamp) -> String {
-    crate::mail::when(t)
 }
 
 struct Report {
@@ -278,7 +275,7 @@ impl Services {
                         Some(at) => format!(
                             "The vendor's superusers were last reviewed {}{}",
                             day(at),
-                            if now - at > crate::support::REVIEW_OVERDUE {
+                            if self.review_overdue(Some(at), at) {
                                 ": REVIEW OVERDUE"
                             } else {
                                 ""
@@ -304,7 +301,7 @@ impl Services {
                 Some(rv) => format!(
                     "The tenant's {admins} administrator(s) were last reviewed {}{}",
                     day(rv.at),
-                    if now - rv.at > crate::support::REVIEW_OVERDUE {
+                    if self.review_overdue(Some(rv.at), rv.at) {
                         ": REVIEW OVERDUE"
                     } else {
                         ""
@@ -559,9 +556,7 @@ impl Services {
         let open = breaches.iter().filter(|b| b.status == "open").count();
         let overdue = breaches
             .iter()
-            .filter(|b| {
-                b.status == "open" && now > b.aware_at + crate::registers::NOTIFICATION_WINDOW
-            })
+            .filter(|b| crate::registers::breach_overdue(b, now))
             .count();
         r.item(
             &format!(

@@ -29,13 +29,12 @@ impl Services {
                 "--minutes: 1 to {MAX_BREAK_GLASS_MINUTES}"
             )));
         }
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > crate::support::MAX_REASON {
-            return Err(CoreError::Invalid(format!(
-                "--reason: 1 to {} characters",
-                crate::support::MAX_REASON
-            )));
-        }
+        let reason = strongroom_domain::free_text(
+            "--reason",
+            reason,
+            crate::support::MAX_REASON,
+            strongroom_domain::TextKind::Line,
+        )?;
         let tenant = match Slug::parse(tenant) {
             Ok(slug) if slug.as_str() != OPERATOR_SLUG => self.store.tenant_by_slug(&slug).await?,
             _ => None,
@@ -68,7 +67,7 @@ impl Services {
             tenant_id: tenant.id,
             id: SupportRequestId::new(),
             superuser_id: su.id,
-            reason: reason.to_owned(),
+            reason: reason.clone(),
             kind: SupportKind::Read,
             user_id: None,
             minutes,

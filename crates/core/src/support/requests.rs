@@ -90,15 +90,12 @@ impl Services {
         req: NewSupportRequest,
     ) -> Result<SupportRequestView, CoreError> {
         self.superuser_tenant(p).await?;
-        let reason = req.reason.trim();
-        if reason.is_empty()
-            || reason.chars().count() > MAX_REASON
-            || reason.chars().any(char::is_control)
-        {
-            return Err(CoreError::Invalid(format!(
-                "reason: 1 to {MAX_REASON} characters, no control characters"
-            )));
-        }
+        let reason = strongroom_domain::free_text(
+            "reason",
+            &req.reason,
+            MAX_REASON,
+            strongroom_domain::TextKind::Line,
+        )?;
         if !(1..=MAX_GRANT_MINUTES).contains(&req.minutes) {
             return Err(CoreError::Invalid(format!(
                 "minutes: 1 to {MAX_GRANT_MINUTES} (7 days)"
@@ -140,7 +137,7 @@ impl Services {
             tenant_id: tenant.id,
             id: SupportRequestId::new(),
             superuser_id: p.user_id,
-            reason: reason.to_owned(),
+            reason: reason.clone(),
             kind: req.kind,
             user_id: req.user_id,
             minutes: req.minutes,

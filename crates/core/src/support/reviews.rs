@@ -197,10 +197,12 @@ impl Services {
         keep: &[Email],
         remove: &[Email],
     ) -> Result<AccessReviewView, CoreError> {
-        let reviewer = reviewer.trim();
-        if reviewer.is_empty() || reviewer.chars().count() > 200 {
-            return Err(CoreError::Invalid("--reviewer: 1 to 200 characters".into()));
-        }
+        let reviewer = strongroom_domain::free_text(
+            "--reviewer",
+            reviewer,
+            200,
+            strongroom_domain::TextKind::Line,
+        )?;
         let operator = self
             .operator_tenant()
             .await?
@@ -236,7 +238,7 @@ impl Services {
             tenant_id: operator.id,
             id: uuid::Uuid::now_v7(),
             reviewer_id: None,
-            reviewer: reviewer.to_owned(),
+            reviewer: reviewer.clone(),
             at: self.clock.now(),
             decisions: decisions_json(&decisions)?,
         };
@@ -246,8 +248,8 @@ impl Services {
         for e in remove {
             self.remove_superuser(e).await?;
         }
-        tracing::info!(reviewer, removed = remove.len(), "superusers reviewed");
-        Self::review_view(&review, reviewer.to_owned())
+        tracing::info!(removed = remove.len(), "superusers reviewed");
+        Self::review_view(&review, reviewer.clone())
     }
 
     /// The newest review of the superusers, if any.

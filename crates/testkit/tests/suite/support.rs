@@ -329,13 +329,7 @@ async fn requests_expire_grants_end_and_a_removed_superuser_holds_nothing(b: Bac
     let page = f.admin.get("/api/v1/support/requests?limit=2").await;
     assert_eq!(page.json.as_array().unwrap().len(), 2, "{}", page.body);
     assert_eq!(page.json[0]["id"], id, "{}", page.body);
-    let next = page.headers["link"].to_str().unwrap().to_owned();
-    let next = next
-        .trim_start_matches('<')
-        .split('>')
-        .next()
-        .unwrap()
-        .to_owned();
+    let next = page.next_page().expect("a next page");
     let rest = f.admin.get(&next).await;
     assert_eq!(rest.json.as_array().unwrap().len(), 1, "{}", rest.body);
 
