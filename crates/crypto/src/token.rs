@@ -23,6 +23,8 @@ pub enum TokenKind {
     ClientSecret,
     /// A superuser's session under a support grant.
     SupportAccess,
+    /// A web console session (the `__Host-strongroom` cookie); never a bearer token.
+    Console,
 }
 
 impl TokenKind {
@@ -34,6 +36,7 @@ impl TokenKind {
             TokenKind::ClientAccess => "srt",
             TokenKind::ClientSecret => "srs",
             TokenKind::SupportAccess => "srg",
+            TokenKind::Console => "src",
         }
     }
 }

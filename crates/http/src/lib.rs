@@ -6,6 +6,7 @@
 
 pub use axum::Router;
 
+pub mod console;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(routes::system())
+        .merge(console::router(state.clone()))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -455,6 +455,9 @@ pub struct PrivacyQuery {
     pub actor: Option<Uuid>,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// Entries before this sequence number only (the cursor: the last `seq` of the previous
+    /// page).
+    pub before: Option<u64>,
     pub limit: u32,
 }
 

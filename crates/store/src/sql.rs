@@ -40,6 +40,12 @@ pub const LIST_USERS: &str = concat!(
     user_select!(),
     " WHERE u.tenant_id = $1 AND u.status <> 'deleted' ORDER BY u.created_at, u.user_id"
 );
+/// A page of the tenant's users that are not deleted, newest first (ids are UUIDv7), before a
+/// cursor.
+pub const USERS_PAGE: &str = concat!(
+    user_select!(),
+    " WHERE u.tenant_id = $1 AND u.status <> 'deleted' AND u.user_id < $2 ORDER BY u.user_id DESC LIMIT $3"
+);
 
 /// `$1` name, `$2` roles, `$3` whether to touch the licence, `$4` the new licence expiry.
 pub const UPDATE_USER: &str = "UPDATE users SET name_sealed = COALESCE($1, name_sealed), roles = COALESCE($2, roles), license_expires_at = CASE WHEN $3 THEN $4 ELSE license_expires_at END, updated_at = $5 WHERE tenant_id = $6 AND user_id = $7 AND status <> 'deleted'";
@@ -122,7 +128,7 @@ pub const PRIVACY_PAGE: &str = concat!(
 pub const PRIVACY_QUERY: &str = concat!(
     "SELECT ",
     privacy_cols!(),
-    " FROM privacy_log WHERE tenant_id = $1 AND ($2 OR subject_id = $3) AND ($4 OR actor_id = $5) AND at >= $6 AND at < $7 ORDER BY seq DESC LIMIT $8"
+    " FROM privacy_log WHERE tenant_id = $1 AND ($2 OR subject_id = $3) AND ($4 OR actor_id = $5) AND at >= $6 AND at < $7 AND seq < $8 ORDER BY seq DESC LIMIT $9"
 );
 
 pub const INSERT_CHECKPOINT: &str = "INSERT INTO privacy_checkpoints (tenant_id, seq, hash, at, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, seq) DO NOTHING";
@@ -147,6 +153,8 @@ pub const SPEND_REFRESH: &str = "UPDATE sessions SET refreshed_at = $1, revoked_
 /// Whether a refresh token exists and was already spent (reuse), and its family.
 pub const REFRESH_STATE: &str =
     "SELECT family_id, refreshed_at FROM sessions WHERE tenant_id = $1 AND refresh_digest = $2";
+/// A console session's idle end moves on, never past its absolute end (`refresh_expires_at`).
+pub const EXTEND_SESSION: &str = "UPDATE sessions SET access_expires_at = CASE WHEN $1 < refresh_expires_at THEN $1 ELSE refresh_expires_at END WHERE tenant_id = $2 AND session_id = $3 AND revoked_at IS NULL";
 pub const REVOKE_FAMILY: &str = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND family_id = $3 AND revoked_at IS NULL";
 
 pub const DELETE_OPEN_RESETS: &str =

@@ -45,6 +45,14 @@ impl Services {
         }
     }
 
+    /// Whether the caller's roles allow an operation on the tenant: the same Cedar decision,
+    /// for the console to offer only the pages the caller may use (each page's operation is
+    /// still decided by its service).
+    pub async fn may(&self, p: &Principal, action: Action) -> Result<bool, CoreError> {
+        let (actor, _) = Self::actor(p);
+        self.may_call(&actor, action).await
+    }
+
     /// The level-2 decision itself (cached in `Access`), shared by [`Self::authorize`] and
     /// [`Self::level2`].
     async fn may_call(&self, actor: &Actor, action: Action) -> Result<bool, CoreError> {

@@ -248,6 +248,20 @@ pub struct Access {
     level2: Mutex<HashMap<(Actor, Action), Verdict>>,
 }
 
+/// A Cedar error with the line of the policy text it points at (`line 3: …`), so an editor
+/// can show it there.
+fn located(text: &str, e: &(impl miette::Diagnostic + std::fmt::Display)) -> String {
+    let line = e.labels().and_then(|mut l| l.next()).map(|l| {
+        text.get(..l.offset())
+            .map_or(0, |before| before.matches('\n').count())
+            + 1
+    });
+    match line {
+        Some(n) => format!("line {n}: {e}"),
+        None => e.to_string(),
+    }
+}
+
 fn broken(what: &'static str) -> CoreError {
     CoreError::internal(what, "access policy machinery failed")
 }
@@ -367,8 +381,9 @@ impl Access {
                 "policies: at most {MAX_POLICY_BYTES} bytes"
             )));
         }
-        let parsed = PolicySet::from_str(text)
-            .map_err(|e| CoreError::Invalid(format!("policies do not parse: {e}")))?;
+        let parsed = PolicySet::from_str(text).map_err(|e| {
+            CoreError::Invalid(format!("policies do not parse: {}", located(text, &e)))
+        })?;
         let mut set = PolicySet::new();
         let mut seen = HashSet::new();
         for p in parsed.policies() {
@@ -399,7 +414,7 @@ impl Access {
         if !result.validation_passed() {
             let problems: Vec<String> = result
                 .validation_errors()
-                .map(|e| format!("{}: {e}", e.policy_id()))
+                .map(|e| format!("{}: {}", e.policy_id(), located(text, e)))
                 .collect();
             return Err(CoreError::Invalid(format!(
                 "policies do not validate against the schema: {}",

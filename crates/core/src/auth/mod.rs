@@ -4,6 +4,7 @@
 //! Timing: a login for an unknown e-mail or a blocked account verifies the password against a
 //! dummy hash, so every path costs one Argon2id verification plus a few store calls.
 
+pub mod console;
 pub mod hashing;
 pub mod password_policy;
 pub mod throttle;
@@ -255,6 +256,22 @@ impl Services {
         code: Option<&str>,
         ip: IpAddr,
     ) -> Result<TokenPair, CoreError> {
+        let (tenant, user) = self
+            .check_login(tenant_slug, email, password, code, ip)
+            .await?;
+        self.start_session(tenant, user).await
+    }
+
+    /// The login's checks (throttle, password, lockout, second factor, history) without the
+    /// session: the API's login and the console's sign-in start different kinds of session.
+    pub(crate) async fn check_login(
+        &self,
+        tenant_slug: &str,
+        email: &str,
+        password: SecretString,
+        code: Option<&str>,
+        ip: IpAddr,
+    ) -> Result<(TenantId, UserId), CoreError> {
         let throttled = self.check_throttle(ip).err();
         if let Some(refusal) = throttled
             .as_ref()
@@ -305,7 +322,7 @@ impl Services {
                 self.store.clear_login_failures(tenant.id, id).await?;
                 self.log_login(tenant.id, Some(u), ip, LoginOutcome::Success)
                     .await?;
-                return self.start_session(tenant.id, id).await;
+                return Ok((tenant.id, id));
             }
             let count = self
                 .store
@@ -391,6 +408,12 @@ impl Services {
             return self.authenticate_support(access_token).await;
         }
         let p = self.person_behind(access_token).await?;
+        Self::settled(p)
+    }
+
+    /// The caller, if their account is settled: no initial password left to change, and a
+    /// second factor if the tenant requires one of their roles.
+    pub fn settled(p: Principal) -> Result<Principal, CoreError> {
         if p.must_change_password {
             return Err(CoreError::PasswordChangeRequired);
         }
@@ -554,12 +577,45 @@ impl Services {
         new: SecretString,
         ip: IpAddr,
     ) -> Result<TokenPair, CoreError> {
+        self.replace_password(p, current, new, ip).await?;
+        self.start_session(p.tenant_id, p.user_id).await
+    }
+
+    /// The password change itself: policy, re-authentication, the new hash; every session of
+    /// the person ends (the caller starts the next one).
+    pub(crate) async fn replace_password(
+        &self,
+        p: &Principal,
+        current: SecretString,
+        new: SecretString,
+        ip: IpAddr,
+    ) -> Result<(), CoreError> {
         crate::auth::password_policy::check(&new)?;
         if current.expose_secret() == new.expose_secret() {
             return Err(CoreError::WeakPassword(
                 "the new password must differ from the current one".into(),
             ));
         }
+        self.confirm_password(p, current, ip).await?;
+        let hash = self.hasher.hash(new).await?;
+        if !self
+            .store
+            .set_password(p.tenant_id, p.user_id, &hash, false, self.clock.now())
+            .await?
+        {
+            return Err(CoreError::Unauthenticated);
+        }
+        Ok(())
+    }
+
+    /// Re-authentication: the caller's current password, before a security change. A wrong
+    /// one counts towards lockout like a wrong login.
+    pub async fn confirm_password(
+        &self,
+        p: &Principal,
+        current: SecretString,
+        ip: IpAddr,
+    ) -> Result<(), CoreError> {
         let tenant = self
             .store
             .tenant_by_id(p.tenant_id)
@@ -588,15 +644,7 @@ impl Services {
                 .await?;
             return Err(failure_error(count.failed, tenant.lockout_threshold));
         }
-        let hash = self.hasher.hash(new).await?;
-        if !self
-            .store
-            .set_password(p.tenant_id, p.user_id, &hash, false, self.clock.now())
-            .await?
-        {
-            return Err(CoreError::Unauthenticated);
-        }
-        self.start_session(p.tenant_id, p.user_id).await
+        Ok(())
     }
 
     pub(crate) fn send_in_background(&self, to: Email, subject: &'static str, body: String) {

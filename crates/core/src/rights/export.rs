@@ -253,6 +253,7 @@ impl Services {
                     actor: None,
                     from: None,
                     to: None,
+                    before: None,
                     limit: u32::MAX,
                 },
                 false,

@@ -51,18 +51,25 @@ impl Services {
             "read_privacy_log",
         )
         .await?;
-        q.limit = q.limit.clamp(1, PRIVACY_PAGE_LIMIT);
+        q.limit = q.limit.clamp(1, PRIVACY_PAGE_LIMIT + 1);
         self.privacy_views(p.tenant_id, &q, true).await
     }
 
-    /// `GET /me/privacy-log`: who viewed or changed my data, newest first.
-    pub async fn my_privacy_log(&self, p: &Principal) -> Result<Vec<PrivacyView>, CoreError> {
+    /// `GET /me/privacy-log`: who viewed or changed my data, newest first, a page of `limit`
+    /// entries before the sequence number `before`.
+    pub async fn my_privacy_log(
+        &self,
+        p: &Principal,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<PrivacyView>, CoreError> {
         let q = PrivacyQuery {
             subject: Some(p.user_id.0),
             actor: None,
             from: None,
             to: None,
-            limit: PRIVACY_PAGE_LIMIT,
+            before,
+            limit: limit.clamp(1, PRIVACY_PAGE_LIMIT + 1),
         };
         self.privacy_views(p.tenant_id, &q, false).await
     }

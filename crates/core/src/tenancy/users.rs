@@ -203,16 +203,53 @@ impl Services {
         Ok((user.id, password))
     }
 
-    pub async fn list_users(&self, p: &Principal) -> Result<Vec<UserInfo>, CoreError> {
+    /// `GET /users`: a page of the tenant's users, newest first, after `after` (fetch one more
+    /// than the page to learn whether another follows). Only the users shown are decrypted,
+    /// and each is one privacy-log entry, committed before the page goes out.
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserInfo>, CoreError> {
         self.authorize_logged(p, Action::ReadUsers, None, "read")
             .await?;
-        let users = self.store.list_users(p.tenant_id).await?;
+        let users = self.store.users_page(p.tenant_id, after, limit).await?;
+        self.open_logged(p, users).await
+    }
+
+    /// `GET /users?email=`: the user with this address, through the blind index (nothing else
+    /// is decrypted); empty when there is none.
+    pub async fn find_user_by_email(
+        &self,
+        p: &Principal,
+        email: &str,
+    ) -> Result<Vec<UserInfo>, CoreError> {
+        self.authorize_logged(p, Action::ReadUsers, None, "read")
+            .await?;
+        let Ok(email) = Email::parse(email) else {
+            return Ok(Vec::new());
+        };
+        let keys = self.tenant_keys(p.tenant_id).await?;
+        let user = self
+            .store
+            .user_by_email_index(p.tenant_id, &keys.email_index(email.as_str()))
+            .await?
+            .filter(|u| u.status != UserStatus::Deleted);
+        self.open_logged(p, user.into_iter().collect()).await
+    }
+
+    /// Opens the users shown to the caller, one privacy-log entry each.
+    async fn open_logged(
+        &self,
+        p: &Principal,
+        users: Vec<User>,
+    ) -> Result<Vec<UserInfo>, CoreError> {
         let keys = self.tenant_keys_for(p.tenant_id, &users).await?;
         let infos = users
             .into_iter()
             .map(|u| Self::open_user(&keys, u))
             .collect::<Result<Vec<_>, _>>()?;
-        // One entry per person shown, committed before the list goes out.
         let entries = infos
             .iter()
             .map(|u| {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use strongroom_core::rights::Export;
 use strongroom_domain::UserId;
 
-fn zip_response(e: Export) -> Response {
+pub(crate) fn zip_response(e: Export) -> Response {
     let mut resp = Body::from_stream(e.body).into_response();
     let h = resp.headers_mut();
     h.insert(

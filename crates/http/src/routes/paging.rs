@@ -23,15 +23,7 @@ pub struct PageParams {
 
 impl PageParams {
     pub fn limit(&self) -> Result<u32, Problem> {
-        let limit = self.limit.unwrap_or(DEFAULT);
-        if (1..=MAX).contains(&limit) {
-            Ok(limit)
-        } else {
-            Err(Problem::new(
-                Code::InvalidInput,
-                format!("limit: 1 to {MAX}"),
-            ))
-        }
+        limit(self.limit)
     }
 
     pub fn after(&self) -> Option<uuid::Uuid> {
@@ -39,21 +31,36 @@ impl PageParams {
     }
 }
 
-/// Answers `items` (fetched with one more than `limit`) as one page of `path`, with the link
-/// to the next page when there is one; `tail` follows the page (entries no cursor pages).
-pub fn page<T: Serialize>(
+/// A page size as asked for: 1 to 500, 100 if not given.
+pub fn limit(asked: Option<u32>) -> Result<u32, Problem> {
+    let limit = asked.unwrap_or(DEFAULT);
+    if (1..=MAX).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Problem::new(
+            Code::InvalidInput,
+            format!("limit: 1 to {MAX}"),
+        ))
+    }
+}
+
+/// Answers `items` (fetched with one more than `limit`) as one page of `path` (which may carry
+/// the list's filters as a query), with the link to the next page when there is one; `tail`
+/// follows the page (entries no cursor pages).
+pub fn page<T: Serialize, C: std::fmt::Display>(
     path: &str,
     limit: u32,
     mut items: Vec<T>,
     tail: Vec<T>,
-    id: impl Fn(&T) -> uuid::Uuid,
+    id: impl Fn(&T) -> C,
 ) -> Response {
     let mut headers = HeaderMap::new();
     if items.len() > limit as usize {
         items.truncate(limit as usize);
         if let Some(last) = items.last()
             && let Ok(v) = HeaderValue::from_str(&format!(
-                "<{path}?after={}&limit={limit}>; rel=\"next\"",
+                "<{path}{}after={}&limit={limit}>; rel=\"next\"",
+                if path.contains('?') { '&' } else { '?' },
                 id(last)
             ))
         {

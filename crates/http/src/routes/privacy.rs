@@ -3,8 +3,9 @@
 use crate::AppState;
 use crate::extract::{ApiQuery, Caller, Unsettled};
 use crate::problem::{Problem, ProblemBody};
-use axum::Json;
+use crate::routes::paging::{self, page};
 use axum::extract::State;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use strongroom_core::rights::PrivacyView;
 use strongroom_domain::{Timestamp, UserId};
@@ -67,51 +68,102 @@ pub struct PrivacyLogParams {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[param(value_type = String, format = DateTime, required = false)]
     to: Option<Timestamp>,
-    /// How many entries, at most 500 (the default): a larger number answers 500, 0 answers 1.
-    #[param(value_type = u64, required = false, minimum = 0, maximum = 4_294_967_295.0)]
+    /// Page size: 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// The cursor of the `Link: rel="next"` of the previous page.
+    after: Option<u64>,
 }
 
-/// The tenant's privacy log, newest first (administrators).
+/// Query parameters of a person's own privacy log.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MyPrivacyLogParams {
+    /// Page size: 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// The cursor of the `Link: rel="next"` of the previous page.
+    after: Option<u64>,
+}
+
+fn rfc3339(t: Timestamp) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The tenant's privacy log, newest first, paged (`Link: rel="next"`, filters kept); for
+/// administrators.
 #[utoipa::path(get, path = "/api/v1/privacy-log", tag = "privacy", security(("bearer" = [])), params(PrivacyLogParams),
-    responses((status = 200, body = [PrivacyEntryView]), (status = 403, body = ProblemBody)))]
+    responses((status = 200, body = [PrivacyEntryView],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn privacy_log(
     State(s): State<AppState>,
     Caller(p): Caller,
     ApiQuery(q): ApiQuery<PrivacyLogParams>,
-) -> Result<Json<Vec<PrivacyEntryView>>, Problem> {
+) -> Result<Response, Problem> {
+    let limit = paging::limit(q.limit)?;
     let query = PrivacyQuery {
         subject: q.subject_id.map(|u| u.0),
         actor: q.actor_id.map(|u| u.0),
         from: q.from,
         to: q.to,
-        limit: q
-            .limit
-            .unwrap_or(strongroom_core::rights::PRIVACY_PAGE_LIMIT),
+        before: q.after,
+        limit: limit + 1,
     };
-    Ok(Json(
-        s.services
-            .privacy_log(&p, query)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-    ))
+    let mut filters: Vec<(&str, String)> = Vec::new();
+    if let Some(u) = q.subject_id {
+        filters.push(("subject_id", u.0.to_string()));
+    }
+    if let Some(u) = q.actor_id {
+        filters.push(("actor_id", u.0.to_string()));
+    }
+    if let Some(t) = q.from {
+        filters.push(("from", rfc3339(t)));
+    }
+    if let Some(t) = q.to {
+        filters.push(("to", rfc3339(t)));
+    }
+    let filters = serde_urlencoded::to_string(&filters).unwrap_or_default();
+    let path = if filters.is_empty() {
+        "/api/v1/privacy-log".to_owned()
+    } else {
+        format!("/api/v1/privacy-log?{filters}")
+    };
+    let entries: Vec<PrivacyEntryView> = s
+        .services
+        .privacy_log(&p, query)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(page(&path, limit, entries, Vec::new(), |e| e.seq))
 }
 
-/// Who viewed or changed my data, newest first.
-#[utoipa::path(get, path = "/api/v1/me/privacy-log", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = [PrivacyEntryView]), (status = 401, body = ProblemBody)))]
+/// Who viewed or changed my data, newest first, paged (`Link: rel="next"`).
+#[utoipa::path(get, path = "/api/v1/me/privacy-log", tag = "me", security(("bearer" = [])), params(MyPrivacyLogParams),
+    responses((status = 200, body = [PrivacyEntryView],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody)))]
 pub async fn my_privacy_log(
     State(s): State<AppState>,
     Unsettled(p): Unsettled,
-) -> Result<Json<Vec<PrivacyEntryView>>, Problem> {
-    Ok(Json(
-        s.services
-            .my_privacy_log(&p)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+    ApiQuery(q): ApiQuery<MyPrivacyLogParams>,
+) -> Result<Response, Problem> {
+    let limit = paging::limit(q.limit)?;
+    let entries: Vec<PrivacyEntryView> = s
+        .services
+        .my_privacy_log(&p, q.after, limit + 1)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(page(
+        "/api/v1/me/privacy-log",
+        limit,
+        entries,
+        Vec::new(),
+        |e| e.seq,
     ))
 }

@@ -1,11 +1,13 @@
 //! `/users` and `/groups`: administration of a tenant's people (administrators only).
 
 use crate::AppState;
-use crate::extract::{ApiJson, ApiPath, Caller};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use crate::problem::{Problem, ProblemBody};
+use crate::routes::paging::{self, page};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
 use strongroom_core::tenancy::{NewUserRequest, UserChanges, UserInfo};
@@ -91,21 +93,45 @@ pub async fn create_user(
     ))
 }
 
-/// List the tenant's users.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = [UserView]), (status = 403, body = ProblemBody)))]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserListParams {
+    /// Find the one user with this address (through the blind index); the answer is a list of
+    /// zero or one.
+    #[param(max_length = 320)]
+    email: Option<String>,
+    /// Page size: 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// The cursor of the `Link: rel="next"` of the previous page.
+    after: Option<uuid::Uuid>,
+}
+
+/// The tenant's users, newest first, paged (`Link: rel="next"`); with `email`, the one user
+/// with that address. Every user shown is a privacy-log entry.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(UserListParams),
+    responses((status = 200, body = [UserView],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn list_users(
     State(s): State<AppState>,
     Caller(p): Caller,
-) -> Result<Json<Vec<UserView>>, Problem> {
-    Ok(Json(
-        s.services
-            .list_users(&p)
-            .await?
-            .into_iter()
-            .map(UserView::from)
-            .collect(),
-    ))
+    ApiQuery(q): ApiQuery<UserListParams>,
+) -> Result<Response, Problem> {
+    let limit = paging::limit(q.limit)?;
+    if let Some(email) = &q.email {
+        let found = s.services.find_user_by_email(&p, email).await?;
+        return Ok(Json(found.into_iter().map(UserView::from).collect::<Vec<_>>()).into_response());
+    }
+    let users: Vec<UserView> = s
+        .services
+        .list_users(&p, q.after.map(UserId::from), limit + 1)
+        .await?
+        .into_iter()
+        .map(UserView::from)
+        .collect();
+    Ok(page("/api/v1/users", limit, users, Vec::new(), |u| u.id.0))
 }
 
 /// One user of the tenant.

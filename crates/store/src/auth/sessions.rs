@@ -5,7 +5,7 @@ use crate::exec::{Backend, Exec, args, named};
 use crate::tenancy::groups::memberships;
 use crate::{NewSession, RefreshOutcome, Result, SessionPrincipal, keys, sql};
 use async_trait::async_trait;
-use strongroom_domain::{FamilyId, Roles, TenantId, Timestamp, UserId};
+use strongroom_domain::{FamilyId, Roles, SessionId, TenantId, Timestamp, UserId};
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -28,6 +28,14 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<RefreshOutcome>;
     async fn revoke_family(&self, tenant: TenantId, family: FamilyId, now: Timestamp)
     -> Result<()>;
+    /// Moves a live session's access expiry to `until`, but never past its refresh expiry
+    /// (a console session's absolute end).
+    async fn extend_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+        until: Timestamp,
+    ) -> Result<()>;
 }
 
 #[async_trait]
@@ -132,6 +140,22 @@ impl<B: Backend> SessionStore for B {
         self.write_one(move |c| {
             Box::pin(async move {
                 c.execute(sql::REVOKE_FAMILY, args![now, tenant, family])
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn extend_session(
+        &self,
+        tenant: TenantId,
+        session: SessionId,
+        until: Timestamp,
+    ) -> Result<()> {
+        self.write_one(move |c| {
+            Box::pin(async move {
+                c.execute(sql::EXTEND_SESSION, args![until, tenant, session])
                     .await?;
                 Ok(())
             })

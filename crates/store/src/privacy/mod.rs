@@ -102,6 +102,7 @@ impl<B: Backend> PrivacyLogStore for B {
                         q.actor,
                         q.from.map_or(i64::MIN, to_millis),
                         q.to.map_or(i64::MAX, to_millis),
+                        q.before.map_or(Ok(i64::MAX), seq)?,
                         q.limit
                     ],
                     rows::privacy,

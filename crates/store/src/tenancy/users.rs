@@ -18,6 +18,14 @@ pub trait UserStore: Send + Sync {
     async fn user_by_id(&self, tenant: TenantId, id: UserId) -> Result<Option<User>>;
     /// Users that are not deleted, oldest first.
     async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>>;
+    /// A page of the users that are not deleted, newest first, before `before` (the last id of
+    /// the previous page).
+    async fn users_page(
+        &self,
+        tenant: TenantId,
+        before: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>>;
     /// Applies the patch to a user that is not deleted; `None` if there is no such user.
     async fn update_user(
         &self,
@@ -119,6 +127,23 @@ impl<B: Backend> UserStore for B {
     async fn list_users(&self, tenant: TenantId) -> Result<Vec<User>> {
         self.scan(move |c| {
             Box::pin(async move { c.query(sql::LIST_USERS, args![tenant], rows::user).await })
+        })
+        .await
+    }
+
+    async fn users_page(
+        &self,
+        tenant: TenantId,
+        before: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>> {
+        // The greatest id there can be stands for "from the newest".
+        let before = before.unwrap_or(UserId(uuid::Uuid::max()));
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(sql::USERS_PAGE, args![tenant, before, limit], rows::user)
+                    .await
+            })
         })
         .await
     }

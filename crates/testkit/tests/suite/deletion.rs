@@ -41,7 +41,7 @@ async fn blob_count(s: &TestServer) -> usize {
 async fn logged_actions(admin: &Client, subject: &str) -> Vec<String> {
     let r = admin
         .get(&format!(
-            "/api/v1/privacy-log?subject_id={subject}&limit=1000"
+            "/api/v1/privacy-log?subject_id={subject}&limit=500"
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -9,6 +9,7 @@
 mod api;
 mod backup;
 mod clients;
+mod console;
 mod deletion;
 mod isolation;
 mod keys;

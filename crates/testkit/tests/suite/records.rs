@@ -118,7 +118,7 @@ async fn log_has(
 ) -> bool {
     let r = admin
         .get(&format!(
-            "/api/v1/privacy-log?subject_id={subject}&limit=1000"
+            "/api/v1/privacy-log?subject_id={subject}&limit=500"
         ))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -273,7 +273,7 @@ async fn seed_000_life_cycle_day_by_day(b: Backend) {
     let admin = s.client().logged_in(&t, &email, &pw).await.0;
     let r = admin
         .get(&format!(
-            "/api/v1/privacy-log?subject_id={}&limit=1000",
+            "/api/v1/privacy-log?subject_id={}&limit=500",
             loser.id
         ))
         .await;

@@ -231,7 +231,7 @@ async fn export_holds_exactly_what_was_put_in(b: Backend) {
         .assert_problem(404, "not_found");
     // Each export is in the privacy log.
     let r = admin
-        .get(&format!("/api/v1/privacy-log?subject_id={p1}&limit=1000"))
+        .get(&format!("/api/v1/privacy-log?subject_id={p1}&limit=500"))
         .await;
     let exports: Vec<&Value> = r
         .json
@@ -338,7 +338,7 @@ async fn forgetting_leaves_nothing_readable_and_the_log_verifies(b: Backend) {
     assert_eq!(h[0]["actor"], "Deleted GDPR");
     // Every log view names her "Deleted GDPR"; the chain verifies.
     let r = admin
-        .get(&format!("/api/v1/privacy-log?actor_id={p1}&limit=1000"))
+        .get(&format!("/api/v1/privacy-log?actor_id={p1}&limit=500"))
         .await;
     let entries = r.json.as_array().unwrap();
     assert!(!entries.is_empty());
