@@ -55,6 +55,12 @@ enum Command {
         #[command(subcommand)]
         command: SuperuserCommand,
     },
+    /// The vendor's own apps (OAuth public clients: authorization code with PKCE), valid in
+    /// every tenant.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
     /// The operator's own processors (hosting, mail), which every tenant's register lists.
     Processor {
         #[command(subcommand)]
@@ -323,6 +329,21 @@ struct BreachArgs {
 }
 
 #[derive(Subcommand)]
+enum AppCommand {
+    /// Register an app: prints its client_id (a public client has no secret).
+    Add {
+        #[arg(long)]
+        name: String,
+        /// A redirect URI (repeat for more): https://…, http://127.0.0.1/… (any port at the
+        /// authorization, RFC 8252), or a private-use scheme such as com.example.app:/callback.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+    },
+    /// List the registered apps (JSON lines).
+    List,
+}
+
+#[derive(Subcommand)]
 enum ProcessorCommand {
     /// Add an operator-wide processor (every tenant sees it, read-only).
     Add(ProcessorArgs),
@@ -477,36 +498,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?,
         ),
-        Command::Keys {
-            command:
-                KeysCommand::Rotate {
-                    root,
-                    finish,
-                    tenant,
-                },
-        } => {
-            let summary = match tenant {
-                Some(slug) => strongroom::keys::rotate_tenant(&config, &slug).await?,
-                None => strongroom::keys::rotate_root(&config, finish && root).await?,
-            };
-            writeln!(std::io::stdout(), "{summary}")?;
-            Ok(())
-        }
+        Command::Keys { command } => keys_command(&config, command).await,
         Command::Audit {
             command: AuditCommand::Verify { tenant },
         } => audit_verify(&config, tenant.as_deref()).await,
         Command::Retention {
             command: RetentionCommand::Run { now, dry_run },
         } => retention_run(&config, now.as_deref(), dry_run).await,
-        Command::Keys {
-            command: KeysCommand::Export { out },
-        } => {
-            let summary = strongroom::keys::export(&config, &out).await?;
-            writeln!(std::io::stdout(), "{summary}")?;
-            Ok(())
-        }
         Command::Tenant { command } => tenant_command(&config, command).await,
         Command::Superuser { command } => superuser_command(&config, command).await,
+        Command::App { command } => app_command(&config, command).await,
         Command::Processor {
             command: ProcessorCommand::Add(add),
         } => processor_add(&config, add).await,
@@ -672,6 +673,56 @@ async fn breach_open(config: &Config, a: BreachArgs) -> anyhow::Result<()> {
         })
         .to_string(),
     )
+}
+
+/// `keys rotate`, `keys export`.
+async fn keys_command(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let summary = match command {
+        KeysCommand::Rotate {
+            root,
+            finish,
+            tenant,
+        } => match tenant {
+            Some(slug) => strongroom::keys::rotate_tenant(config, &slug).await?,
+            None => strongroom::keys::rotate_root(config, finish && root).await?,
+        },
+        KeysCommand::Export { out } => strongroom::keys::export(config, &out).await?,
+    };
+    writeln!(std::io::stdout(), "{summary}")?;
+    Ok(())
+}
+
+/// `app add`, `app list`.
+async fn app_command(config: &Config, command: AppCommand) -> anyhow::Result<()> {
+    let services = startup::services(config, Arc::new(SystemClock)).await?;
+    match command {
+        AppCommand::Add {
+            name,
+            redirect_uris,
+        } => {
+            let app = services
+                .register_app(&name, &redirect_uris)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            print(
+                &serde_json::json!({"id": app.id.0, "client_id": app.client_id, "name": name, "redirect_uris": redirect_uris})
+                    .to_string(),
+            )
+        }
+        AppCommand::List => {
+            for a in services
+                .operator_apps()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                print(
+                    &serde_json::json!({"id": a.id.0, "client_id": a.client_id, "name": a.name, "redirect_uris": a.redirect_uris})
+                        .to_string(),
+                )?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// `processor add`.

@@ -1286,6 +1286,40 @@ async fn superuser_and_break_glass_commands(b: Backend) {
         .unwrap();
     assert_eq!(ria["status"], "disabled", "{list}");
 
+    // The vendor's apps: registered once, listed, a bad redirect URI refused.
+    let app = ok(run(&[
+        "app",
+        "add",
+        "--name",
+        "Vendor mobile",
+        "--redirect-uri",
+        "com.vendor.mobile:/oauth",
+        "--redirect-uri",
+        "http://127.0.0.1/callback",
+    ]));
+    let client_id = app["client_id"].as_str().unwrap().to_owned();
+    assert!(
+        client_id.starts_with("sri_AAAAAAAAAAAAAAAAAAAAAA_"),
+        "{app}"
+    );
+    let listed = run(&["app", "list"]);
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&client_id));
+    let bad = run(&[
+        "app",
+        "add",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "http://app.example/cb",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("loopback"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
     // The registers' operator commands.
     let p = ok(run(&[
         "processor",

@@ -115,3 +115,41 @@ pub fn when(t: strongroom_domain::Timestamp) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use lettre::message::Mailbox;
+    use strongroom_domain::Email;
+
+    /// Every address the domain accepts can be mailed: a retention notice or a reset mail
+    /// never fails on an address that was accepted when the user was created.
+    #[test]
+    fn every_accepted_address_is_a_mailbox() {
+        for raw in [
+            "a@b.example",
+            "first.last+tag@sub.example.org",
+            "o'brien@example.ie",
+            "ünïcödé@exämple.de",
+            "a(b@example.com",
+            "a<b>@example.com",
+            "a,b@example.com",
+            "\"quoted\"@example.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "a@exa_mple.com",
+            "a@[127.0.0.1]",
+            "a\\b@example.com",
+            "0@0.0",
+        ] {
+            if let Ok(e) = Email::parse(raw) {
+                assert!(
+                    e.as_str().parse::<Mailbox>().is_ok(),
+                    "{raw} accepted but not a mailbox"
+                );
+            }
+        }
+        assert!(Email::parse("first.last+tag@sub.example.org").is_ok());
+        assert!(Email::parse("a(b@example.com").is_err());
+    }
+}

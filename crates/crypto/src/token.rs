@@ -25,6 +25,8 @@ pub enum TokenKind {
     SupportAccess,
     /// A web console session (the `__Host-strongroom` cookie); never a bearer token.
     Console,
+    /// An OAuth authorization code (single use, two minutes).
+    AuthCode,
 }
 
 impl TokenKind {
@@ -37,6 +39,7 @@ impl TokenKind {
             TokenKind::ClientSecret => "srs",
             TokenKind::SupportAccess => "srg",
             TokenKind::Console => "src",
+            TokenKind::AuthCode => "srz",
         }
     }
 }

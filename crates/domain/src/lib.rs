@@ -17,8 +17,8 @@ pub use parse::{Email, ParseError, PersonName, Region, Slug, TenantName, TextKin
 pub use role::{MembershipRole, Role, Roles};
 pub use scope::{Scope, Scopes};
 pub use status::{
-    Decision, JobKind, JobStatus, LoginOutcome, SupportKind, SupportStatus, TenantStatus,
-    TombstoneReason, UserStatus, Visibility,
+    ClientKind, Decision, JobKind, JobStatus, LoginOutcome, SupportKind, SupportStatus,
+    TenantStatus, TombstoneReason, UserStatus, Visibility,
 };
 
 /// A point in time, in UTC. Stored as milliseconds since the Unix epoch.

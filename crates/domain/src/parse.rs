@@ -50,11 +50,25 @@ impl Email {
         if local.is_empty() || local.len() > 64 || local.contains('@') {
             return err("needs a local part of 1 to 64 characters before a single @");
         }
+        // The dot-atom of RFC 5322 (what mail can be sent to without quoting), and UTF-8.
+        let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+        if !local
+            .split('.')
+            .all(|a| !a.is_empty() && a.chars().all(atext))
+        {
+            return err(
+                "the part before the @ may hold letters, digits, dots (not first, last or twice in a row) and !#$%&'*+/=?^_`{|}~-",
+            );
+        }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2
-            || labels
-                .iter()
-                .any(|l| l.is_empty() || l.len() > 63 || l.starts_with('-') || l.ends_with('-'))
+            || labels.iter().any(|l| {
+                l.is_empty()
+                    || l.len() > 63
+                    || l.starts_with('-')
+                    || l.ends_with('-')
+                    || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
         {
             return err("needs a domain such as example.com after the @");
         }

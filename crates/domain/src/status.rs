@@ -180,6 +180,13 @@ string_enum!(
 );
 
 string_enum!(
+    /// An OAuth client: `confidential` (an integration client: a secret and scopes, the
+    /// client credentials grant) or `public` (an app with registered redirect URIs that acts
+    /// as the person who signs in: the authorization code grant with PKCE).
+    ClientKind { Confidential => "confidential", Public => "public" }
+);
+
+string_enum!(
     /// A support request's state: `pending` until an administrator approves or denies it (or
     /// it expires unanswered); an approved grant ends as `expired` or `revoked`.
     SupportStatus {

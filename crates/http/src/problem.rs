@@ -202,6 +202,10 @@ impl From<strongroom_core::clients::TokenError> for OAuthError {
             TokenError::InvalidScope(why) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_scope", why)
             }
+            TokenError::InvalidGrant(why) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_grant", why)
+            }
+            TokenError::InvalidRequest(why) => Self::invalid_request(why),
             TokenError::Throttled { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
                 ..Self::new(

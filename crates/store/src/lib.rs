@@ -36,7 +36,7 @@ pub mod tenancy;
 pub use access::PolicyStore;
 pub use auth::{LoginHistoryStore, PasswordResetStore, SessionStore, TotpStore};
 pub use backup::BackupStore;
-pub use clients::ClientStore;
+pub use clients::{ClientStore, OAuthStore};
 pub use jobs::{JobStore, Queue};
 pub use keys::KeyStore;
 pub use lifecycle::{DeletionStore, NoticeStore};
@@ -83,6 +83,7 @@ pub trait Store:
     + NoticeStore
     + BackupStore
     + ClientStore
+    + OAuthStore
     + SupportStore
     + RegisterStore
     + BreachStore
@@ -109,6 +110,7 @@ impl<T> Store for T where
         + NoticeStore
         + BackupStore
         + ClientStore
+        + OAuthStore
         + SupportStore
         + RegisterStore
         + BreachStore

@@ -176,6 +176,8 @@ pub struct NewSession {
     pub refresh_digest: [u8; 32],
     pub refresh_expires_at: Timestamp,
     pub now: Timestamp,
+    /// The app the session was issued to through an authorization code.
+    pub client_id: Option<ClientId>,
 }
 
 /// Who is calling, as established from a live access token.
@@ -365,6 +367,46 @@ pub struct ClientRow {
     pub created_by: UserId,
     pub created_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
+    pub kind: strongroom_domain::ClientKind,
+    /// A public client's registered redirect URIs (none for a confidential one).
+    pub redirect_uris: Vec<String>,
+}
+
+/// An authorization code to store (its digest), bound to the app, the person, the redirect
+/// URI and the PKCE challenge (S256, base64url).
+#[derive(Clone, Debug)]
+pub struct NewAuthCode {
+    pub tenant_id: TenantId,
+    pub digest: [u8; 32],
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+/// What a presented authorization code turned out to be.
+#[derive(Clone, Debug)]
+pub enum CodeOutcome {
+    /// Unused and live: now spent; what it was bound to.
+    Spent {
+        client_id: ClientId,
+        user_id: UserId,
+        redirect_uri: String,
+        code_challenge: String,
+    },
+    /// Spent before: the sessions it was exchanged for are revoked.
+    Reused,
+    /// Unknown or expired.
+    Invalid,
+}
+
+/// A person's consent to an app.
+#[derive(Clone, Debug)]
+pub struct Consent {
+    pub client_id: ClientId,
+    pub created_at: Timestamp,
 }
 
 /// A client access token to store (its digest) with the scopes it grants.

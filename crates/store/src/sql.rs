@@ -146,10 +146,10 @@ pub const MEMBERS: &str = "SELECT user_id, role FROM group_members WHERE tenant_
 pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, user_id, at, ip_sealed, outcome) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip_sealed, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
 
-pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password, COALESCE(p.version, 0), t.require_totp_roles, EXISTS (SELECT 1 FROM user_totp f WHERE f.tenant_id = s.tenant_id AND f.user_id = s.user_id AND f.confirmed_at IS NOT NULL) FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
 /// Spends a live refresh token; returns its family and user. Zero rows: not live.
-pub const SPEND_REFRESH: &str = "UPDATE sessions SET refreshed_at = $1, revoked_at = $1 WHERE tenant_id = $2 AND refresh_digest = $3 AND refreshed_at IS NULL AND revoked_at IS NULL AND refresh_expires_at > $1 AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = sessions.tenant_id AND u.user_id = sessions.user_id AND u.status = 'active') RETURNING family_id, user_id";
+pub const SPEND_REFRESH: &str = "UPDATE sessions SET refreshed_at = $1, revoked_at = $1 WHERE tenant_id = $2 AND refresh_digest = $3 AND refreshed_at IS NULL AND revoked_at IS NULL AND refresh_expires_at > $1 AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = sessions.tenant_id AND u.user_id = sessions.user_id AND u.status = 'active') RETURNING family_id, user_id, client_id";
 /// Whether a refresh token exists and was already spent (reuse), and its family.
 pub const REFRESH_STATE: &str =
     "SELECT family_id, refreshed_at FROM sessions WHERE tenant_id = $1 AND refresh_digest = $2";
@@ -320,7 +320,7 @@ pub const DESTROY_TENANT_KEYS: [&str; 3] = [
 ];
 /// Every row of a tenant, children before parents (one transaction). A test checks that every
 /// table with a `tenant_id` column is listed.
-pub const DESTROY_TENANT_ROWS: [&str; 35] = [
+pub const DESTROY_TENANT_ROWS: [&str; 37] = [
     // PostgreSQL: waits for a purge that holds the tenant row (`LOCK_TENANT_SHARED`), so its
     // tombstone is deleted too; a later purge finds no tenant. (SQLite serialises writes.)
     "UPDATE tenants SET status = 'suspended' WHERE tenant_id = $1",
@@ -344,6 +344,8 @@ pub const DESTROY_TENANT_ROWS: [&str; 35] = [
     "DELETE FROM user_totp WHERE tenant_id = $1",
     "DELETE FROM client_tokens WHERE tenant_id = $1",
     "DELETE FROM clients WHERE tenant_id = $1",
+    "DELETE FROM oauth_codes WHERE tenant_id = $1",
+    "DELETE FROM oauth_consents WHERE tenant_id = $1",
     "DELETE FROM support_sessions WHERE tenant_id = $1",
     "DELETE FROM support_requests WHERE tenant_id = $1",
     "DELETE FROM access_reviews WHERE tenant_id = $1",
@@ -367,10 +369,10 @@ pub const LOCK_KEKS_PG: &str =
     "SELECT 1 FROM tenant_keys WHERE tenant_id = $1 AND purpose = 'kek' FOR UPDATE";
 
 // ── Integration clients ──────────────────────────────────────────────────────────────────
-pub const INSERT_CLIENT: &str = "INSERT INTO clients (tenant_id, client_id, name, scopes, secret_digest, previous_digest, previous_until, created_by, created_at, deleted_at) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, NULL)";
+pub const INSERT_CLIENT: &str = "INSERT INTO clients (tenant_id, client_id, name, scopes, secret_digest, previous_digest, previous_until, created_by, created_at, deleted_at, kind, redirect_uris) VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, NULL, $8, $9)";
 macro_rules! client_cols {
     () => {
-        "tenant_id, client_id, name, scopes, secret_digest, previous_digest, previous_until, created_by, created_at, deleted_at"
+        "tenant_id, client_id, name, scopes, secret_digest, previous_digest, previous_until, created_by, created_at, deleted_at, kind, redirect_uris"
     };
 }
 pub const CLIENT_BY_ID: &str = concat!(
@@ -384,6 +386,24 @@ pub const LIST_CLIENTS: &str = concat!(
     client_cols!(),
     " FROM clients WHERE tenant_id = $1 AND deleted_at IS NULL AND client_id < $2 ORDER BY client_id DESC LIMIT $3"
 );
+/// OAuth authorization codes and consents (`clients/oauth.rs`).
+pub const INSERT_AUTH_CODE: &str = "INSERT INTO oauth_codes (tenant_id, code_digest, client_id, user_id, redirect_uri, code_challenge, expires_at, used_at, family_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)";
+/// Spends a live, unused code (once: the `used_at IS NULL` guard under the row's write lock).
+pub const SPEND_AUTH_CODE: &str = "UPDATE oauth_codes SET used_at = $1 WHERE tenant_id = $2 AND code_digest = $3 AND used_at IS NULL AND expires_at > $1 RETURNING client_id, user_id, redirect_uri, code_challenge";
+pub const AUTH_CODE_STATE: &str =
+    "SELECT used_at, family_id FROM oauth_codes WHERE tenant_id = $1 AND code_digest = $2";
+pub const SET_AUTH_CODE_FAMILY: &str =
+    "UPDATE oauth_codes SET family_id = $1 WHERE tenant_id = $2 AND code_digest = $3";
+/// Codes of the tenant that can no longer be used, dropped as new ones are issued.
+pub const DROP_OLD_AUTH_CODES: &str =
+    "DELETE FROM oauth_codes WHERE tenant_id = $1 AND expires_at < $2";
+pub const INSERT_CONSENT: &str = "INSERT INTO oauth_consents (tenant_id, user_id, client_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, user_id, client_id) DO NOTHING";
+pub const HAS_CONSENT: &str = "SELECT created_at FROM oauth_consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3";
+pub const CONSENTS_OF: &str = "SELECT client_id, created_at FROM oauth_consents WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC";
+pub const DELETE_CONSENT: &str =
+    "DELETE FROM oauth_consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3";
+/// Every session an app holds for a person ends with the consent.
+pub const REVOKE_APP_SESSIONS: &str = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND client_id = $4 AND revoked_at IS NULL";
 /// Deleting keeps the row (the privacy log names the client) without its secrets.
 pub const DELETE_CLIENT: &str = "UPDATE clients SET deleted_at = $1, secret_digest = NULL, previous_digest = NULL, previous_until = NULL WHERE tenant_id = $2 AND client_id = $3 AND deleted_at IS NULL";
 pub const DELETE_CLIENT_TOKENS: &str =

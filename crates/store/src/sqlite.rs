@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0014_clients_and_required_factor.sql"),
     include_str!("../migrations/sqlite/0015_support_access.sql"),
     include_str!("../migrations/sqlite/0016_registers.sql"),
+    include_str!("../migrations/sqlite/0017_oauth_apps.sql"),
 ];
 
 #[derive(Clone)]

@@ -83,6 +83,18 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
             ("created_by", Kind::Uuid),
             ("created_at", Kind::Int),
             ("deleted_at", Kind::Int),
+            ("kind", Kind::Text),
+            ("redirect_uris", Kind::Text),
+        ],
+    },
+    TableSpec {
+        name: "oauth_consents",
+        part: Part::Data,
+        columns: &[
+            ("tenant_id", Kind::Uuid),
+            ("user_id", Kind::Uuid),
+            ("client_id", Kind::Uuid),
+            ("created_at", Kind::Int),
         ],
     },
     TableSpec {
@@ -250,6 +262,7 @@ pub const BACKUP_TABLES: &[TableSpec] = &[
             ("refreshed_at", Kind::Int),
             ("revoked_at", Kind::Int),
             ("created_at", Kind::Int),
+            ("client_id", Kind::Uuid),
         ],
     },
     TableSpec {
@@ -482,6 +495,10 @@ pub const NOT_BACKED_UP: &[(&str, &str)] = &[
     (
         "client_tokens",
         "integration clients' access tokens live 15 minutes: after a restore the clients take new ones",
+    ),
+    (
+        "oauth_codes",
+        "authorization codes live two minutes and work once: after a restore the apps sign in again",
     ),
     (
         "support_sessions",

@@ -129,6 +129,7 @@ fn session(t: &Tenant, u: UserId, family: FamilyId, seed: u8) -> NewSession {
         refresh_digest: [seed.wrapping_add(100); 32],
         refresh_expires_at: now() + Duration::days(14),
         now: now(),
+        client_id: None,
     }
 }
 
@@ -1816,6 +1817,8 @@ fn client_row(t: &Tenant, by: UserId) -> ClientRow {
         created_by: by,
         created_at: now(),
         deleted_at: None,
+        kind: ClientKind::Confidential,
+        redirect_uris: Vec::new(),
     }
 }
 
@@ -2109,6 +2112,47 @@ async fn fill(f: &Fixture) -> Tenant {
                 .unwrap();
         }
     }
+    // An app the admin consented to, a code exchanged for a session of it.
+    let app = ClientRow {
+        kind: ClientKind::Public,
+        secret_digest: None,
+        scopes: Scopes::default(),
+        redirect_uris: vec!["http://127.0.0.1/cb".into(), "com.example.app:/cb".into()],
+        ..client_row(&t, admin.id)
+    };
+    f.store.insert_client(&app, &none).await.unwrap();
+    f.store
+        .insert_consent(t.id, admin.id, app.id, now(), &none)
+        .await
+        .unwrap();
+    f.store
+        .insert_auth_code(&NewAuthCode {
+            tenant_id: t.id,
+            digest: [9; 32],
+            client_id: app.id,
+            user_id: admin.id,
+            redirect_uri: "http://127.0.0.1:4000/cb".into(),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            expires_at: now() + Duration::minutes(2),
+            created_at: now(),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.store
+            .spend_auth_code(t.id, &[9; 32], now())
+            .await
+            .unwrap(),
+        CodeOutcome::Spent { .. }
+    ));
+    let app_session = NewSession {
+        client_id: Some(app.id),
+        ..session(&t, admin.id, FamilyId::new(), 77)
+    };
+    f.store
+        .insert_code_session(&app_session, &[9; 32])
+        .await
+        .unwrap();
     let c = Collection {
         tenant_id: t.id,
         id: CollectionId::new(),

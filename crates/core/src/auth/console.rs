@@ -80,6 +80,7 @@ impl Services {
                 refresh_digest: unusable.digest.0,
                 refresh_expires_at: now + span(CONSOLE_ABSOLUTE),
                 now,
+                client_id: None,
             })
             .await?;
         Ok(session.secret)

@@ -198,7 +198,7 @@ impl Services {
     }
 
     /// Issues a session (access + refresh token) for a user, in a new or an existing family.
-    fn new_session(
+    pub(crate) fn new_session(
         &self,
         tenant: TenantId,
         user: UserId,
@@ -217,6 +217,7 @@ impl Services {
             refresh_digest: refresh.digest.0,
             refresh_expires_at: now + ttl(self.auth.refresh_ttl),
             now,
+            client_id: None,
         };
         let pair = TokenPair {
             access_token: access.secret,

@@ -5,8 +5,12 @@
 //! its scopes deciding at levels 2 to 4 — is in `access` (the `Client` entity and the base
 //! layer's client policies).
 
+pub mod apps;
+pub mod authorize;
 pub mod token;
 
+pub use apps::*;
+pub use authorize::*;
 pub use token::*;
 
 use crate::access::Action;
@@ -37,6 +41,9 @@ pub struct ClientView {
     pub client_id: String,
     pub name: String,
     pub scopes: Vec<String>,
+    pub kind: strongroom_domain::ClientKind,
+    /// A public client's redirect URIs.
+    pub redirect_uris: Vec<String>,
     pub created_by: UserId,
     pub created_at: Timestamp,
     /// Until when the previous secret still works, during a rotation.
@@ -50,12 +57,14 @@ pub struct RotatedSecret {
 }
 
 impl ClientView {
-    fn of(c: ClientRow, now: Timestamp) -> Self {
+    pub(crate) fn of(c: ClientRow, now: Timestamp) -> Self {
         Self {
             client_id: client_identifier(c.tenant_id.as_bytes(), c.id.as_bytes()),
             id: c.id,
             name: c.name,
             scopes: c.scopes.names(),
+            kind: c.kind,
+            redirect_uris: c.redirect_uris,
             created_by: c.created_by,
             created_at: c.created_at,
             previous_secret_until: c.previous_until.filter(|u| *u > now),
@@ -114,6 +123,8 @@ impl Services {
             created_by: p.user_id,
             created_at: self.clock.now(),
             deleted_at: None,
+            kind: strongroom_domain::ClientKind::Confidential,
+            redirect_uris: Vec::new(),
         };
         let log = self
             .client_change(
@@ -194,6 +205,16 @@ impl Services {
             return Err(CoreError::Invalid(format!(
                 "overlap_seconds: at most {MAX_ROTATION_OVERLAP_SECS} (24 hours)"
             )));
+        }
+        if self
+            .store
+            .client(p.tenant_id, id)
+            .await?
+            .is_some_and(|c| c.kind == strongroom_domain::ClientKind::Public)
+        {
+            return Err(CoreError::Invalid(
+                "a public client (an app) has no secret to rotate".into(),
+            ));
         }
         let until = self.clock.now() + std::time::Duration::from_secs(overlap_secs);
         let secret = Token::issue(TokenKind::ClientSecret, p.tenant_id.as_bytes());

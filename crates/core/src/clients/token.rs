@@ -30,6 +30,11 @@ pub enum TokenError {
     InvalidClient,
     /// A scope that is malformed or not granted to the client.
     InvalidScope(String),
+    /// An authorization code or refresh token that is unknown, spent, expired, or bound to
+    /// something else.
+    InvalidGrant(String),
+    /// A parameter missing or malformed.
+    InvalidRequest(String),
     Throttled {
         retry_after_secs: u64,
     },

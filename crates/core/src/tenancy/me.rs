@@ -22,6 +22,23 @@ impl Services {
         Ok(self.store.memberships(p.tenant_id, p.user_id).await?)
     }
 
+    /// My groups with their names (the privacy centre).
+    pub async fn my_named_groups(
+        &self,
+        p: &Principal,
+    ) -> Result<Vec<(String, MembershipRole)>, CoreError> {
+        let mut named = Vec::new();
+        for (id, role) in self.store.memberships(p.tenant_id, p.user_id).await? {
+            let name = self
+                .store
+                .group_by_id(p.tenant_id, id)
+                .await?
+                .map_or_else(|| id.0.to_string(), |g| g.name.as_str().to_owned());
+            named.push((name, role));
+        }
+        Ok(named)
+    }
+
     pub async fn me(&self, p: &Principal) -> Result<(Tenant, UserInfo), CoreError> {
         let tenant = self
             .store

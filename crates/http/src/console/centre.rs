@@ -47,7 +47,7 @@ pub async fn home(State(s): State<AppState>, u: Signed, Query(f): Query<Flash>) 
     let p = &u.p;
     let nav = tri!(Nav::of(&s, p, &u.csrf).await);
     let (tenant, me) = tri!(s.services.me(p).await);
-    let groups = tri!(s.services.my_groups(p).await);
+    let groups = tri!(s.services.my_named_groups(p).await);
     let notices = tri!(s.services.my_deletion_notices(p).await);
     let body = html! {
         (layout::notice(flash_text(f.done.as_deref()), false))
@@ -60,7 +60,7 @@ pub async fn home(State(s): State<AppState>, u: Signed, Query(f): Query<Flash>) 
                 dt { (t::ROLES) } dd { (me.roles.0.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")) }
                 dt { (t::GROUPS) } dd {
                     @if groups.is_empty() { (t::NO_GROUPS) }
-                    @for (g, role) in &groups { span.group { (g.0) " (" (role.as_str()) ") " } }
+                    @for (g, role) in &groups { span.group { (g) " (" (role.as_str()) ") " } }
                 }
             }
         }
@@ -250,4 +250,47 @@ pub async fn forget(
     r.headers_mut()
         .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, None));
     r
+}
+
+pub async fn apps(State(s): State<AppState>, u: Signed, Query(f): Query<Flash>) -> Response {
+    let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
+    let apps = tri!(s.services.connected_apps(&u.p).await);
+    let done = (f.done.as_deref() == Some("disconnected")).then_some(t::DISCONNECTED);
+    layout::page(
+        t::APPS_TITLE,
+        &nav,
+        html! {
+            (layout::notice(done, false))
+            p { (t::APPS_EXPLAIN) }
+            @if apps.is_empty() { p { (t::NO_APPS) } } @else {
+                table {
+                    thead { tr { th scope="col" { (t::NAME) } th scope="col" { (t::SINCE) } th scope="col" { (t::ACTION) } } }
+                    tbody { @for a in &apps { tr {
+                        td { (a.name) }
+                        td { (when(a.since)) }
+                        td {
+                            form method="post" action={ "/console/apps/" (a.id.0) "/disconnect" } {
+                                (csrf(&u.csrf))
+                                button.secondary type="submit" aria-label={ (t::DISCONNECT) ": " (a.name) } { (t::DISCONNECT) }
+                            }
+                        }
+                    } } }
+                }
+            }
+        },
+    )
+}
+
+pub async fn disconnect(
+    State(s): State<AppState>,
+    u: Signed,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<uuid::Uuid>,
+) -> Response {
+    tri!(
+        s.services
+            .disconnect_app(&u.p, strongroom_domain::ClientId::from(id), Some(ip))
+            .await
+    );
+    Redirect::to("/console/apps?done=disconnected").into_response()
 }

@@ -75,6 +75,7 @@ pub fn page(title: &str, nav: &Nav, body: Markup) -> Response {
                             li { a href="/console/privacy-log" { (t::NAV_VIEWS) } }
                             li { a href="/console/logins" { (t::NAV_LOGINS) } }
                             li { a href="/console/security" { (t::NAV_SECURITY) } }
+                            li { a href="/console/apps" { (t::NAV_APPS) } }
                             @if nav.admin() {
                                 li { a href="/console/admin/" { (t::NAV_ADMIN) } }
                             }
@@ -168,6 +169,8 @@ pub struct Field<'a> {
     pub required: bool,
     pub autocomplete: &'a str,
     pub hint: Option<&'a str>,
+    /// The element id (`f-<name>` unless set): unique on its page.
+    pub id: Option<&'a str>,
 }
 
 impl<'a> Field<'a> {
@@ -180,7 +183,15 @@ impl<'a> Field<'a> {
             required: true,
             autocomplete,
             hint: None,
+            id: None,
         }
+    }
+
+    /// A page with two fields of one name (a search and a form) gives one of them its own id.
+    #[must_use]
+    pub fn id(mut self, id: &'a str) -> Self {
+        self.id = Some(id);
+        self
     }
 
     #[must_use]
@@ -202,7 +213,9 @@ impl<'a> Field<'a> {
     }
 
     pub fn render(&self) -> Markup {
-        let id = format!("f-{}", self.name);
+        let id = self
+            .id
+            .map_or_else(|| format!("f-{}", self.name), str::to_owned);
         let hint_id = format!("{id}-hint");
         html! {
             div.field {

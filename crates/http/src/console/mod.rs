@@ -12,6 +12,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 pub mod admin;
+pub mod authorize;
 pub mod centre;
 pub mod layout;
 pub mod security;
@@ -134,6 +135,12 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(security::remove_factor),
         )
         .merge(admin::router())
+        .route(
+            "/oauth/authorize",
+            get(authorize::authorize).post(authorize::decide),
+        )
+        .route("/console/apps", get(centre::apps))
+        .route("/console/apps/{id}/disconnect", post(centre::disconnect))
         .route("/console/assets/console.css", get(css))
         .route("/console/assets/htmx.min.js", get(htmx))
         .route("/console/{*rest}", get(not_found))

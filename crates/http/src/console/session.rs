@@ -61,13 +61,13 @@ fn refused(detail: &str) -> Response {
     layout::message_page(StatusCode::FORBIDDEN, texts::FORBIDDEN_TITLE, detail)
 }
 
-/// Whether the request comes from another site (by `Sec-Fetch-Site` or `Origin`).
+/// Whether the request may come from elsewhere than this origin: by `Sec-Fetch-Site` where
+/// the browser sends it (only `same-origin`, and `none` — typed or bookmarked — pass), else
+/// by `Origin` (an opaque `null` one does not pass). A client that sends neither is no
+/// browser acting for someone else; it still needs the CSRF cookie and field.
 fn cross_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
-        return true;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -118,14 +118,19 @@ pub async fn guard(req: Request, next: Next) -> Response {
 
 fn with_headers(mut resp: Response, new_csrf: Option<&String>) -> Response {
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // A page may have narrowed or widened it (the authorization page's form-action).
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`: nothing leaves for other sites, and the browser's own posts carry the
+    // real `Origin` (under `no-referrer` Chromium sends `Origin: null`).
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         "cross-origin-opener-policy",

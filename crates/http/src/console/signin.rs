@@ -19,16 +19,40 @@ use strongroom_core::CoreError;
 /// Where a sign-in may send the browser afterwards: a console page or the OAuth
 /// authorization page of this server, never elsewhere.
 pub fn safe_next(next: Option<&str>) -> &str {
+    let path = |n: &str| n.split('?').next().unwrap_or_default().to_owned();
     match next {
         Some(n)
             if (n.starts_with("/console/") || n.starts_with("/oauth/authorize?"))
-                && !n.contains("//")
-                && !n.contains('\\') =>
+                && !path(n).contains("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
         {
             n
         }
         _ => "/console/",
     }
+}
+
+/// The redirect URI of an authorization request the sign-in continues to, if any: the
+/// sign-in page's CSP must let its form lead there (through the authorization page).
+fn app_redirect(next: &str) -> Option<String> {
+    let query = next.strip_prefix("/oauth/authorize?")?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v)
+}
+
+/// The sign-in page's answer, with the CSP its `next` needs.
+fn with_csp(mut r: Response, next: &str) -> Response {
+    if let Some(uri) = app_redirect(next) {
+        r.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            super::authorize::csp_for(&uri),
+        );
+    }
+    r
 }
 
 #[derive(Deserialize, Default)]
@@ -83,7 +107,7 @@ pub async fn sign_in_page(
     Query(q): Query<SignInQuery>,
 ) -> Response {
     let next = safe_next(q.next.as_deref());
-    layout::bare(
+    let page = layout::bare(
         StatusCode::OK,
         t::SIGN_IN_TITLE,
         sign_in_form(&SignInView {
@@ -94,7 +118,8 @@ pub async fn sign_in_page(
             error: None,
             ask_code: false,
         }),
-    )
+    );
+    with_csp(page, next)
 }
 
 pub async fn sign_in(
@@ -130,7 +155,7 @@ pub async fn sign_in(
                 CoreError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, t::THROTTLED, false),
                 e => return layout::error_page(e),
             };
-            layout::bare(
+            let page = layout::bare(
                 status,
                 t::SIGN_IN_TITLE,
                 sign_in_form(&SignInView {
@@ -141,7 +166,8 @@ pub async fn sign_in(
                     error: Some(error),
                     ask_code,
                 }),
-            )
+            );
+            with_csp(page, &next)
         }
     }
 }

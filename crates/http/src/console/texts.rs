@@ -169,8 +169,23 @@ pub const REASON: &str = "Reason";
 pub const KIND: &str = "Access";
 pub const UNTIL: &str = "Until";
 pub const MINUTES: &str = "Minutes";
+pub const ANSWER: &str = "Answer";
 pub const APPROVE: &str = "Approve";
 pub const DENY: &str = "Deny";
 pub const REVOKE: &str = "Revoke";
 pub const BREAK_GLASS: &str = "break-glass";
 pub const NO_REQUESTS: &str = "No support request.";
+
+// OAuth authorization (apps).
+pub const AUTHORIZE_TITLE: &str = "Allow an app to use your account";
+pub const AUTHORIZE_EXPLAIN: &str = "wants to use your account: it will see and do what you may see and do, until you disconnect it in your privacy centre. Your password stays with Strongroom.";
+pub const ALLOW: &str = "Allow";
+pub const DENY_APP: &str = "Do not allow";
+pub const AUTHORIZE_BAD: &str = "This sign-in request cannot be answered: ";
+pub const APPS_TITLE: &str = "Connected apps";
+pub const APPS_EXPLAIN: &str =
+    "Apps you allowed to use your account. Disconnecting one ends its sessions at once.";
+pub const NO_APPS: &str = "No app is connected to your account.";
+pub const SINCE: &str = "Allowed on";
+pub const DISCONNECT: &str = "Disconnect";
+pub const DISCONNECTED: &str = "The app is disconnected; its sessions have ended.";

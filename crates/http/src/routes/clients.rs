@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use strongroom_core::clients::ClientView;
-use strongroom_domain::{ClientId, Timestamp, UserId};
+use strongroom_domain::{ClientId, ClientKind, Timestamp, UserId};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -19,10 +19,20 @@ pub struct CreateClientRequest {
     /// What the program is, as administrators and the privacy log name it.
     #[schema(min_length = 1, max_length = 100)]
     name: String,
-    /// `records:read:<collection>`, `records:write:<collection>`, `files:read:<collection>`,
-    /// `files:write:<collection>`, `users:read`, `privacy-log:read`.
+    /// `confidential` (the default): an integration client with a secret and scopes;
+    /// `public`: an app of this tenant that signs people in (authorization code with PKCE).
+    #[serde(default)]
+    kind: Option<ClientKind>,
+    /// A confidential client's: `records:read:<collection>`, `records:write:<collection>`,
+    /// `files:read:<collection>`, `files:write:<collection>`, `users:read`, `privacy-log:read`.
     #[schema(min_items = 1, max_items = 64)]
-    scopes: Vec<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+    /// A public client's redirect URIs: `https://…`, `http://127.0.0.1/…` (any port at the
+    /// authorization), or a private-use scheme `com.example.app:/…` (RFC 8252).
+    #[schema(min_items = 1, max_items = 10)]
+    #[serde(default)]
+    redirect_uris: Option<Vec<String>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,8 +40,10 @@ pub struct CreatedClientResponse {
     id: ClientId,
     /// The identifier the program presents at `POST /oauth/token`.
     client_id: String,
-    /// Shown this once; only its digest is stored.
-    client_secret: String,
+    /// A confidential client's secret: shown this once; only its digest is stored. A public
+    /// client has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -39,7 +51,10 @@ pub struct ClientResponse {
     id: ClientId,
     client_id: String,
     name: String,
+    kind: ClientKind,
     scopes: Vec<String>,
+    /// A public client's redirect URIs.
+    redirect_uris: Vec<String>,
     created_by: UserId,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -56,7 +71,9 @@ impl From<ClientView> for ClientResponse {
             id: c.id,
             client_id: c.client_id,
             name: c.name,
+            kind: c.kind,
             scopes: c.scopes,
+            redirect_uris: c.redirect_uris,
             created_by: c.created_by,
             created_at: c.created_at,
             previous_secret_until: c.previous_secret_until,
@@ -94,7 +111,8 @@ pub struct RotatedSecretResponse {
     previous_secret_until: Timestamp,
 }
 
-/// Create an integration client with scopes (administrators). The secret is shown once.
+/// Create an integration client with scopes (its secret shown once), or a public client (an
+/// app with redirect URIs, `kind: public`), administrators.
 #[utoipa::path(post, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), request_body = CreateClientRequest,
     responses((status = 201, body = CreatedClientResponse), (status = 400, body = ProblemBody)))]
 pub async fn create_client(
@@ -103,18 +121,46 @@ pub async fn create_client(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<CreateClientRequest>,
 ) -> Result<(StatusCode, Json<CreatedClientResponse>), Problem> {
-    let c = s
-        .services
-        .create_client(&p, Some(ip), &req.name, &req.scopes)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedClientResponse {
-            id: c.id,
-            client_id: c.client_id,
-            client_secret: c.client_secret.expose_secret().to_owned(),
-        }),
-    ))
+    let bad = |d: &str| Problem::new(crate::problem::Code::InvalidInput, d.to_owned());
+    let created = match req.kind.unwrap_or(ClientKind::Confidential) {
+        ClientKind::Confidential => {
+            if req.redirect_uris.is_some() {
+                return Err(bad(
+                    "redirect_uris: only a public client (kind: public) has them",
+                ));
+            }
+            let scopes = req.scopes.ok_or_else(|| bad("scopes: required"))?;
+            let c = s
+                .services
+                .create_client(&p, Some(ip), &req.name, &scopes)
+                .await?;
+            CreatedClientResponse {
+                id: c.id,
+                client_id: c.client_id,
+                client_secret: Some(c.client_secret.expose_secret().to_owned()),
+            }
+        }
+        ClientKind::Public => {
+            if req.scopes.is_some() {
+                return Err(bad(
+                    "scopes: a public client has none (it acts as the person who signs in)",
+                ));
+            }
+            let uris: Vec<String> = req
+                .redirect_uris
+                .ok_or_else(|| bad("redirect_uris: required for a public client"))?;
+            let c = s
+                .services
+                .create_public_client(&p, Some(ip), &req.name, &uris)
+                .await?;
+            CreatedClientResponse {
+                id: c.id,
+                client_id: c.client_id,
+                client_secret: None,
+            }
+        }
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 const DEFAULT_PAGE: u32 = 100;

@@ -1,7 +1,9 @@
-//! The OAuth 2.0 authorization server of integration clients, at the root (not under
-//! `/api/v1`, where OAuth clients do not look): `POST /oauth/token` with the client
-//! credentials grant (RFC 6749 §4.4), the client authenticated by HTTP Basic or by form
-//! fields (§2.3.1), errors as §5.2 JSON; and its metadata (RFC 8414).
+//! The OAuth authorization server's token endpoint, at the root (not under `/api/v1`, where
+//! OAuth clients do not look): `POST /oauth/token` with the client credentials grant of
+//! integration clients (RFC 6749 §4.4; HTTP Basic or form fields, §2.3.1), and the
+//! authorization code (with PKCE) and refresh token grants of apps (public clients, OAuth
+//! 2.1); errors as §5.2 JSON; and its metadata (RFC 8414). The authorization endpoint is a
+//! console page (`console/authorize.rs`).
 
 use crate::extract::ClientIp;
 use crate::problem::{OAuthError, OAuthErrorBody, ProblemBody};
@@ -23,11 +25,20 @@ const TOKEN_BODY_LIMIT: usize = 8 * 1024;
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TokenRequestForm {
-    /// `client_credentials`.
+    /// `client_credentials` (integration clients), `authorization_code` or `refresh_token`
+    /// (apps, for the person who signed in).
     grant_type: String,
+    /// `authorization_code`: the code from the redirect.
+    code: Option<String>,
+    /// `authorization_code`: the redirect URI of the authorization request, exactly.
+    redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier (43 to 128 characters).
+    code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token (spent by the exchange).
+    refresh_token: Option<String>,
     /// Space-separated scopes, all of them the client's; absent: every scope of the client.
     scope: Option<String>,
-    /// With `client_secret`, instead of HTTP Basic.
+    /// With `client_secret`, instead of HTTP Basic; an app (public client) sends it alone.
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -47,9 +58,9 @@ pub struct TokenResponse {
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
     request_body(content = TokenRequestForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = TokenResponse,
+        (status = 200, description = "an integration client's token (`client_credentials`: `TokenResponse`), or a person's access and refresh tokens (`authorization_code`, `refresh_token`: as `POST /api/v1/auth/login`)", body = TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`", body = OAuthErrorBody),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type`, `invalid_scope`, or `invalid_grant` (a code that is unknown, spent, expired, for another app or redirect URI, or whose verifier does not match; a spent refresh token)", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`", body = OAuthErrorBody,
             headers(("WWW-Authenticate" = String, description = "`Basic realm=\"strongroom\"` when the client used HTTP Basic"))),
         (status = 429, description = "`slow_down`: too many requests from this address, or tokens for this client", body = OAuthErrorBody,
@@ -91,27 +102,18 @@ async fn token(
         .map_err(|_| OAuthError::invalid_request("the request body is too large or unreadable"))?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
         .map_err(|_| OAuthError::invalid_request("the body is not a valid form"))?;
-    let field = |name: &str| -> Result<Option<&str>, OAuthError> {
-        let mut values = pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str());
-        let first = values.next();
-        if values.next().is_some() {
-            return Err(OAuthError::invalid_request(format!(
-                "{name}: given more than once"
-            )));
-        }
-        Ok(first)
-    };
+    let field = |name: &str| one(&pairs, name);
     match field("grant_type")? {
         None => return Err(OAuthError::invalid_request("grant_type: required")),
         Some("client_credentials") => {}
+        Some(g @ ("authorization_code" | "refresh_token")) => {
+            return app_grant(s, headers, g, &pairs).await;
+        }
         Some(_) => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                "this server issues tokens to integration clients only: grant_type=client_credentials",
+                "grant_type: client_credentials, authorization_code or refresh_token",
             ));
         }
     }
@@ -154,6 +156,70 @@ async fn token(
     Ok(resp)
 }
 
+/// A form field given at most once.
+fn one<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, OAuthError> {
+    let mut values = pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(OAuthError::invalid_request(format!(
+            "{name}: given more than once"
+        )));
+    }
+    Ok(first)
+}
+
+/// The grants of apps (public clients): an authorization code with its PKCE verifier, or a
+/// refresh token; the answer is a person's token pair.
+async fn app_grant(
+    s: &AppState,
+    headers: &HeaderMap,
+    grant: &str,
+    pairs: &[(String, String)],
+) -> Result<Response, OAuthError> {
+    let need = |name: &str| {
+        one(pairs, name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name}: required")))
+    };
+    let pair = if grant == "authorization_code" {
+        if headers.contains_key(header::AUTHORIZATION) || one(pairs, "client_secret")?.is_some() {
+            return Err(OAuthError::invalid_request(
+                "apps are public clients: send client_id only, no secret",
+            ));
+        }
+        s.services
+            .exchange_code(
+                need("code")?,
+                need("client_id")?,
+                need("redirect_uri")?,
+                need("code_verifier")?,
+            )
+            .await?
+    } else {
+        s.services
+            .refresh(&SecretString::from(need("refresh_token")?.to_owned()))
+            .await
+            .map_err(|_| {
+                OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token is unknown, spent or expired",
+                )
+            })?
+    };
+    Ok(session_tokens(pair))
+}
+
+/// The person's tokens from an authorization code or a refresh token: the same pair as the
+/// password login (`POST /api/v1/auth/login`).
+fn session_tokens(pair: strongroom_core::TokenPair) -> Response {
+    let mut resp = Json(super::auth::TokenResponse::from(pair)).into_response();
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretString)>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -193,10 +259,14 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, SecretString
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuthorizationServerMetadata {
     issuer: String,
+    /// The console's sign-in page, for apps (authorization code with PKCE).
+    authorization_endpoint: String,
     token_endpoint: String,
+    /// `S256` only.
+    code_challenge_methods_supported: Vec<&'static str>,
     grant_types_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
-    /// No authorization endpoint: clients act for themselves.
+    /// `code`: the authorization code flow of apps.
     response_types_supported: Vec<&'static str>,
     /// The scope forms (`<collection>` stands for a collection's name).
     scopes_supported: Vec<&'static str>,
@@ -234,11 +304,17 @@ pub async fn oauth_metadata(
     let issuer = format!("{scheme}://{host}");
     Json(AuthorizationServerMetadata {
         token_endpoint: format!("{issuer}/oauth/token"),
+        authorization_endpoint: format!("{issuer}/oauth/authorize"),
+        code_challenge_methods_supported: vec!["S256"],
         service_documentation: format!("{issuer}/openapi.json"),
         issuer,
-        grant_types_supported: vec!["client_credentials"],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
-        response_types_supported: Vec::new(),
+        grant_types_supported: vec!["client_credentials", "authorization_code", "refresh_token"],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        response_types_supported: vec!["code"],
         scopes_supported: vec![
             "records:read:<collection>",
             "records:write:<collection>",

@@ -87,6 +87,17 @@ pub struct MyPrivacyLogParams {
     after: Option<u64>,
 }
 
+/// A sequence-number cursor is an int64 like every sequence number.
+fn cursor(after: Option<u64>) -> Result<(), Problem> {
+    if after.is_some_and(|a| i64::try_from(a).is_err()) {
+        return Err(Problem::new(
+            crate::problem::Code::InvalidInput,
+            "after: not a cursor of this list",
+        ));
+    }
+    Ok(())
+}
+
 fn rfc3339(t: Timestamp) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -104,6 +115,7 @@ pub async fn privacy_log(
     ApiQuery(q): ApiQuery<PrivacyLogParams>,
 ) -> Result<Response, Problem> {
     let limit = paging::limit(q.limit)?;
+    cursor(q.after)?;
     let query = PrivacyQuery {
         subject: q.subject_id.map(|u| u.0),
         actor: q.actor_id.map(|u| u.0),
@@ -152,6 +164,7 @@ pub async fn my_privacy_log(
     ApiQuery(q): ApiQuery<MyPrivacyLogParams>,
 ) -> Result<Response, Problem> {
     let limit = paging::limit(q.limit)?;
+    cursor(q.after)?;
     let entries: Vec<PrivacyEntryView> = s
         .services
         .my_privacy_log(&p, q.after, limit + 1)

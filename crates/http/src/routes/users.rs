@@ -71,7 +71,8 @@ impl From<UserInfo> for UserView {
 
 /// Create a user with a random initial password.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
-    responses((status = 201, body = CreatedUser), (status = 403, body = ProblemBody), (status = 409, description = "a user with this e-mail address already exists", body = ProblemBody)))]
+    responses((status = 201, body = CreatedUser), (status = 403, body = ProblemBody), (status = 409, description = "a user with this e-mail address already exists", body = ProblemBody),
+        (status = 422, description = "a field is malformed, such as an e-mail address mail cannot be sent to", body = ProblemBody)))]
 pub async fn create_user(
     State(s): State<AppState>,
     Caller(p): Caller,
@@ -121,6 +122,12 @@ pub async fn list_users(
 ) -> Result<Response, Problem> {
     let limit = paging::limit(q.limit)?;
     if let Some(email) = &q.email {
+        if email.chars().count() > 320 {
+            return Err(Problem::new(
+                crate::problem::Code::InvalidInput,
+                "email: at most 320 characters",
+            ));
+        }
         let found = s.services.find_user_by_email(&p, email).await?;
         return Ok(Json(found.into_iter().map(UserView::from).collect::<Vec<_>>()).into_response());
     }

@@ -5,7 +5,7 @@ use crate::exec::{Backend, Exec, args, named};
 use crate::tenancy::groups::memberships;
 use crate::{NewSession, RefreshOutcome, Result, SessionPrincipal, keys, sql};
 use async_trait::async_trait;
-use strongroom_domain::{FamilyId, Roles, SessionId, TenantId, Timestamp, UserId};
+use strongroom_domain::{ClientId, FamilyId, Roles, SessionId, TenantId, Timestamp, UserId};
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -101,13 +101,19 @@ impl<B: Backend> SessionStore for B {
             Box::pin(async move {
                 let spent = c
                     .query_opt(sql::SPEND_REFRESH, args![now, tenant, &presented], |r| {
-                        Ok((r.get::<FamilyId>(0)?, r.get::<UserId>(1)?))
+                        Ok((
+                            r.get::<FamilyId>(0)?,
+                            r.get::<UserId>(1)?,
+                            r.get::<Option<ClientId>>(2)?,
+                        ))
                     })
                     .await?;
-                if let Some((family_id, user_id)) = spent {
+                if let Some((family_id, user_id, client_id)) = spent {
+                    // The successor stays the app's, if the spent one was.
                     let next = NewSession {
                         family_id,
                         user_id,
+                        client_id,
                         ..next
                     };
                     insert_session(c, &next).await?;
@@ -164,7 +170,7 @@ impl<B: Backend> SessionStore for B {
     }
 }
 
-async fn insert_session<E: Exec>(c: &mut E, s: &NewSession) -> Result<()> {
+pub(crate) async fn insert_session<E: Exec>(c: &mut E, s: &NewSession) -> Result<()> {
     c.execute(
         sql::INSERT_SESSION,
         args![
@@ -176,7 +182,8 @@ async fn insert_session<E: Exec>(c: &mut E, s: &NewSession) -> Result<()> {
             s.access_expires_at,
             &s.refresh_digest,
             s.refresh_expires_at,
-            s.now
+            s.now,
+            s.client_id
         ],
     )
     .await

@@ -3,11 +3,15 @@
 //! caller behind a token. Deleting a client removes its tokens in the same transaction, and the
 //! token lookup joins a live client, so a deleted client's tokens stop at once.
 
+pub mod oauth;
+
+pub use oauth::OAuthStore;
+
 use crate::exec::{Backend, Exec, Row, args};
 use crate::privacy::append_log;
 use crate::{ChangeLog, ClientCaller, ClientRow, NewClientToken, Result, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{ClientId, Scopes, TenantId, Timestamp};
+use strongroom_domain::{ClientId, ClientKind, Scopes, TenantId, Timestamp};
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -66,6 +70,9 @@ fn client_row(r: &dyn Row) -> Result<ClientRow> {
         created_by: r.get(7)?,
         created_at: r.get(8)?,
         deleted_at: r.get(9)?,
+        kind: ClientKind::parse(&r.get::<String>(10)?)
+            .ok_or_else(|| rows::corrupt("client kind"))?,
+        redirect_uris: r.get::<String>(11)?.lines().map(str::to_owned).collect(),
     })
 }
 
@@ -75,7 +82,7 @@ impl<B: Backend> ClientStore for B {
         let (k, log) = (client.clone(), log.clone());
         self.write(move |c| {
             Box::pin(async move {
-                let digest = k.secret_digest.unwrap_or_default();
+                let uris = k.redirect_uris.join("\n");
                 c.execute(
                     sql::INSERT_CLIENT,
                     args![
@@ -83,9 +90,11 @@ impl<B: Backend> ClientStore for B {
                         k.id,
                         k.name.as_str(),
                         k.scopes.to_string().as_str(),
-                        &digest,
+                        k.secret_digest.as_ref().map(|d| &d[..]),
                         k.created_by,
-                        k.created_at
+                        k.created_at,
+                        k.kind.as_str(),
+                        uris.as_str()
                     ],
                 )
                 .await

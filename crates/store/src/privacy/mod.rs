@@ -102,7 +102,9 @@ impl<B: Backend> PrivacyLogStore for B {
                         q.actor,
                         q.from.map_or(i64::MIN, to_millis),
                         q.to.map_or(i64::MAX, to_millis),
-                        q.before.map_or(Ok(i64::MAX), seq)?,
+                        // A cursor beyond any sequence number pages from the newest.
+                        q.before
+                            .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)),
                         q.limit
                     ],
                     rows::privacy,

@@ -402,8 +402,9 @@ async fn the_token_endpoint_answers_as_rfc_6749_says(b: Backend) {
     assert_eq!(m.json["issuer"], c.url(""));
     assert_eq!(
         m.json["grant_types_supported"],
-        json!(["client_credentials"])
+        json!(["client_credentials", "authorization_code", "refresh_token"])
     );
+    assert_eq!(m.json["authorization_endpoint"], c.url("/oauth/authorize"));
 }
 
 async fn tokens_expire_die_with_the_client_and_secrets_rotate_with_an_overlap(b: Backend) {

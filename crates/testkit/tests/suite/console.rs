@@ -13,21 +13,21 @@ use time::Duration;
 
 /// A cookie-keeping client that does not follow redirects, like a browser seen from the
 /// server (it sends `__Host-` cookies over loopback HTTP as browsers do).
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
+pub(crate) struct Browser {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    location: String,
-    headers: reqwest::header::HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: String,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Browser {
-    fn new(s: &TestServer) -> Self {
+    pub(crate) fn new(s: &TestServer) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -46,7 +46,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let req = if self.cookies.is_empty() {
             req
         } else {
@@ -75,12 +75,12 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.cookies
             .get("__Host-strongroom-csrf")
             .cloned()
@@ -88,7 +88,7 @@ impl Browser {
     }
 
     /// Posts a form with the CSRF field, as the console's own forms do.
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let csrf = self.csrf();
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         fields.push(("csrf", &csrf));
@@ -96,7 +96,7 @@ impl Browser {
         self.send(req).await
     }
 
-    async fn sign_in(&mut self, tenant: &str, email: &str, password: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, tenant: &str, email: &str, password: &str) -> Page {
         self.get("/console/login").await;
         self.post(
             "/console/login",
@@ -167,10 +167,32 @@ async fn the_session_cookie_and_csrf_are_hardened(b: Backend) {
         )
         .await;
     assert_eq!(cross.status, 403);
+    for (site, origin) in [("same-site", None), ("", Some("null"))] {
+        let mut req = br
+            .http
+            .post(format!("{}/console/login", s.base))
+            .form(&good);
+        if !site.is_empty() {
+            req = req.header("sec-fetch-site", site);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        assert_eq!(br.send(req).await.status, 403, "{site} {origin:?}");
+    }
     assert!(!br.cookies.contains_key("__Host-strongroom"));
 
-    // With it: signed in; the session cookie is as hardened.
-    let r = br.post("/console/login", &form).await;
+    // With it, as Chromium sends it (same-origin, an opaque Origin under the referrer
+    // policy): signed in; the session cookie is as hardened.
+    let r = br
+        .send(
+            br.http
+                .post(format!("{}/console/login", s.base))
+                .header("sec-fetch-site", "same-origin")
+                .header("origin", "null")
+                .form(&good),
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location, "/console/");
     let set = r.headers["set-cookie"].to_str().unwrap();

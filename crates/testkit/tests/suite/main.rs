@@ -7,6 +7,7 @@
 //! (`both_backends!`).
 
 mod api;
+mod apps;
 mod backup;
 mod clients;
 mod console;

@@ -53,7 +53,7 @@ pub async fn list(State(s): State<AppState>, u: Signed) -> Response {
             table {
                 thead { tr {
                     th scope="col" { (t::WHO_ASKS) } th scope="col" { (t::REASON) } th scope="col" { (t::KIND) }
-                    th scope="col" { (t::STATUS) } th scope="col" { (t::UNTIL) } th scope="col" { (t::ACTION) }
+                    th scope="col" { (t::STATUS) } th scope="col" { (t::UNTIL) } th scope="col" { (t::ANSWER) }
                 } }
                 tbody { @for r in &requests { tr {
                     td { (r.superuser) }

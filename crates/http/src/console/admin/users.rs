@@ -104,7 +104,7 @@ pub async fn list(State(s): State<AppState>, u: Signed, Query(q): Query<ListQuer
     let body = html! {
         (layout::notice(done, false))
         form.inline method="get" action="/console/admin/users" role="search" {
-            (Field::new(t::SEARCH_EMAIL, "email", "search", "off").value(email.unwrap_or_default()).optional().render())
+            (Field::new(t::SEARCH_EMAIL, "email", "search", "off").id("f-find-email").value(email.unwrap_or_default()).optional().render())
             button type="submit" { (t::SEARCH) }
         }
         @if email.is_some() && users.is_empty() { p role="status" { (t::NO_SUCH_USER) } }
