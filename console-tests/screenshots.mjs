@@ -11,12 +11,14 @@ import { startServer, launchBrowser, newPage, signInOk, submit } from './lib/har
 import {
   adminSession, ensureRecordings, coachReadsRecording, newParticipant, scheduleDeletion, supportRequest,
 } from './lib/scenario.mjs';
+import { pkce, registerApp, startAppServer, authorizeUrl } from './lib/oauth.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'docs', 'console');
 
 const server = await startServer({ env: { STRONGROOM_RETENTION__INTERVAL_SECS: '1' } });
 let browser;
+let appServer;
 try {
   await mkdir(out, { recursive: true });
   browser = await launchBrowser();
@@ -27,6 +29,8 @@ try {
   await coachReadsRecording(server, s, p, 'Second session: feedback round');
   await scheduleDeletion(server, s, p);
   await supportRequest(server, { minutes: 60, reason: 'Ticket 4711: a participant cannot upload her recording' });
+  const app = await registerApp(server, 'Vendor app', 'http://127.0.0.1/callback');
+  appServer = await startAppServer();
 
   const shot = async (page, name) => {
     const file = join(out, `${name}.png`);
@@ -43,7 +47,7 @@ try {
   }
 
   // The participant: privacy centre (with the deletion notice), who viewed my data, the
-  // second factor's enrolment.
+  // second factor's enrolment, an app's consent page and the connected apps.
   {
     const { context, page } = await newPage(browser);
     await signInOk(page, server.base, p);
@@ -56,6 +60,17 @@ try {
     await submit(page, form.getByRole('button', { name: 'Set up an authenticator app' }));
     await page.locator('img.qr').waitFor();
     await shot(page, 'second-factor');
+    // The vendor's app asks for her account (OAuth consent); allowed, it is a connected app.
+    await page.goto(authorizeUrl(server.base, {
+      clientId: app.client_id, redirectUri: appServer.callback, challenge: pkce().challenge, state: 'screenshot',
+    }));
+    await page.getByRole('button', { name: 'Allow', exact: true }).waitFor();
+    await shot(page, 'oauth-consent');
+    await submit(page, page.getByRole('button', { name: 'Allow', exact: true }));
+    if (!page.url().startsWith(`${appServer.callback}?`)) throw new Error(`not back at the app: ${page.url()}`);
+    await page.goto(`${server.base}/console/apps`);
+    await page.locator('main tbody tr').first().waitFor();
+    await shot(page, 'connected-apps');
     await context.close();
   }
 
@@ -93,5 +108,6 @@ try {
   }
 } finally {
   await browser?.close();
+  await appServer?.close();
   await server.stop();
 }

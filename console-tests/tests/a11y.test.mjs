@@ -10,11 +10,14 @@ import { startServer, launchBrowser, newPage, signIn, signInOk, submit } from '.
 import {
   adminSession, ensureRecordings, coachReadsRecording, newParticipant, scheduleDeletion, supportRequest,
 } from '../lib/scenario.mjs';
+import { pkce, registerApp, startAppServer, authorizeUrl } from '../lib/oauth.mjs';
 
 let server;
 let browser;
 let s;
 let participantUser; // a participant with a recording the coach read and a deletion notice
+let app; // the vendor's app (strongroom app add)
+let appServer; // its redirect endpoint on a loopback port
 const sessions = {}; // signed-in pages, made when first needed
 
 before(async () => {
@@ -26,10 +29,13 @@ before(async () => {
   await coachReadsRecording(server, s, participantUser);
   await scheduleDeletion(server, s, participantUser);
   await supportRequest(server, { minutes: 60, reason: 'Ticket 4711: uploads fail' });
+  app = await registerApp(server, 'Vendor app', 'http://127.0.0.1/callback');
+  appServer = await startAppServer();
 }, { timeout: 120_000 });
 
 after(async () => {
   await browser?.close();
+  await appServer?.close();
   await server?.stop();
 }, { timeout: 30_000 });
 
@@ -175,6 +181,33 @@ test('a11y: forget me', async (t) => {
   await scan(await visit('participant', '/console/forget', 'Forget me'), 'forget me', t);
 });
 
+// OAuth: the consent page, a refused request, the connected apps.
+const authorizePath = (redirectUri) =>
+  authorizeUrl('', { clientId: app.client_id, redirectUri, challenge: pkce().challenge, state: 'a11y-state' });
+
+test('a11y: OAuth consent page', async (t) => {
+  const page = await visit('participant', authorizePath(appServer.callback), 'Allow an app to use your account');
+  assert.equal(await page.getByRole('button', { name: 'Allow', exact: true }).count(), 1);
+  await scan(page, 'oauth consent', t);
+});
+
+test('a11y: OAuth request refused (unregistered redirect URI)', async (t) => {
+  const { page } = await signedIn('participant');
+  const res = await page.goto(`${server.base}${authorizePath('https://evil.example/callback')}`);
+  assert.equal(res.status(), 400);
+  await page.getByRole('alert').waitFor();
+  await scan(page, 'oauth refused', t);
+});
+
+test('a11y: connected apps (an app listed)', async (t) => {
+  const consent = await visit('participant', authorizePath(appServer.callback), 'Allow an app to use your account');
+  await submit(consent, consent.getByRole('button', { name: 'Allow', exact: true }));
+  assert.ok(consent.url().startsWith(`${appServer.callback}?`), `back at the app: ${consent.url()}`);
+  const page = await visit('participant', '/console/apps', 'Connected apps');
+  assert.equal(await page.locator('main tbody tr').count(), 1, 'the app is listed');
+  await scan(page, 'connected apps', t);
+});
+
 // The administrator.
 test('a11y: administration', async (t) => {
   await scan(await visit('admin', '/console/admin/', 'Administration'), 'admin index', t);
@@ -213,3 +246,17 @@ test('a11y: support access (a pending request)', async (t) => {
   assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 1);
   await scan(page, 'support', t);
 });
+
+// The tenant's other administration pages.
+for (const [path, heading, name] of [
+  ['/console/admin/groups', 'Groups', 'groups'],
+  ['/console/admin/collections', 'Collections and records', 'collections'],
+  ['/console/admin/retention', 'Retention rules', 'retention'],
+  ['/console/admin/clients', 'Integration clients and apps', 'clients'],
+  ['/console/admin/registers', 'Registers', 'registers'],
+  ['/console/admin/report', 'Technical and organisational measures', 'TOM report'],
+]) {
+  test(`a11y: ${name}`, async (t) => {
+    await scan(await visit('admin', path, heading), name, t);
+  });
+}

@@ -141,6 +141,8 @@ pub const GROUP_BY_ID: &str = "SELECT tenant_id, group_id, name, created_at FROM
 pub const USER_IS_LIVE: &str =
     "SELECT 1 FROM users WHERE tenant_id = $1 AND user_id = $2 AND status <> 'deleted'";
 pub const PUT_MEMBER: &str = "INSERT INTO group_members (tenant_id, group_id, user_id, role) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, group_id, user_id) DO UPDATE SET role = excluded.role";
+/// A page of the tenant's groups, newest first (ids are UUIDv7), before a cursor.
+pub const GROUPS_PAGE: &str = "SELECT tenant_id, group_id, name, created_at FROM groups WHERE tenant_id = $1 AND group_id < $2 ORDER BY group_id DESC LIMIT $3";
 pub const MEMBERS: &str = "SELECT user_id, role FROM group_members WHERE tenant_id = $1 AND group_id = $2 ORDER BY user_id";
 
 pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, user_id, at, ip_sealed, outcome) VALUES ($1, $2, $3, $4, $5, $6)";

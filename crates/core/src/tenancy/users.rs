@@ -403,6 +403,22 @@ impl Services {
         Ok(group.id)
     }
 
+    /// A page of the tenant's groups with their members, newest first (`manageGroups`).
+    pub async fn groups_page(
+        &self,
+        p: &Principal,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> Result<Vec<(Group, Vec<strongroom_store::Member>)>, CoreError> {
+        self.authorize(p, Action::ManageGroups).await?;
+        let mut out = Vec::new();
+        for g in self.store.groups_page(p.tenant_id, after, limit).await? {
+            let members = self.store.members(p.tenant_id, g.id).await?;
+            out.push((g, members));
+        }
+        Ok(out)
+    }
+
     pub async fn put_member(
         &self,
         p: &Principal,

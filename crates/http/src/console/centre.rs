@@ -264,7 +264,7 @@ pub async fn apps(State(s): State<AppState>, u: Signed, Query(f): Query<Flash>) 
             p { (t::APPS_EXPLAIN) }
             @if apps.is_empty() { p { (t::NO_APPS) } } @else {
                 table {
-                    thead { tr { th scope="col" { (t::NAME) } th scope="col" { (t::SINCE) } th scope="col" { (t::ACTION) } } }
+                    thead { tr { th scope="col" { (t::NAME) } th scope="col" { (t::SINCE) } th scope="col" { (t::ANSWER_APP) } } }
                     tbody { @for a in &apps { tr {
                         td { (a.name) }
                         td { (when(a.since)) }

@@ -21,6 +21,9 @@ pub struct Nav {
     pub policies: bool,
     pub privacy_log: bool,
     pub tenant: bool,
+    pub groups: bool,
+    pub collections: bool,
+    pub retention: bool,
 }
 
 impl Nav {
@@ -38,11 +41,48 @@ impl Nav {
             policies: may(Action::ManagePolicies).await?,
             privacy_log: may(Action::ReadPrivacyLog).await?,
             tenant: may(Action::ManageTenant).await?,
+            groups: may(Action::ManageGroups).await?,
+            collections: may(Action::ManageCollections).await?,
+            retention: may(Action::ManageRetention).await?,
         })
     }
 
     fn admin(&self) -> bool {
-        self.users || self.policies || self.privacy_log || self.tenant
+        self.users
+            || self.policies
+            || self.privacy_log
+            || self.tenant
+            || self.groups
+            || self.collections
+            || self.retention
+    }
+
+    /// The administration pages the caller may use: (address, name).
+    pub fn admin_pages(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            (self.users, "/console/admin/users", t::NAV_USERS),
+            (self.groups, "/console/admin/groups", t::NAV_GROUPS),
+            (
+                self.collections,
+                "/console/admin/collections",
+                t::NAV_COLLECTIONS,
+            ),
+            (self.policies, "/console/admin/policies", t::NAV_POLICIES),
+            (
+                self.privacy_log,
+                "/console/admin/privacy-log",
+                t::NAV_PRIVACY_LOG,
+            ),
+            (self.retention, "/console/admin/retention", t::NAV_RETENTION),
+            (self.tenant, "/console/admin/support", t::NAV_SUPPORT),
+            (self.tenant, "/console/admin/clients", t::NAV_CLIENTS),
+            (self.tenant, "/console/admin/registers", t::NAV_REGISTERS),
+            (self.tenant, "/console/admin/report", t::NAV_REPORT),
+        ]
+        .into_iter()
+        .filter(|(may, _, _)| *may)
+        .map(|(_, href, name)| (href, name))
+        .collect()
     }
 }
 
@@ -84,10 +124,7 @@ pub fn page(title: &str, nav: &Nav, body: Markup) -> Response {
                     @if nav.admin() {
                         nav aria-label=(t::NAV_ADMIN) hx-boost="true" {
                             ul {
-                                @if nav.users { li { a href="/console/admin/users" { (t::NAV_USERS) } } }
-                                @if nav.policies { li { a href="/console/admin/policies" { (t::NAV_POLICIES) } } }
-                                @if nav.privacy_log { li { a href="/console/admin/privacy-log" { (t::NAV_PRIVACY_LOG) } } }
-                                @if nav.tenant { li { a href="/console/admin/support" { (t::NAV_SUPPORT) } } }
+                                @for (href, name) in nav.admin_pages() { li { a href=(href) { (name) } } }
                             }
                         }
                     }

@@ -33,20 +33,25 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-/// The redirect URI of an authorization request the sign-in continues to, if any: the
-/// sign-in page's CSP must let its form lead there (through the authorization page).
-fn app_redirect(next: &str) -> Option<String> {
+/// The app and redirect URI of an authorization request the sign-in continues to, if any.
+fn app_request(next: &str) -> Option<(String, String)> {
     let query = next.strip_prefix("/oauth/authorize?")?;
-    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()?
-        .into_iter()
-        .find(|(k, _)| k == "redirect_uri")
-        .map(|(_, v)| v)
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?;
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    Some((get("client_id")?, get("redirect_uri")?))
 }
 
-/// The sign-in page's answer, with the CSP its `next` needs.
-fn with_csp(mut r: Response, next: &str) -> Response {
-    if let Some(uri) = app_redirect(next) {
+/// The sign-in page's answer, with the CSP its `next` needs: its form may lead (through the
+/// authorization page) to the redirect URI — only one registered for the app.
+async fn with_csp(s: &AppState, mut r: Response, next: &str) -> Response {
+    if let Some((client_id, uri)) = app_request(next)
+        && s.services.authorize_app(&client_id, &uri).await.is_ok()
+    {
         r.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,
             super::authorize::csp_for(&uri),
@@ -103,6 +108,7 @@ fn sign_in_form(v: &SignInView) -> Markup {
 }
 
 pub async fn sign_in_page(
+    State(s): State<AppState>,
     Extension(CsrfToken(token)): Extension<CsrfToken>,
     Query(q): Query<SignInQuery>,
 ) -> Response {
@@ -119,7 +125,7 @@ pub async fn sign_in_page(
             ask_code: false,
         }),
     );
-    with_csp(page, next)
+    with_csp(&s, page, next).await
 }
 
 pub async fn sign_in(
@@ -167,7 +173,7 @@ pub async fn sign_in(
                     ask_code,
                 }),
             );
-            with_csp(page, &next)
+            with_csp(&s, page, &next).await
         }
     }
 }

@@ -9,6 +9,13 @@ use strongroom_domain::{GroupId, MembershipRole, TenantId, UserId};
 pub trait GroupStore: Send + Sync {
     async fn insert_group(&self, group: &Group) -> Result<()>;
     async fn group_by_id(&self, tenant: TenantId, id: GroupId) -> Result<Option<Group>>;
+    /// A page of the tenant's groups, newest first, before `before`.
+    async fn groups_page(
+        &self,
+        tenant: TenantId,
+        before: Option<GroupId>,
+        limit: u32,
+    ) -> Result<Vec<Group>>;
     /// Adds or updates a membership; `NotFound` if the group or the (undeleted) user is missing.
     async fn put_member(
         &self,
@@ -49,6 +56,22 @@ impl<B: Backend> GroupStore for B {
         self.point(move |c| {
             Box::pin(async move {
                 c.query_opt(sql::GROUP_BY_ID, args![tenant, id], rows::group)
+                    .await
+            })
+        })
+        .await
+    }
+
+    async fn groups_page(
+        &self,
+        tenant: TenantId,
+        before: Option<GroupId>,
+        limit: u32,
+    ) -> Result<Vec<Group>> {
+        let before = before.unwrap_or(GroupId(uuid::Uuid::max()));
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(sql::GROUPS_PAGE, args![tenant, before, limit], rows::group)
                     .await
             })
         })

@@ -85,6 +85,19 @@ async fn the_code_flow_with_pkce(b: Backend) {
         assert_eq!(r.status, 400, "{uri}: {}", r.body);
         assert!(r.location.is_empty());
     }
+    // The sign-in page widens its form-action only to a redirect URI registered for the app.
+    let forged = format!(
+        "/console/login?{}",
+        serde_urlencoded::to_string([(
+            "next",
+            authorize_url(&app.client_id, "https://evil.example/callback", &challenge).as_str()
+        )])
+        .unwrap()
+    );
+    let page = br.get(&forged).await;
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("evil.example"), "{csp}");
+
     // Without PKCE: back to the app with invalid_request.
     let no_pkce = authorize_url(&app.client_id, "http://127.0.0.1:7000/callback", "")
         .replace("&code_challenge_method=S256", "");

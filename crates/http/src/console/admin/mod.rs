@@ -1,9 +1,11 @@
 //! The administration pages under `/console/admin/`: what the caller's roles allow (each
 //! operation still decided by its service, through Cedar), over the API's own services.
 
+pub mod data;
 pub mod policies;
 pub mod privacy_log;
 pub mod support;
+pub mod tenant;
 pub mod users;
 
 use super::centre::tri;
@@ -22,10 +24,7 @@ async fn index(State(s): State<AppState>, u: Signed) -> Response {
     let body = html! {
         p { (t::ADMIN_EXPLAIN) }
         ul {
-            @if nav.users { li { a href="/console/admin/users" { (t::NAV_USERS) } } }
-            @if nav.policies { li { a href="/console/admin/policies" { (t::NAV_POLICIES) } } }
-            @if nav.privacy_log { li { a href="/console/admin/privacy-log" { (t::NAV_PRIVACY_LOG) } } }
-            @if nav.tenant { li { a href="/console/admin/support" { (t::NAV_SUPPORT) } } }
+            @for (href, name) in nav.admin_pages() { li { a href=(href) { (name) } } }
         }
     };
     layout::page(t::ADMIN_TITLE, &nav, body)
@@ -48,6 +47,37 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/admin/privacy-log", get(privacy_log::list))
         .route("/console/admin/support", get(support::list))
+        .route(
+            "/console/admin/groups",
+            get(tenant::groups).post(tenant::create_group),
+        )
+        .route("/console/admin/groups/members", post(tenant::put_member))
+        .route(
+            "/console/admin/collections",
+            get(data::list).post(data::create),
+        )
+        .route("/console/admin/records", get(data::open))
+        .route("/console/admin/records/{id}", get(data::show))
+        .route("/console/admin/records/{id}/hold", post(data::hold))
+        .route("/console/admin/records/{id}/restore", post(data::restore))
+        .route(
+            "/console/admin/retention",
+            get(tenant::retention).post(tenant::save_retention),
+        )
+        .route(
+            "/console/admin/clients",
+            get(tenant::clients).post(tenant::create_client),
+        )
+        .route(
+            "/console/admin/clients/{id}/delete",
+            post(tenant::delete_client),
+        )
+        .route("/console/admin/registers", get(tenant::registers))
+        .route(
+            "/console/admin/disclosures/{id}/objection",
+            post(tenant::object),
+        )
+        .route("/console/admin/report", get(tenant::report))
         .route(
             "/console/admin/support/{id}/{answer}",
             post(support::answer),
