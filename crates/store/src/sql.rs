@@ -146,7 +146,8 @@ pub const GROUPS_PAGE: &str = "SELECT tenant_id, group_id, name, created_at FROM
 pub const MEMBERS: &str = "SELECT user_id, role FROM group_members WHERE tenant_id = $1 AND group_id = $2 ORDER BY user_id";
 
 pub const INSERT_LOGIN: &str = "INSERT INTO login_history (tenant_id, event_id, user_id, at, ip_sealed, outcome) VALUES ($1, $2, $3, $4, $5, $6)";
-pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip_sealed, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 ORDER BY at DESC, event_id DESC LIMIT $3";
+/// A user's login attempts, newest first (event ids are UUIDv7), before a cursor.
+pub const LOGIN_HISTORY: &str = "SELECT tenant_id, event_id, user_id, at, ip_sealed, outcome FROM login_history WHERE tenant_id = $1 AND user_id = $2 AND event_id < $3 ORDER BY event_id DESC LIMIT $4";
 
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (tenant_id, session_id, family_id, user_id, access_digest, access_expires_at, refresh_digest, refresh_expires_at, created_at, client_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 pub const PRINCIPAL_BY_ACCESS: &str = "SELECT s.session_id, s.family_id, u.user_id, u.roles, u.must_change_password, COALESCE(p.version, 0), t.require_totp_roles, EXISTS (SELECT 1 FROM user_totp f WHERE f.tenant_id = s.tenant_id AND f.user_id = s.user_id AND f.confirmed_at IS NOT NULL) FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id JOIN tenants t ON t.tenant_id = s.tenant_id LEFT JOIN tenant_policies p ON p.tenant_id = s.tenant_id WHERE s.tenant_id = $1 AND s.access_digest = $2 AND s.revoked_at IS NULL AND s.access_expires_at > $3 AND u.status = 'active' AND t.status = 'active'";
@@ -184,9 +185,10 @@ pub const INSERT_RECORD: &str = "INSERT INTO records (tenant_id, record_id, coll
 pub const UPDATE_RECORD: &str = "UPDATE records SET group_id = $1, visibility = $2, hidden = $3, data = $4, version = $5, updated_at = $6, ends_on = $7 WHERE tenant_id = $8 AND record_id = $9 AND version = $10";
 /// A record with its collection and its subject's live key (absent once the subject is forgotten).
 pub const RECORD_VIEW: &str = record_view!("r.tenant_id = $1 AND r.record_id = $2");
-/// Records of a collection whose searchable field has this blind index, oldest first.
+/// Records of a collection whose searchable field has this blind index, oldest first, after
+/// a cursor.
 pub const SEARCH_RECORDS: &str = record_view!(
-    "r.tenant_id = $1 AND r.collection_id = $2 AND r.record_id IN (SELECT i.record_id FROM record_index i WHERE i.tenant_id = $1 AND i.collection_id = $2 AND i.field = $3 AND i.digest = $4) AND r.deleted_at IS NULL ORDER BY r.record_id LIMIT $5"
+    "r.tenant_id = $1 AND r.collection_id = $2 AND r.record_id IN (SELECT i.record_id FROM record_index i WHERE i.tenant_id = $1 AND i.collection_id = $2 AND i.field = $3 AND i.digest = $4) AND r.deleted_at IS NULL AND r.record_id > $5 ORDER BY r.record_id LIMIT $6"
 );
 pub const INSERT_INDEX: &str = "INSERT INTO record_index (tenant_id, collection_id, field, digest, record_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
 pub const DELETE_INDEX: &str = "DELETE FROM record_index WHERE tenant_id = $1 AND record_id = $2";

@@ -764,7 +764,11 @@ async fn login_history_newest_first(b: Backend) {
         })
         .await
         .unwrap();
-    let h = f.store.login_history(t.id, admin.id, 2).await.unwrap();
+    let h = f
+        .store
+        .login_history(t.id, admin.id, None, 2)
+        .await
+        .unwrap();
     assert_eq!(
         h.iter().map(|e| e.outcome).collect::<Vec<_>>(),
         vec![LoginOutcome::Blocked, LoginOutcome::Success]
@@ -908,13 +912,13 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
 
     let hits = f
         .store
-        .search_records(t.id, c.id, "title", &[7; 32], 10)
+        .search_records(t.id, c.id, "title", &[7; 32], None, 10)
         .await
         .unwrap();
     assert_eq!(hits.len(), 1);
     assert!(
         f.store
-            .search_records(other.id, c.id, "title", &[7; 32], 10)
+            .search_records(other.id, c.id, "title", &[7; 32], None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -948,14 +952,14 @@ async fn records_are_versioned_indexed_and_scoped(b: Backend) {
     );
     assert!(
         f.store
-            .search_records(t.id, c.id, "title", &[7; 32], 10)
+            .search_records(t.id, c.id, "title", &[7; 32], None, 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         f.store
-            .search_records(t.id, c.id, "title", &[8; 32], 10)
+            .search_records(t.id, c.id, "title", &[8; 32], None, 10)
             .await
             .unwrap()
             .len(),
@@ -1129,7 +1133,7 @@ async fn deletion_respects_holds_and_leaves_tombstones(b: Backend) {
     assert_eq!(got.record.deleted_at, Some(at));
     assert_eq!(
         f.store
-            .search_records(t.id, c.id, "title", &[7; 32], 10)
+            .search_records(t.id, c.id, "title", &[7; 32], None, 10)
             .await
             .unwrap()
             .len(),

@@ -60,6 +60,13 @@ impl Services {
                     f.name
                 )));
             }
+            if f.searchable && crate::records::schema::PAGING_PARAMETERS.contains(&f.name.as_str())
+            {
+                return Err(CoreError::Invalid(format!(
+                    "fields.{}: a searchable field cannot be named limit or after (the search's paging parameters)",
+                    f.name
+                )));
+            }
             if !seen.insert(f.name.clone()) {
                 return Err(CoreError::Invalid(format!(
                     "fields.{}: named twice",

@@ -21,6 +21,14 @@ use strongroom_store::{HistoryRow, RecordRow, RecordView, RecordWrite};
 /// The most records one search answers.
 pub const SEARCH_LIMIT: u32 = 100;
 
+/// One page of a search: the records the caller may read among those scanned, and the
+/// cursor after the last scanned (the next page may hold records this one's caller may read
+/// even when this page showed none).
+pub struct SearchPage {
+    pub records: Vec<RecordInfo>,
+    pub next: Option<RecordId>,
+}
+
 pub struct NewRecord {
     pub subject_id: UserId,
     pub group_id: Option<GroupId>,
@@ -366,7 +374,8 @@ impl Services {
         collection: &str,
         field: &str,
         value: &str,
-    ) -> Result<Vec<RecordInfo>, CoreError> {
+        (after, limit): (Option<RecordId>, u32),
+    ) -> Result<SearchPage, CoreError> {
         let actor = Self::actor(p);
         self.level2(&actor, client, Action::ReadRecord, (RECORD_OBJECT, None))
             .await?;
@@ -397,10 +406,17 @@ impl Services {
         check_value(f, &typed)?;
         let keys = self.tenant_keys(p.tenant_id).await?;
         let digest = keys.record_index(c.id.0, field, &canonical(&typed));
-        let hits = self
+        let limit = limit.clamp(1, 500);
+        let mut hits = self
             .store
-            .search_records(p.tenant_id, c.id, field, &digest, SEARCH_LIMIT)
+            .search_records(p.tenant_id, c.id, field, &digest, after, limit + 1)
             .await?;
+        let next = if hits.len() > limit as usize {
+            hits.truncate(limit as usize);
+            hits.last().map(|v| v.record.id)
+        } else {
+            None
+        };
         let mut out = Vec::new();
         let mut entries = Vec::new();
         for view in hits {
@@ -437,7 +453,7 @@ impl Services {
             out.push(Self::info(&view, data, Vec::new()));
         }
         self.privacy.append_all(p.tenant_id, entries).await?;
-        Ok(out)
+        Ok(SearchPage { records: out, next })
     }
 
     /// Changes a record: merged data, visibility, or (administrators) hidden.

@@ -58,6 +58,9 @@ pub struct FieldDef {
     pub required: bool,
 }
 
+/// The query parameters of a search that page it (no searchable field takes these names).
+pub const PAGING_PARAMETERS: [&str; 2] = ["limit", "after"];
+
 pub(crate) fn valid_name(s: &str) -> bool {
     let mut chars = s.chars();
     s.len() <= 63

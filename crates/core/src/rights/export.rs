@@ -186,7 +186,7 @@ impl Services {
             .await?;
         let info = Self::open_user(&keys, u)?;
         let groups = self.store.memberships(p.tenant_id, user).await?;
-        let logins = self.logins_of(p.tenant_id, user, u32::MAX).await?;
+        let logins = self.logins_of(p.tenant_id, user, None, u32::MAX).await?;
 
         // Records about the person, opened under their one key, with their files.
         let views = self.store.records_of_subject(p.tenant_id, user).await?;

@@ -115,7 +115,7 @@ impl Services {
                 .count();
             let last_login_at = self
                 .store
-                .login_history(operator.id, u.id, 50)
+                .login_history(operator.id, u.id, None, 50)
                 .await?
                 .into_iter()
                 .find(|l| l.outcome == strongroom_domain::LoginOutcome::Success)

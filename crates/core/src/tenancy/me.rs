@@ -1,12 +1,14 @@
 //! The caller's own account: who they are, their groups, their login history.
 
-use crate::tenancy::{LOGIN_HISTORY_LIMIT, UserInfo};
+use crate::tenancy::UserInfo;
 use crate::{CoreError, Principal, Services};
 use strongroom_domain::{GroupId, MembershipRole, Timestamp, UserId};
 use strongroom_store::Tenant;
 
 /// One login attempt with its address opened (`None` once the key that sealed it is gone).
 pub struct LoginInfo {
+    /// The cursor of the next page.
+    pub id: strongroom_domain::LoginEventId,
     pub at: Timestamp,
     pub ip: Option<String>,
     pub outcome: strongroom_domain::LoginOutcome,
@@ -58,9 +60,14 @@ impl Services {
     }
 
     /// The caller's own login history, newest first, addresses opened.
-    pub async fn my_logins(&self, p: &Principal) -> Result<Vec<LoginInfo>, CoreError> {
-        self.logins_of(p.tenant_id, p.user_id, LOGIN_HISTORY_LIMIT)
-            .await
+    /// `GET /me/logins`: a page of my login attempts, newest first, before `before`.
+    pub async fn my_logins(
+        &self,
+        p: &Principal,
+        before: Option<strongroom_domain::LoginEventId>,
+        limit: u32,
+    ) -> Result<Vec<LoginInfo>, CoreError> {
+        self.logins_of(p.tenant_id, p.user_id, before, limit).await
     }
 
     /// A user's login attempts, newest first, with the addresses opened.
@@ -68,9 +75,13 @@ impl Services {
         &self,
         tenant: strongroom_domain::TenantId,
         user_id: UserId,
+        before: Option<strongroom_domain::LoginEventId>,
         limit: u32,
     ) -> Result<Vec<LoginInfo>, CoreError> {
-        let events = self.store.login_history(tenant, user_id, limit).await?;
+        let events = self
+            .store
+            .login_history(tenant, user_id, before, limit)
+            .await?;
         let user = self
             .store
             .user_by_id(tenant, user_id)
@@ -98,6 +109,7 @@ impl Services {
                     }
                 });
                 LoginInfo {
+                    id: e.id,
                     at: e.at,
                     ip,
                     outcome: e.outcome,

@@ -17,9 +17,6 @@ use strongroom_domain::{
 };
 use strongroom_store::{Group, NewUser, User, UserPatch};
 
-/// How many login-history rows `GET /me` style views return at most.
-pub const LOGIN_HISTORY_LIMIT: u32 = 100;
-
 /// A user with personal fields opened. `email` and `name` are `None` once the person was
 /// forgotten (their key is destroyed).
 pub struct UserInfo {

@@ -178,7 +178,7 @@ pub async fn my_privacy_log(
 
 pub async fn my_logins(State(s): State<AppState>, u: Unsettled) -> Response {
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
-    let logins = tri!(s.services.my_logins(&u.p).await);
+    let logins = tri!(s.services.my_logins(&u.p, None, PAGE).await);
     layout::page(
         t::LOGINS_TITLE,
         &nav,

@@ -86,6 +86,9 @@ pub async fn change_password(
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginRecord {
+    /// The page cursor (not part of the answer).
+    #[serde(skip)]
+    id: uuid::Uuid,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     at: Timestamp,
@@ -94,22 +97,39 @@ pub struct LoginRecord {
     outcome: LoginOutcome,
 }
 
-/// My login history (newest first, at most 100).
-#[utoipa::path(get, path = "/api/v1/me/logins", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = [LoginRecord]), (status = 401, body = ProblemBody)))]
+/// My login history, newest first, paged (`Link: rel="next"`).
+#[utoipa::path(get, path = "/api/v1/me/logins", tag = "me", security(("bearer" = [])), params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [LoginRecord],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 401, body = ProblemBody)))]
 pub async fn my_logins(
     State(s): State<AppState>,
     Unsettled(p): Unsettled,
-) -> Result<Json<Vec<LoginRecord>>, Problem> {
-    let rows = s.services.my_logins(&p).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|e| LoginRecord {
-                at: e.at,
-                ip: e.ip,
-                outcome: e.outcome,
-            })
-            .collect(),
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<axum::response::Response, Problem> {
+    let limit = q.limit()?;
+    let records: Vec<LoginRecord> = s
+        .services
+        .my_logins(
+            &p,
+            q.after().map(strongroom_domain::LoginEventId::from),
+            limit + 1,
+        )
+        .await?
+        .into_iter()
+        .map(|e| LoginRecord {
+            id: e.id.0,
+            at: e.at,
+            ip: e.ip,
+            outcome: e.outcome,
+        })
+        .collect();
+    Ok(crate::routes::paging::page(
+        "/api/v1/me/logins",
+        limit,
+        records,
+        Vec::new(),
+        |r| r.id,
     ))
 }
 

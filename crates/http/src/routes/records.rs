@@ -188,31 +188,67 @@ impl utoipa::PartialSchema for FileBytes {
 }
 impl utoipa::ToSchema for FileBytes {}
 
-/// Equality search on one searchable field: `?field=value`. Answers only the records the
-/// caller may read; each is logged as read.
+/// Equality search on one searchable field: `?field=value`, paged (`limit`, `after`, `Link:
+/// rel="next"`; oldest first). Answers only the records the caller may read — a page may
+/// hold fewer than `limit`, even none, while a next one follows; each is logged as read.
 #[utoipa::path(get, path = "/api/v1/collections/{name}/records", tag = "records", security(("bearer" = [])),
     params(("name" = String, Path, pattern = "^[a-z][a-z0-9_]{0,62}$"),
-           ("query" = inline(SearchQuery), Query, style = Form, explode, description = "exactly one searchable field and the value it must equal, e.g. `?title=Interview`")),
-    responses((status = 200, body = [RecordInfo]), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+           ("query" = inline(SearchQuery), Query, style = Form, explode, description = "exactly one searchable field and the value it must equal, e.g. `?title=Interview`; with `limit` (1 to 500, default 100) and `after` (the cursor of the `Link: rel=\"next\"`)")),
+    responses((status = 200, body = [RecordInfo],
+        headers(("Link" = String, description = "`<…?field=value&after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn search_records(
     State(s): State<AppState>,
     Caller(p): Caller,
     ClientIp(ip): ClientIp,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(q): ApiQuery<HashMap<String, String>>,
-) -> Result<Json<Vec<RecordInfo>>, Problem> {
+    ApiQuery(mut q): ApiQuery<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let bad = |d: &str| Problem::new(crate::problem::Code::InvalidInput, d.to_owned());
+    let limit = match q.remove("limit") {
+        Some(l) => Some(l.parse::<u32>().map_err(|_| bad("limit: 1 to 500"))?),
+        None => None,
+    };
+    let limit = crate::routes::paging::limit(limit)?;
+    let after = match q.remove("after") {
+        Some(a) => Some(
+            a.parse::<uuid::Uuid>()
+                .map_err(|_| bad("after: the cursor of a Link rel=next"))?,
+        ),
+        None => None,
+    };
     let mut pairs = q.into_iter();
     let (Some((field, value)), None) = (pairs.next(), pairs.next()) else {
-        return Err(Problem::new(
-            crate::problem::Code::InvalidInput,
+        return Err(bad(
             "give exactly one searchable field as the query, e.g. ?title=Interview",
         ));
     };
-    Ok(Json(
-        s.services
-            .search_records(&p, Some(ip), &name, &field, &value)
-            .await?,
-    ))
+    let page = s
+        .services
+        .search_records(
+            &p,
+            Some(ip),
+            &name,
+            &field,
+            &value,
+            (after.map(RecordId::from), limit),
+        )
+        .await?;
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(next) = page.next {
+        let query = serde_urlencoded::to_string([
+            (field.as_str(), value.as_str()),
+            ("after", &next.0.to_string()),
+            ("limit", &limit.to_string()),
+        ])
+        .unwrap_or_default();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+            "</api/v1/collections/{name}/records?{query}>; rel=\"next\""
+        )) {
+            headers.insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok((headers, Json(page.records)).into_response())
 }
 
 /// Read a record: the four-level check, then decryption, then a durable privacy-log entry.

@@ -3,16 +3,18 @@
 use crate::exec::{Backend, Exec, args};
 use crate::{LoginEvent, Result, rows, sql};
 use async_trait::async_trait;
-use strongroom_domain::{TenantId, UserId};
+use strongroom_domain::{LoginEventId, TenantId, UserId};
 
 #[async_trait]
 pub trait LoginHistoryStore: Send + Sync {
     async fn append_login(&self, event: &LoginEvent) -> Result<()>;
-    /// A user's login attempts, newest first.
+    /// A user's login attempts, newest first, before `before` (the last id of the previous
+    /// page).
     async fn login_history(
         &self,
         tenant: TenantId,
         user: UserId,
+        before: Option<LoginEventId>,
         limit: u32,
     ) -> Result<Vec<LoginEvent>>;
 }
@@ -45,12 +47,18 @@ impl<B: Backend> LoginHistoryStore for B {
         &self,
         tenant: TenantId,
         user: UserId,
+        before: Option<LoginEventId>,
         limit: u32,
     ) -> Result<Vec<LoginEvent>> {
+        let before = before.unwrap_or(LoginEventId(uuid::Uuid::max()));
         self.scan(move |c| {
             Box::pin(async move {
-                c.query(sql::LOGIN_HISTORY, args![tenant, user, limit], rows::login)
-                    .await
+                c.query(
+                    sql::LOGIN_HISTORY,
+                    args![tenant, user, before, limit],
+                    rows::login,
+                )
+                .await
             })
         })
         .await

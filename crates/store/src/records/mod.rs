@@ -52,6 +52,7 @@ pub trait RecordStore: Send + Sync {
         collection: CollectionId,
         field: &str,
         digest: &[u8; 32],
+        after: Option<RecordId>,
         limit: u32,
     ) -> Result<Vec<RecordView>>;
 
@@ -251,14 +252,17 @@ impl<B: Backend> RecordStore for B {
         collection: CollectionId,
         field: &str,
         digest: &[u8; 32],
+        after: Option<RecordId>,
         limit: u32,
     ) -> Result<Vec<RecordView>> {
         let (field, digest) = (field.to_owned(), *digest);
+        // The least id there can be stands for "from the first".
+        let after = after.unwrap_or(RecordId(uuid::Uuid::nil()));
         self.scan(move |c| {
             Box::pin(async move {
                 c.query(
                     sql::SEARCH_RECORDS,
-                    args![tenant, collection, field.as_str(), &digest, limit],
+                    args![tenant, collection, field.as_str(), &digest, after, limit],
                     rows::record_view(tenant),
                 )
                 .await

@@ -919,7 +919,7 @@ async fn one_address_is_throttled(b: Backend) {
     let history = s
         .services
         .store
-        .login_history(tenant.id, admin.id, 10)
+        .login_history(tenant.id, admin.id, None, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -945,6 +945,13 @@ async fn login_history_records_every_attempt(b: Backend) {
     assert_eq!(outcomes[..2], ["success", "wrong_password"]);
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r["ip"] == "127.0.0.1"), "{}", h.body);
+    // Paged: two, then the rest.
+    let first = c.get("/api/v1/me/logins?limit=2").await;
+    assert_eq!(first.json.as_array().unwrap().len(), 2);
+    let rest = c.get(&first.next_page().expect("a next page")).await;
+    assert_eq!(rest.json.as_array().unwrap().len(), 1);
+    assert_eq!(rest.json[0], rows[2]);
+    assert!(rest.next_page().is_none());
 }
 
 async fn health_openapi_and_metrics(b: Backend) {

@@ -607,6 +607,68 @@ async fn the_administration_pages_do_what_the_api_does(b: Backend) {
     );
 }
 
+/// A search answers page by page (`limit`, `after`, `Link: rel="next"` keeping the field);
+/// the paging parameters cannot be searchable field names.
+async fn a_search_answers_page_by_page(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (t, email, pw) = s.tenant("acme").await;
+    let (admin, _) = s.client().logged_in(&t, &email, &pw).await;
+    let (pid, participant, _) = s
+        .settled_user(&admin, &t, "pia@acme.example", json!(["participant"]))
+        .await;
+    admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "x", "fields": [{"name": "limit", "type": "string", "searchable": true}]}),
+        )
+        .await
+        .assert_problem(400, "invalid_input");
+    let r = admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "notes", "fields": [{"name": "text", "type": "string", "personal": true}, {"name": "tag", "type": "string", "searchable": true}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = participant
+            .post(
+                "/api/v1/collections/notes/records",
+                &json!({"subject_id": pid, "data": {"text": format!("note {i}"), "tag": "t"}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.json["id"].as_str().unwrap().to_owned());
+    }
+    let first = participant
+        .get("/api/v1/collections/notes/records?tag=t&limit=2")
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let got: Vec<&str> = first
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[0].as_str(), ids[1].as_str()], "oldest first");
+    let next = first.next_page().expect("a next page");
+    assert!(next.contains("tag=t"), "{next}");
+    let second = participant.get(&next).await;
+    assert_eq!(second.json.as_array().unwrap().len(), 1);
+    assert_eq!(second.json[0]["id"], ids[2].as_str());
+    assert!(second.next_page().is_none());
+    participant
+        .get("/api/v1/collections/notes/records?tag=t&limit=x")
+        .await
+        .assert_problem(400, "invalid_input");
+    participant
+        .get("/api/v1/collections/notes/records?tag=t&after=nope")
+        .await
+        .assert_problem(400, "invalid_input");
+}
+
 both_backends!(
     the_session_cookie_and_csrf_are_hardened,
     sign_in_answers_like_the_api,
@@ -614,4 +676,5 @@ both_backends!(
     first_use_and_reauthentication,
     users_are_paged_and_found_by_email,
     the_administration_pages_do_what_the_api_does,
+    a_search_answers_page_by_page,
 );

@@ -33,11 +33,14 @@ pub async fn list(
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
     let collections = tri!(s.services.list_collections(&u.p, Some(ip)).await);
     let found = match (&query.collection, &query.field, &query.value) {
-        (Some(coll), Some(field), Some(value)) if !value.is_empty() => Some(tri!(
-            s.services
-                .search_records(&u.p, Some(ip), coll, field, value)
-                .await
-        )),
+        (Some(coll), Some(field), Some(value)) if !value.is_empty() => Some(
+            tri!(
+                s.services
+                    .search_records(&u.p, Some(ip), coll, field, value, (None, 100))
+                    .await
+            )
+            .records,
+        ),
         _ => None,
     };
     let body = html! {
