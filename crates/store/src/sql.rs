@@ -178,6 +178,8 @@ macro_rules! record_view {
 
 pub const INSERT_COLLECTION: &str = "INSERT INTO collections (tenant_id, collection_id, name, fields, created_by, created_at, retention) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 pub const COLLECTION_BY_NAME: &str = "SELECT collection_id, name, fields, created_by, created_at, retention FROM collections WHERE tenant_id = $1 AND name = $2";
+/// A page of the tenant's collections, newest first (ids are UUIDv7), before a cursor.
+pub const COLLECTIONS_PAGE: &str = "SELECT collection_id, name, fields, created_by, created_at, retention FROM collections WHERE tenant_id = $1 AND collection_id < $2 ORDER BY collection_id DESC LIMIT $3";
 pub const LIST_COLLECTIONS: &str = "SELECT collection_id, name, fields, created_by, created_at, retention FROM collections WHERE tenant_id = $1 ORDER BY name";
 
 pub const INSERT_RECORD: &str = "INSERT INTO records (tenant_id, record_id, collection_id, subject_id, group_id, parent_id, visibility, hidden, data, version, created_by, created_at, updated_at, ends_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
@@ -308,6 +310,8 @@ pub const JOBS_OF_SUBJECT: &str = "SELECT job_id, tenant_id, kind, subject_id, p
 
 pub const INSERT_NOTICE: &str = "INSERT INTO deletion_notices (tenant_id, notice_id, user_id, what, expiry_at, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, user_id, what, expiry_at) DO NOTHING";
 pub const NOTICE_FOR: &str = "SELECT notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at FROM deletion_notices WHERE tenant_id = $1 AND user_id = $2 AND what = $3 AND expiry_at = $4";
+/// A page of a user's notices, newest first (ids are UUIDv7), before a cursor.
+pub const NOTICES_PAGE: &str = "SELECT notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at FROM deletion_notices WHERE tenant_id = $1 AND user_id = $2 AND notice_id < $3 ORDER BY notice_id DESC LIMIT $4";
 pub const NOTICES_OF_USER: &str = "SELECT notice_id, user_id, what, expiry_at, due_at, created_at, kept_at, done_at FROM deletion_notices WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, notice_id";
 pub const KEEP_NOTICE: &str = "UPDATE deletion_notices SET kept_at = $1 WHERE tenant_id = $2 AND user_id = $3 AND notice_id = $4 AND done_at IS NULL";
 pub const FINISH_NOTICE: &str =

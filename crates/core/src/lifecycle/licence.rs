@@ -294,11 +294,17 @@ impl Services {
     }
 
     /// `GET /me/deletion-notices`.
+    /// `GET /me/deletion-notices`: a page of my notices, newest first.
     pub async fn my_deletion_notices(
         &self,
         p: &crate::Principal,
+        after: Option<NoticeId>,
+        limit: u32,
     ) -> Result<Vec<DeletionNotice>, CoreError> {
-        Ok(self.store.notices_of(p.tenant_id, p.user_id).await?)
+        Ok(self
+            .store
+            .notices_page(p.tenant_id, p.user_id, after, limit)
+            .await?)
     }
 
     /// `POST /me/deletion-notices/{id}/keep`: the user's veto.

@@ -103,10 +103,12 @@ impl Services {
         })
     }
 
+    /// `GET /collections`: a page of the tenant's collections, newest first.
     pub async fn list_collections(
         &self,
         p: &Principal,
         client: Option<IpAddr>,
+        (after, limit): (Option<strongroom_domain::CollectionId>, u32),
     ) -> Result<Vec<CollectionInfo>, CoreError> {
         let actor = Self::actor(p);
         self.level2(
@@ -117,7 +119,7 @@ impl Services {
         )
         .await?;
         self.store
-            .list_collections(p.tenant_id)
+            .collections_page(p.tenant_id, after, limit)
             .await?
             .into_iter()
             .map(|c| Self::collection_info(&c))

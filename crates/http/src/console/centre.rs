@@ -48,7 +48,7 @@ pub async fn home(State(s): State<AppState>, u: Signed, Query(f): Query<Flash>) 
     let nav = tri!(Nav::of(&s, p, &u.csrf).await);
     let (tenant, me) = tri!(s.services.me(p).await);
     let groups = tri!(s.services.my_named_groups(p).await);
-    let notices = tri!(s.services.my_deletion_notices(p).await);
+    let notices = tri!(s.services.my_deletion_notices(p, None, PAGE).await);
     let body = html! {
         (layout::notice(flash_text(f.done.as_deref()), false))
         section aria-labelledby="profile" {

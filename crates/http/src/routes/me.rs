@@ -162,26 +162,41 @@ pub struct DeletionNoticeView {
     done_at: Option<Timestamp>,
 }
 
-/// Deletions of my data that retention has announced, and whether I kept the data.
-#[utoipa::path(get, path = "/api/v1/me/deletion-notices", tag = "me", security(("bearer" = [])),
-    responses((status = 200, body = [DeletionNoticeView]), (status = 403, body = ProblemBody)))]
+/// Deletions of my data that retention has announced, and whether I kept the data; newest
+/// first, paged (`Link: rel="next"`).
+#[utoipa::path(get, path = "/api/v1/me/deletion-notices", tag = "me", security(("bearer" = [])), params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [DeletionNoticeView],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn my_deletion_notices(
     State(s): State<AppState>,
     crate::extract::Person(p): crate::extract::Person,
-) -> Result<Json<Vec<DeletionNoticeView>>, Problem> {
-    Ok(Json(
-        s.services
-            .my_deletion_notices(&p)
-            .await?
-            .into_iter()
-            .map(|n| DeletionNoticeView {
-                id: n.id.0,
-                what: n.what,
-                due_at: n.due_at,
-                kept_at: n.kept_at,
-                done_at: n.done_at,
-            })
-            .collect(),
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<axum::response::Response, Problem> {
+    let limit = q.limit()?;
+    let notices: Vec<DeletionNoticeView> = s
+        .services
+        .my_deletion_notices(
+            &p,
+            q.after().map(strongroom_domain::NoticeId::from),
+            limit + 1,
+        )
+        .await?
+        .into_iter()
+        .map(|n| DeletionNoticeView {
+            id: n.id.0,
+            what: n.what,
+            due_at: n.due_at,
+            kept_at: n.kept_at,
+            done_at: n.done_at,
+        })
+        .collect();
+    Ok(crate::routes::paging::page(
+        "/api/v1/me/deletion-notices",
+        limit,
+        notices,
+        Vec::new(),
+        |n| n.id,
     ))
 }
 

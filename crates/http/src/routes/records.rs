@@ -48,15 +48,36 @@ pub async fn create_collection(
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-/// The tenant's collections and their fields.
-#[utoipa::path(get, path = "/api/v1/collections", tag = "records", security(("bearer" = [])),
-    responses((status = 200, body = [CollectionInfo]), (status = 403, body = ProblemBody)))]
+/// The tenant's collections and their fields, newest first, paged (`Link: rel="next"`).
+#[utoipa::path(get, path = "/api/v1/collections", tag = "records", security(("bearer" = [])), params(crate::routes::paging::PageParams),
+    responses((status = 200, body = [CollectionInfo],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub async fn list_collections(
     State(s): State<AppState>,
     Caller(p): Caller,
     ClientIp(ip): ClientIp,
-) -> Result<Json<Vec<CollectionInfo>>, Problem> {
-    Ok(Json(s.services.list_collections(&p, Some(ip)).await?))
+    ApiQuery(q): ApiQuery<crate::routes::paging::PageParams>,
+) -> Result<Response, Problem> {
+    let limit = q.limit()?;
+    let page = s
+        .services
+        .list_collections(
+            &p,
+            Some(ip),
+            (
+                q.after().map(strongroom_domain::CollectionId::from),
+                limit + 1,
+            ),
+        )
+        .await?;
+    Ok(crate::routes::paging::page(
+        "/api/v1/collections",
+        limit,
+        page,
+        Vec::new(),
+        |c| c.id.0,
+    ))
 }
 
 /// A present field, even `null` (so that `null` and absent differ).

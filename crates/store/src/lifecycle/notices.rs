@@ -21,6 +21,14 @@ pub trait NoticeStore: Send + Sync {
     ) -> Result<Option<DeletionNotice>>;
 
     async fn notices_of(&self, tenant: TenantId, user: UserId) -> Result<Vec<DeletionNotice>>;
+    /// A page of a user's notices, newest first, before `before`.
+    async fn notices_page(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        before: Option<NoticeId>,
+        limit: u32,
+    ) -> Result<Vec<DeletionNotice>>;
 
     /// The user's veto; `false` if there is no such open notice of theirs.
     async fn keep_notice(
@@ -74,6 +82,27 @@ impl<B: Backend> NoticeStore for B {
                 c.query_opt(
                     sql::NOTICE_FOR,
                     args![tenant, user, what.as_str(), expiry_at],
+                    rows::notice(tenant),
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn notices_page(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        before: Option<NoticeId>,
+        limit: u32,
+    ) -> Result<Vec<DeletionNotice>> {
+        let before = before.unwrap_or(NoticeId(uuid::Uuid::max()));
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql::NOTICES_PAGE,
+                    args![tenant, user, before, limit],
                     rows::notice(tenant),
                 )
                 .await

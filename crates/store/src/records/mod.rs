@@ -22,6 +22,13 @@ pub trait RecordStore: Send + Sync {
     async fn collection_by_name(&self, tenant: TenantId, name: &str) -> Result<Option<Collection>>;
 
     async fn list_collections(&self, tenant: TenantId) -> Result<Vec<Collection>>;
+    /// A page of the tenant's collections, newest first, before `before`.
+    async fn collections_page(
+        &self,
+        tenant: TenantId,
+        before: Option<CollectionId>,
+        limit: u32,
+    ) -> Result<Vec<Collection>>;
 
     /// Inserts a record with its index entries and first history entry, in one transaction.
     /// `NotFound("subject or group")` when the subject or group is not in this tenant.
@@ -127,6 +134,26 @@ impl<B: Backend> RecordStore for B {
                 c.query_opt(
                     sql::COLLECTION_BY_NAME,
                     args![tenant, name.as_str()],
+                    rows::collection(tenant),
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn collections_page(
+        &self,
+        tenant: TenantId,
+        before: Option<CollectionId>,
+        limit: u32,
+    ) -> Result<Vec<Collection>> {
+        let before = before.unwrap_or(CollectionId(uuid::Uuid::max()));
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql::COLLECTIONS_PAGE,
+                    args![tenant, before, limit],
                     rows::collection(tenant),
                 )
                 .await

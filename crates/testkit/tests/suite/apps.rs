@@ -55,6 +55,11 @@ async fn exchange(
         .await
 }
 
+/// What `GET /api/v1/me` answers with this access token.
+async fn me_status(s: &TestServer, access: &str) -> u16 {
+    s.client().with_token(access).get("/api/v1/me").await.status
+}
+
 async fn the_code_flow_with_pkce(b: Backend) {
     let s = TestServer::start(b).await;
     let (t, email, pw) = s.tenant("acme").await;
@@ -201,14 +206,7 @@ async fn the_code_flow_with_pkce(b: Backend) {
     // The same code again: refused, and the tokens it gave are revoked.
     let reused = exchange(&s, &code, &app.client_id, redirect, VERIFIER).await;
     assert_eq!(reused.json["error"], "invalid_grant");
-    assert_eq!(
-        s.client()
-            .with_token(&access)
-            .get("/api/v1/me")
-            .await
-            .status,
-        401
-    );
+    assert_eq!(me_status(&s, &access).await, 401);
 
     // A fresh code; refresh works at the token endpoint; disconnecting ends the tokens.
     let r = br
@@ -228,28 +226,14 @@ async fn the_code_flow_with_pkce(b: Backend) {
         .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let access = refreshed.json["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        s.client()
-            .with_token(&access)
-            .get("/api/v1/me")
-            .await
-            .status,
-        200
-    );
+    assert_eq!(me_status(&s, &access).await, 200);
     let apps = br.get("/console/apps").await;
     assert!(apps.body.contains("Vendor app"));
     let r = br
         .post(&format!("/console/apps/{}/disconnect", app.id.0), &[])
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(
-        s.client()
-            .with_token(&access)
-            .get("/api/v1/me")
-            .await
-            .status,
-        401
-    );
+    assert_eq!(me_status(&s, &access).await, 401);
     let r = br
         .get(&authorize_url(&app.client_id, redirect, &challenge))
         .await;

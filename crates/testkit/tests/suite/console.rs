@@ -667,6 +667,25 @@ async fn a_search_answers_page_by_page(b: Backend) {
         .get("/api/v1/collections/notes/records?tag=t&after=nope")
         .await
         .assert_problem(400, "invalid_input");
+
+    // The collections and a person's notices are paged too.
+    admin
+        .post(
+            "/api/v1/collections",
+            &json!({"name": "later", "fields": [{"name": "a", "type": "string"}]}),
+        )
+        .await;
+    let first = admin.get("/api/v1/collections?limit=1").await;
+    assert_eq!(first.json[0]["name"], "later", "newest first");
+    let rest = admin.get(&first.next_page().expect("a next page")).await;
+    assert_eq!(rest.json[0]["name"], "notes");
+    assert!(rest.next_page().is_none());
+    let notices = participant.get("/api/v1/me/deletion-notices?limit=1").await;
+    assert_eq!(notices.status, 200, "{}", notices.body);
+    participant
+        .get("/api/v1/me/deletion-notices?limit=501")
+        .await
+        .assert_problem(400, "invalid_input");
 }
 
 both_backends!(

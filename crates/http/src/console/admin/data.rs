@@ -31,7 +31,11 @@ pub async fn list(
     Query(query): Query<Q>,
 ) -> Response {
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
-    let collections = tri!(s.services.list_collections(&u.p, Some(ip)).await);
+    let collections = tri!(
+        s.services
+            .list_collections(&u.p, Some(ip), (None, 500))
+            .await
+    );
     let found = match (&query.collection, &query.field, &query.value) {
         (Some(coll), Some(field), Some(value)) if !value.is_empty() => Some(
             tri!(
