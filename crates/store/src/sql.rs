@@ -195,6 +195,8 @@ pub const SEARCH_RECORDS: &str = record_view!(
 pub const INSERT_INDEX: &str = "INSERT INTO record_index (tenant_id, collection_id, field, digest, record_id) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
 pub const DELETE_INDEX: &str = "DELETE FROM record_index WHERE tenant_id = $1 AND record_id = $2";
 pub const INSERT_HISTORY: &str = "INSERT INTO record_history (tenant_id, record_id, version, at, actor_id, action, fields, data_before) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// A page of a record's changes, oldest first, after a version.
+pub const RECORD_HISTORY_PAGE: &str = "SELECT record_id, version, at, actor_id, action, fields, data_before FROM record_history WHERE tenant_id = $1 AND record_id = $2 AND version > $3 ORDER BY version LIMIT $4";
 pub const RECORD_HISTORY: &str = "SELECT record_id, version, at, actor_id, action, fields, data_before FROM record_history WHERE tenant_id = $1 AND record_id = $2 ORDER BY version";
 /// Takes the next version of a record for a change that is not a content update (a file).
 pub const BUMP_RECORD_VERSION: &str = "UPDATE records SET version = version + 1, updated_at = $1 WHERE tenant_id = $2 AND record_id = $3 RETURNING version";

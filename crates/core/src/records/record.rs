@@ -617,12 +617,14 @@ impl Services {
         Ok(Self::info(&view, next, Vec::new()))
     }
 
-    /// The record's changes, oldest first, with the values before each (a read: logged).
+    /// A page of the record's changes, oldest first, after version `after` (0: from the
+    /// first), with the values before each (a read: logged).
     pub async fn record_history(
         &self,
         p: &Principal,
         client: Option<IpAddr>,
         id: RecordId,
+        (after, limit): (u32, u32),
     ) -> Result<Vec<HistoryInfo>, CoreError> {
         let actor = Self::actor(p);
         let (view, _, role) = self
@@ -630,7 +632,10 @@ impl Services {
             .await?;
         let fields = parse_fields(&view.collection.fields)?;
         let key = self.subject_key_of(&view).await?;
-        let rows = self.store.record_history(p.tenant_id, id).await?;
+        let rows = self
+            .store
+            .history_page(p.tenant_id, id, after, limit)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for h in rows {
             let before = match &h.data_before {

@@ -381,17 +381,42 @@ pub async fn release_record(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A record's change history, oldest first.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Page size: 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// The cursor of the `Link: rel="next"` of the previous page (a version).
+    after: Option<u32>,
+}
+
+/// A record's change history, oldest first, paged (`Link: rel="next"`).
 #[utoipa::path(get, path = "/api/v1/records/{id}/history", tag = "records", security(("bearer" = [])),
-    params(("id" = RecordId, Path)),
-    responses((status = 200, body = [HistoryInfo]), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, description = "deleted", body = ProblemBody)))]
+    params(("id" = RecordId, Path), HistoryParams),
+    responses((status = 200, body = [HistoryInfo],
+        headers(("Link" = String, description = "`<…?after=…&limit=…>; rel=\"next\"` when there is a following page"))),
+        (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, description = "deleted", body = ProblemBody)))]
 pub async fn record_history(
     State(s): State<AppState>,
     Caller(p): Caller,
     ClientIp(ip): ClientIp,
     ApiPath(id): ApiPath<RecordId>,
-) -> Result<Json<Vec<HistoryInfo>>, Problem> {
-    Ok(Json(s.services.record_history(&p, Some(ip), id).await?))
+    ApiQuery(q): ApiQuery<HistoryParams>,
+) -> Result<Response, Problem> {
+    let limit = crate::routes::paging::limit(q.limit)?;
+    let rows = s
+        .services
+        .record_history(&p, Some(ip), id, (q.after.unwrap_or(0), limit + 1))
+        .await?;
+    Ok(crate::routes::paging::page(
+        &format!("/api/v1/records/{}/history", id.0),
+        limit,
+        rows,
+        Vec::new(),
+        |h| h.version,
+    ))
 }
 
 /// Attach a file (raw body, streamed and encrypted on the way in); replaces one of the same name.

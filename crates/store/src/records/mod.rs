@@ -85,6 +85,14 @@ pub trait RecordStore: Send + Sync {
 
     /// A record's changes, oldest first.
     async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>>;
+    /// A page of a record's changes, oldest first, after version `after`.
+    async fn history_page(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<HistoryRow>>;
 
     /// Replaces records' stored data (forgetting: personal values removed), drops their stored
     /// values before each change and the search entries of the listed fields, all in one
@@ -324,6 +332,26 @@ impl<B: Backend> RecordStore for B {
     async fn history_by_actor(&self, tenant: TenantId, actor: UserId) -> Result<Vec<HistoryRow>> {
         self.scan(move |c| Box::pin(history(c, sql::HISTORY_BY_ACTOR, tenant, actor.0)))
             .await
+    }
+
+    async fn history_page(
+        &self,
+        tenant: TenantId,
+        id: RecordId,
+        after: u32,
+        limit: u32,
+    ) -> Result<Vec<HistoryRow>> {
+        self.scan(move |c| {
+            Box::pin(async move {
+                c.query(
+                    sql::RECORD_HISTORY_PAGE,
+                    args![tenant, id, after, limit],
+                    rows::history,
+                )
+                .await
+            })
+        })
+        .await
     }
 
     async fn record_history(&self, tenant: TenantId, id: RecordId) -> Result<Vec<HistoryRow>> {

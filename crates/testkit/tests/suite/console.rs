@@ -668,6 +668,29 @@ async fn a_search_answers_page_by_page(b: Backend) {
         .await
         .assert_problem(400, "invalid_input");
 
+    // A record's history, page by page.
+    let r = participant
+        .patch(
+            &format!("/api/v1/records/{}", ids[0]),
+            &json!({"data": {"text": "edited"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let all = participant
+        .get(&format!("/api/v1/records/{}/history", ids[0]))
+        .await;
+    let versions = all.json.as_array().unwrap().len();
+    assert!(versions >= 2, "{}", all.body);
+    let first = participant
+        .get(&format!("/api/v1/records/{}/history?limit=1", ids[0]))
+        .await;
+    assert_eq!(first.json.as_array().unwrap().len(), 1);
+    assert_eq!(first.json[0], all.json[0]);
+    let second = participant
+        .get(&first.next_page().expect("a next page"))
+        .await;
+    assert_eq!(second.json[0], all.json[1]);
+
     // The collections and a person's notices are paged too.
     admin
         .post(

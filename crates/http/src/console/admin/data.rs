@@ -179,7 +179,11 @@ pub async fn show(
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
     let id = RecordId::from(id);
     let record = tri!(s.services.get_record(&u.p, Some(ip), id).await);
-    let history = s.services.record_history(&u.p, Some(ip), id).await.ok();
+    let history = s
+        .services
+        .record_history(&u.p, Some(ip), id, (0, 500))
+        .await
+        .ok();
     let data = serde_json::to_string_pretty(&record.data).unwrap_or_default();
     let base = format!("/console/admin/records/{}", id.0);
     let body = html! {
