@@ -472,6 +472,29 @@ async fn the_administration_pages_do_what_the_api_does(b: Backend) {
     assert_eq!(r.status, 303, "{}", r.body);
     let me = participant.get("/api/v1/me").await;
     assert_eq!(me.json["groups"][0]["id"], group_id.as_str());
+    let r = br
+        .post(
+            &format!("/console/admin/users/{pid}/licence"),
+            &[("license_expires_at", "2030-01-31")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let user = admin.get(&format!("/api/v1/users/{pid}")).await;
+    assert!(
+        user.json["license_expires_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2030-01-31T23:59:59"),
+        "{}",
+        user.body
+    );
+    let bad = br
+        .post(
+            &format!("/console/admin/users/{pid}/licence"),
+            &[("license_expires_at", "31.01.2030")],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
 
     let r = br
         .post(

@@ -190,10 +190,10 @@ pub async fn show(
         (layout::notice(q.done.as_deref().map(|_| t::DONE_MESSAGE), false))
         p { (t::RECORD_EXPLAIN) }
         dl {
-            dt { "Collection" } dd { (record.collection) }
+            dt { (t::COLLECTION) } dd { (record.collection) }
             dt { (t::SUBJECT) } dd { (record.subject_id.0) }
-            dt { "Version" } dd { (record.version) }
-            dt { "Created" } dd { (when(record.created_at)) }
+            dt { (t::VERSION) } dd { (record.version) }
+            dt { (t::CREATED) } dd { (when(record.created_at)) }
         }
         pre { code { (data) } }
         @if let Some(h) = &history {

@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/users/{id}", get(users::show))
         .route("/console/admin/users/{id}/roles", post(users::set_roles))
         .route(
+            "/console/admin/users/{id}/licence",
+            post(users::set_licence),
+        )
+        .route(
             "/console/admin/users/{id}/second-factor/reset",
             post(users::reset_factor),
         )

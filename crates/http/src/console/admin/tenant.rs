@@ -292,7 +292,7 @@ pub async fn registers(State(s): State<AppState>, u: Signed, Query(q): Query<Don
             table {
                 thead { tr { th scope="col" { (t::NAME) } th scope="col" { (t::STATUS) } th scope="col" { (t::DEADLINE) } } }
                 tbody { @for b in &breaches { tr {
-                    td { (b.row.title) } td { (b.row.status) @if b.overdue { " (overdue)" } } td { (when(b.deadline_at)) }
+                    td { (b.row.title) } td { (b.row.status) @if b.overdue { " (" (t::OVERDUE) ")" } } td { (when(b.deadline_at)) }
                 } } }
             }
         }

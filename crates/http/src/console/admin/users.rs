@@ -131,6 +131,25 @@ fn form_value<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
         .map_or("", |(_, v)| v.trim())
 }
 
+/// The licence date of a form (`YYYY-MM-DD`, to the end of that day, UTC); empty: none.
+fn licence_of(
+    form: &[(String, String)],
+) -> Result<Option<strongroom_domain::Timestamp>, CoreError> {
+    match form_value(form, "license_expires_at") {
+        "" => Ok(None),
+        d => {
+            let f = time::macros::format_description!("[year]-[month]-[day]");
+            let date = time::Date::parse(d, &f)
+                .map_err(|_| CoreError::Invalid("licence: a date as YYYY-MM-DD".into()))?;
+            Ok(Some(
+                date.with_hms(23, 59, 59)
+                    .unwrap_or(date.midnight())
+                    .assume_utc(),
+            ))
+        }
+    }
+}
+
 fn parse_new_user(form: &[(String, String)]) -> Result<NewUserRequest, CoreError> {
     let email = Email::parse(form_value(form, "email"))
         .map_err(|e| CoreError::Invalid(format!("email: {e}")))?;
@@ -140,19 +159,7 @@ fn parse_new_user(form: &[(String, String)]) -> Result<NewUserRequest, CoreError
     if roles.0.is_empty() {
         return Err(CoreError::Invalid("roles: give at least one role".into()));
     }
-    let licence = match form_value(form, "license_expires_at") {
-        "" => None,
-        d => {
-            let f = time::macros::format_description!("[year]-[month]-[day]");
-            let date = time::Date::parse(d, &f)
-                .map_err(|_| CoreError::Invalid("licence: a date as YYYY-MM-DD".into()))?;
-            Some(
-                date.with_hms(23, 59, 59)
-                    .unwrap_or(date.midnight())
-                    .assume_utc(),
-            )
-        }
-    };
+    let licence = licence_of(form)?;
     Ok(NewUserRequest {
         email,
         name,
@@ -222,6 +229,7 @@ pub async fn show(
     let done = match q.done.as_deref() {
         Some("roles") => Some(t::ROLES_SAVED),
         Some("factor") => Some(t::FACTOR_RESET),
+        Some("licence") => Some(t::LICENCE_SAVED),
         _ => None,
     };
     let base = format!("/console/admin/users/{id}");
@@ -237,6 +245,11 @@ pub async fn show(
             (csrf(&u.csrf))
             (role_boxes(&user.roles))
             button type="submit" { (t::SAVE_ROLES) }
+        }
+        form method="post" action={ (base) "/licence" } {
+            (csrf(&u.csrf))
+            (Field::new(t::LICENCE, "license_expires_at", "date", "off").value(&user.license_expires_at.map(|d| d.date().to_string()).unwrap_or_default()).optional().render())
+            button type="submit" { (t::SAVE_LICENCE) }
         }
         form method="post" action={ (base) "/second-factor/reset" } {
             (csrf(&u.csrf))
@@ -271,6 +284,26 @@ pub async fn set_roles(
             .await
     );
     Redirect::to(&format!("/console/admin/users/{id}?done=roles")).into_response()
+}
+
+pub async fn set_licence(
+    State(s): State<AppState>,
+    u: Signed,
+    Path(id): Path<uuid::Uuid>,
+    ConsoleForm(form): ConsoleForm<Vec<(String, String)>>,
+) -> Response {
+    let licence = tri!(licence_of(&form));
+    let changes = UserChanges {
+        name: None,
+        roles: None,
+        license_expires_at: Some(licence),
+    };
+    tri!(
+        s.services
+            .update_user(&u.p, UserId::from(id), changes)
+            .await
+    );
+    Redirect::to(&format!("/console/admin/users/{id}?done=licence")).into_response()
 }
 
 pub async fn reset_factor(
