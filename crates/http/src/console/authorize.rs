@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::extract::ClientIp;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::html;
 use secrecy::ExposeSecret;
 use strongroom_core::Services;
@@ -172,10 +172,11 @@ pub async fn authorize(
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    let Ok(u) = u else {
-        let back = format!("/oauth/authorize?{query}");
-        let next = serde_urlencoded::to_string([("next", back.as_str())]).unwrap_or_default();
-        return Redirect::to(&format!("/console/login?{next}")).into_response();
+    // Signed out: to the sign-in and back here (the extractor's answer names this page);
+    // an unsettled account settles first (password change, second factor).
+    let u = match u {
+        Ok(u) => u,
+        Err(to_settle_or_sign_in) => return to_settle_or_sign_in,
     };
     if let Err(e) = Services::app_serves(&app, &u.p) {
         return refuse(

@@ -342,6 +342,19 @@ async fn a_tenants_own_app_serves_only_that_tenant(b: Backend) {
         "{}",
         log.body
     );
+    // A person who must still change the initial password settles first (no sign-in loop).
+    let r = admin
+        .post(
+            "/api/v1/users",
+            &json!({"email": "new@acme.example", "name": "New", "roles": ["participant"]}),
+        )
+        .await;
+    let initial = r.json["initial_password"].as_str().unwrap().to_owned();
+    let mut fresh = Browser::new(&s);
+    fresh.sign_in(&t, "new@acme.example", &initial).await;
+    let r = fresh.get(&url).await;
+    assert_eq!((r.status, r.location.as_str()), (303, "/console/password"));
+
     let meta = s
         .client()
         .get("/.well-known/oauth-authorization-server")
