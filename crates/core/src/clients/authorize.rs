@@ -243,6 +243,10 @@ impl Services {
         if !ct_eq(s256(verifier).as_bytes(), challenge.as_bytes()) {
             return Err(grant("code_verifier: does not match the code_challenge"));
         }
+        // Disconnected between the code and its exchange: no tokens.
+        if self.store.consent(tenant, user, app.id).await?.is_none() {
+            return Err(grant("the person disconnected this app"));
+        }
         let (mut session, pair) = self.new_session(tenant, user, FamilyId::new());
         session.client_id = Some(app.id);
         self.store.insert_code_session(&session, &digest.0).await?;

@@ -238,6 +238,17 @@ async fn the_code_flow_with_pkce(b: Backend) {
         .get(&authorize_url(&app.client_id, redirect, &challenge))
         .await;
     assert_eq!(r.status, 200, "consent is asked again");
+
+    // A code issued before a disconnect gives no tokens after it.
+    let mut fields = fields.clone();
+    fields.retain(|(k, _)| *k != "decision");
+    fields.push(("decision", "allow"));
+    let r = br.post("/oauth/authorize", &fields).await;
+    let code = query_of(&r.location)["code"].clone();
+    br.post(&format!("/console/apps/{}/disconnect", app.id.0), &[])
+        .await;
+    let late = exchange(&s, &code, &app.client_id, redirect, VERIFIER).await;
+    assert_eq!(late.json["error"], "invalid_grant", "{}", late.body);
 }
 
 async fn a_tenants_own_app_serves_only_that_tenant(b: Backend) {
