@@ -418,10 +418,16 @@ impl Services {
         if p.must_change_password {
             return Err(CoreError::PasswordChangeRequired);
         }
-        if !p.totp_active && p.roles.0.iter().any(|r| p.require_totp_roles.contains(*r)) {
+        if Self::factor_required(&p) {
             return Err(CoreError::TotpEnrolmentRequired);
         }
         Ok(p)
+    }
+
+    /// Whether the tenant requires a second factor of one of the person's roles and they
+    /// have none yet.
+    pub fn factor_required(p: &Principal) -> bool {
+        !p.totp_active && p.roles.0.iter().any(|r| p.require_totp_roles.contains(*r))
     }
 
     /// [`Self::authenticate`] for the calls about the caller's own account (their export,

@@ -149,14 +149,18 @@ pub fn entries_table(entries: &[PrivacyView], subject: bool, next: Option<String
     }
 }
 
-/// Splits a page fetched with one extra entry into the page and the cursor of the next.
-pub fn split_page(mut entries: Vec<PrivacyView>, limit: u32) -> (Vec<PrivacyView>, Option<u64>) {
-    if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        let next = entries.last().map(|e| e.seq);
-        (entries, next)
+/// Splits a page fetched with one extra item into the page and the cursor of the next.
+pub fn split_page<T, C>(
+    mut items: Vec<T>,
+    limit: u32,
+    cursor: impl Fn(&T) -> C,
+) -> (Vec<T>, Option<C>) {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        let next = items.last().map(cursor);
+        (items, next)
     } else {
-        (entries, None)
+        (items, None)
     }
 }
 
@@ -167,7 +171,7 @@ pub async fn my_privacy_log(
 ) -> Response {
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
     let entries = tri!(s.services.my_privacy_log(&u.p, q.after, PAGE + 1).await);
-    let (entries, next) = split_page(entries, PAGE);
+    let (entries, next) = split_page(entries, PAGE, |e| e.seq);
     let next = next.map(|n| format!("/console/privacy-log?after={n}"));
     layout::page(
         t::VIEWS_TITLE,
@@ -238,12 +242,7 @@ pub async fn forget(
         return r;
     }
     if let Err(e) = s.services.confirm_password(&u.p, f.password, ip).await {
-        return super::security::reauth_failed(
-            &nav,
-            t::FORGET_TITLE,
-            e,
-            forget_form(&u.csrf, None),
-        );
+        return layout::form_refused(&nav, t::FORGET_TITLE, e, forget_form(&u.csrf, None));
     }
     tri!(s.services.forget_me(&u.p).await);
     let mut r = layout::message_page(StatusCode::OK, t::FORGET_TITLE, t::FORGOTTEN);

@@ -192,6 +192,21 @@ pub fn error_page(e: CoreError) -> Response {
     message_page(status, title, &problem.detail)
 }
 
+/// A form's refusal: the form again under the reason (422) when the person can mend it —
+/// malformed input, a conflict, a weak or wrong password —, else the error page.
+pub fn form_refused(nav: &Nav, title: &str, e: CoreError, form: Markup) -> Response {
+    let message = match e {
+        CoreError::InvalidCredentials => t::WRONG_CREDENTIALS.to_owned(),
+        CoreError::WeakPassword(_) | CoreError::Invalid(_) | CoreError::Conflict(_) => {
+            Problem::from(e).detail
+        }
+        e => return error_page(e),
+    };
+    let mut r = page(title, nav, html! { (notice(Some(&message), true)) (form) });
+    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    r
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf(token: &str) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(token); }

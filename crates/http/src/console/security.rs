@@ -9,35 +9,13 @@ use super::{ConsoleForm, texts as t};
 use crate::AppState;
 use crate::extract::ClientIp;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use maud::{Markup, html};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use strongroom_core::{CoreError, Principal};
-
-/// A refused re-authentication: the form again with why, or the error page (blocked, …).
-pub fn reauth_failed(nav: &Nav, title: &str, e: CoreError, form: Markup) -> Response {
-    let message = match e {
-        CoreError::InvalidCredentials => t::WRONG_CREDENTIALS.to_owned(),
-        CoreError::WeakPassword(_) | CoreError::Invalid(_) => {
-            crate::problem::Problem::from(e).detail
-        }
-        e => return layout::error_page(e),
-    };
-    let mut r = layout::page(
-        title,
-        nav,
-        html! { (layout::notice(Some(&message), true)) (form) },
-    );
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    r
-}
-
-fn needs_factor(p: &Principal) -> bool {
-    !p.totp_active && p.roles.0.iter().any(|r| p.require_totp_roles.contains(*r))
-}
+use strongroom_core::{Principal, Services};
 
 fn password_form(token: &str) -> Markup {
     html! {
@@ -62,7 +40,7 @@ fn factor_section(p: &Principal, token: &str) -> Markup {
                     button type="submit" { (t::TOTP_REMOVE) }
                 }
             } @else {
-                p { @if needs_factor(p) { (t::TOTP_REQUIRED) } @else { (t::TOTP_NONE) } }
+                p { @if Services::factor_required(p) { (t::TOTP_REQUIRED) } @else { (t::TOTP_NONE) } }
                 form method="post" action="/console/second-factor/start" {
                     (csrf(token))
                     (Field::new(t::CURRENT_PASSWORD, "password", "password", "current-password").render())
@@ -117,7 +95,7 @@ pub async fn change_password(
             );
             r
         }
-        Err(e) => reauth_failed(&nav, t::SECURITY_TITLE, e, password_form(&u.csrf)),
+        Err(e) => layout::form_refused(&nav, t::SECURITY_TITLE, e, password_form(&u.csrf)),
     }
 }
 
@@ -147,7 +125,7 @@ pub async fn start_factor(
 ) -> Response {
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
     if let Err(e) = s.services.confirm_password(&u.p, f.password, ip).await {
-        return reauth_failed(&nav, t::TOTP_TITLE, e, factor_section(&u.p, &u.csrf));
+        return layout::form_refused(&nav, t::TOTP_TITLE, e, factor_section(&u.p, &u.csrf));
     }
     let enrolment = tri!(s.services.totp_enrol(&u.p).await);
     let uri = enrolment.otpauth_uri.expose_secret();

@@ -150,9 +150,7 @@ fn to_sign_in(parts: &Parts) -> Response {
         .map_or("/console/", axum::http::uri::PathAndQuery::as_str);
     let next = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
     let mut r = Redirect::to(&format!("/console/login?{next}")).into_response();
-    if parts.headers.contains_key(header::COOKIE)
-        && cookie(&parts.headers, SESSION_COOKIE).is_some()
-    {
+    if cookie(&parts.headers, SESSION_COOKIE).is_some() {
         r.headers_mut()
             .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, None));
     }

@@ -6,8 +6,8 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, Caller, ClientIp};
 use crate::problem::{Problem, ProblemBody};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use strongroom_core::clients::ClientView;
@@ -163,9 +163,6 @@ pub async fn create_client(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-const DEFAULT_PAGE: u32 = 100;
-const MAX_PAGE: u32 = 500;
-
 /// The tenant's integration clients, newest first, paged (`Link: rel="next"`).
 #[utoipa::path(get, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), params(ClientListParams),
     responses((status = 200, body = [ClientResponse],
@@ -175,32 +172,22 @@ pub async fn list_clients(
     Caller(p): Caller,
     ApiQuery(q): ApiQuery<ClientListParams>,
 ) -> Result<Response, Problem> {
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Problem::new(
-            crate::problem::Code::InvalidInput,
-            format!("limit: 1 to {MAX_PAGE}"),
-        ));
-    }
+    let limit = crate::routes::paging::limit(q.limit)?;
     // One more than the page: whether a next page exists.
-    let mut page = s.services.list_clients(&p, q.after, limit + 1).await?;
-    let next = if page.len() > limit as usize {
-        page.truncate(limit as usize);
-        page.last().map(|c| c.id)
-    } else {
-        None
-    };
-    let body: Vec<ClientResponse> = page.into_iter().map(Into::into).collect();
-    let mut headers = HeaderMap::new();
-    if let Some(after) = next
-        && let Ok(v) = HeaderValue::from_str(&format!(
-            "</api/v1/clients?after={}&limit={limit}>; rel=\"next\"",
-            after.0
-        ))
-    {
-        headers.insert(header::LINK, v);
-    }
-    Ok((headers, Json(body)).into_response())
+    let page: Vec<ClientResponse> = s
+        .services
+        .list_clients(&p, q.after, limit + 1)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(crate::routes::paging::page(
+        "/api/v1/clients",
+        limit,
+        page,
+        Vec::new(),
+        |c| c.id.0,
+    ))
 }
 
 /// One integration client.

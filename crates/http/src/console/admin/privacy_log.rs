@@ -85,7 +85,7 @@ pub async fn list(State(s): State<AppState>, u: Signed, Query(q): Query<LogQuery
         limit: PAGE + 1,
     };
     let entries = tri!(s.services.privacy_log(&u.p, query).await);
-    let (entries, next) = split_page(entries, PAGE);
+    let (entries, next) = split_page(entries, PAGE, |e| e.seq);
     let next = next.map(|n| {
         let keep = serde_urlencoded::to_string([
             ("subject_id", q.subject_id.as_str()),

@@ -3,7 +3,7 @@
 //! TOM report — each over the API's service of the same name.
 
 use crate::AppState;
-use crate::console::centre::tri;
+use crate::console::centre::{split_page, tri};
 use crate::console::layout::{self, Field, Nav, csrf, when};
 use crate::console::session::Signed;
 use crate::console::{ConsoleForm, texts as t};
@@ -27,17 +27,12 @@ const PAGE: u32 = 50;
 
 pub async fn groups(State(s): State<AppState>, u: Signed, Query(q): Query<Done>) -> Response {
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
-    let mut groups = tri!(
+    let groups = tri!(
         s.services
             .groups_page(&u.p, q.after.map(GroupId::from), PAGE + 1)
             .await
     );
-    let next = (groups.len() > PAGE as usize)
-        .then(|| {
-            groups.truncate(PAGE as usize);
-            groups.last().map(|(g, _)| g.id.0)
-        })
-        .flatten();
+    let (groups, next) = split_page(groups, PAGE, |(g, _)| g.id.0);
     let body = html! {
         (layout::notice(q.done.as_deref().map(|_| t::SAVED), false))
         table {
@@ -161,7 +156,7 @@ pub async fn save_retention(
 
 pub async fn clients(State(s): State<AppState>, u: Signed, Query(q): Query<Done>) -> Response {
     let nav = tri!(Nav::of(&s, &u.p, &u.csrf).await);
-    let mut clients = tri!(
+    let clients = tri!(
         s.services
             .list_clients(
                 &u.p,
@@ -170,12 +165,7 @@ pub async fn clients(State(s): State<AppState>, u: Signed, Query(q): Query<Done>
             )
             .await
     );
-    let next = (clients.len() > PAGE as usize)
-        .then(|| {
-            clients.truncate(PAGE as usize);
-            clients.last().map(|c| c.id.0)
-        })
-        .flatten();
+    let (clients, next) = split_page(clients, PAGE, |c| c.id.0);
     let body = html! {
         (layout::notice(q.done.as_deref().map(|_| t::SAVED), false))
         table {

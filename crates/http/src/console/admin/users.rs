@@ -2,7 +2,7 @@
 //! password shown once, roles, second-factor reset, forgetting.
 
 use crate::AppState;
-use crate::console::centre::tri;
+use crate::console::centre::{split_page, tri};
 use crate::console::layout::{self, Field, Nav, csrf, when};
 use crate::console::session::Signed;
 use crate::console::{ConsoleForm, texts as t};
@@ -86,16 +86,12 @@ pub async fn list(State(s): State<AppState>, u: Signed, Query(q): Query<ListQuer
     let (users, next) = if let Some(email) = email {
         (tri!(s.services.find_user_by_email(&u.p, email).await), None)
     } else {
-        let mut users = tri!(
+        let users = tri!(
             s.services
                 .list_users(&u.p, q.after.map(UserId::from), PAGE + 1)
                 .await
         );
-        let next = (users.len() > PAGE as usize).then(|| {
-            users.truncate(PAGE as usize);
-            users.last().map(|u| u.id.0)
-        });
-        (users, next.flatten())
+        split_page(users, PAGE, |u| u.id.0)
     };
     let done = match q.done.as_deref() {
         Some("forgotten") => Some(t::FORGET_USER_DONE),
@@ -168,20 +164,6 @@ fn parse_new_user(form: &[(String, String)]) -> Result<NewUserRequest, CoreError
     })
 }
 
-fn refused_form(nav: &Nav, title: &str, e: CoreError, form: Markup) -> Response {
-    if !matches!(e, CoreError::Invalid(_) | CoreError::Conflict(_)) {
-        return layout::error_page(e);
-    }
-    let detail = crate::problem::Problem::from(e).detail;
-    let mut r = layout::page(
-        title,
-        nav,
-        html! { (layout::notice(Some(&detail), true)) (form) },
-    );
-    *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    r
-}
-
 pub async fn create(
     State(s): State<AppState>,
     u: Signed,
@@ -209,7 +191,7 @@ pub async fn create(
             *r.status_mut() = StatusCode::CREATED;
             r
         }
-        Err(e) => refused_form(&nav, t::CREATE_USER, e, create_form(&u.csrf)),
+        Err(e) => layout::form_refused(&nav, t::CREATE_USER, e, create_form(&u.csrf)),
     }
 }
 
