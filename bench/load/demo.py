@@ -1,5 +1,8 @@
 """Shared by the load scripts: build the release binary, run `strongroom serve --demo` in a
-fresh folder on a free loopback port, and call its API as the demo users."""
+fresh folder on a free loopback port, and call its API as the demo users.
+
+With `STRONGROOM_BENCH_BIN=/path/to/strongroom` set, nothing is built: that binary is run
+instead (it must have been built with the features the script asks for)."""
 
 import json
 import os
@@ -31,25 +34,58 @@ def call(base, method, path, body=None, token=None):
         raise SystemExit(f"{method} {path}: {e.code} {e.read().decode()}")
 
 
+def binary(features=()):
+    """The strongroom binary: `STRONGROOM_BENCH_BIN` if set, else a fresh release build."""
+    given = os.environ.get("STRONGROOM_BENCH_BIN")
+    if given:
+        if not os.access(given, os.X_OK):
+            raise SystemExit(f"STRONGROOM_BENCH_BIN={given}: not an executable file")
+        return given
+    build = ["cargo", "build", "--release", "--bin", "strongroom"]
+    if features:
+        build += ["--features", ",".join(features)]
+    subprocess.run(build, cwd=ROOT, check=True)
+    return os.path.join(TARGET, "release", "strongroom")
+
+
+def server_env(extra=None):
+    """The server's environment. STRONGROOM_BENCH_BIN is this script's, not a configuration
+    key: the server refuses unknown STRONGROOM_* variables, so it is left out."""
+    env = {k: v for k, v in os.environ.items() if k != "STRONGROOM_BENCH_BIN"}
+    return dict(env, STRONGROOM_LOG__LEVEL="warn", **(extra or {}))
+
+
 class DemoServer:
     """`with DemoServer(features=[...], env={...}) as s:` — s.base, s.data, s.pid, s.login(who)."""
 
     def __init__(self, features=(), env=None):
-        build = ["cargo", "build", "--release", "--bin", "strongroom"]
-        if features:
-            build += ["--features", ",".join(features)]
-        subprocess.run(build, cwd=ROOT, check=True)
+        self.binary = binary(features)
+        self.env = env
         self.data = tempfile.mkdtemp(prefix="strongroom-bench-")
+        self.base, self.server = self._start()
+        self.pid = self.server.pid
+        self.others = []
+
+    def _start(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{port}"
-        self.server = subprocess.Popen(
-            [os.path.join(TARGET, "release", "strongroom"), "serve", "--demo",
+        server = subprocess.Popen(
+            [self.binary, "serve", "--demo",
              "--data-dir", self.data, "--listen", f"127.0.0.1:{port}"],
-            env=dict(os.environ, STRONGROOM_LOG__LEVEL="warn", **(env or {})),
+            env=server_env(self.env),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.pid = self.server.pid
+        return f"http://127.0.0.1:{port}", server
+
+    def second_instance(self):
+        """Another server on the same data folder and database (with `STRONGROOM_DATABASE_URL`
+        in `env`, two instances on one PostgreSQL database); its base URL. Stopped with this one."""
+        base, server = self._start()
+        for line in server.stdout:
+            if "listening on" in line:
+                break
+        self.others.append(server)
+        return base
 
     def __enter__(self):
         for line in self.server.stdout:
@@ -61,8 +97,10 @@ class DemoServer:
         return self
 
     def __exit__(self, *exc):
-        self.server.send_signal(signal.SIGTERM)
-        self.server.wait(timeout=30)
+        for server in [self.server, *self.others]:
+            server.send_signal(signal.SIGTERM)
+        for server in [self.server, *self.others]:
+            server.wait(timeout=30)
 
     def wait(self):
         self.server.wait()
@@ -75,3 +113,11 @@ class DemoServer:
 
     def call(self, method, path, body=None, token=None):
         return call(self.base, method, path, body, token)
+
+
+def fresh_postgres_database(admin_url):
+    """Creates an empty database beside `admin_url`'s (e.g. postgres://postgres@127.0.0.1:5432/postgres)
+    and returns its URL; needs `psql`."""
+    name = "strongroom_bench_" + os.urandom(4).hex()
+    subprocess.run(["psql", admin_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return admin_url.rsplit("/", 1)[0] + "/" + name

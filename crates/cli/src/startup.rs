@@ -148,6 +148,16 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.router();
+        self.serve(app, shutdown).await
+    }
+
+    /// [`Self::run`] with the router built beforehand (`serve` builds it before it says it
+    /// is listening, so a router that cannot be built fails before that line).
+    pub async fn serve(
+        self,
+        app: strongroom_http::Router,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         match self.tls {
             Some(tls) => strongroom_http::serve_tls(self.listener, app, tls, shutdown).await,
             None => strongroom_http::serve(self.listener, app, shutdown).await,

@@ -73,7 +73,7 @@ fn integral_numbers_as_integers(body: &Bytes) -> Bytes {
         let (token, after) = rest.split_at_checked(len).unwrap_or((rest, &[]));
         match std::str::from_utf8(token).ok().and_then(whole_number) {
             Some(n) => {
-                out.extend_from_slice(n.to_string().as_bytes());
+                out.extend_from_slice(n.as_bytes());
                 changed = true;
             }
             None => out.extend_from_slice(token),
@@ -88,30 +88,62 @@ fn integral_numbers_as_integers(body: &Bytes) -> Bytes {
 }
 
 /// The integer a JSON number written with a fraction or an exponent stands for, if it is a whole
-/// number below 2^53 (exactly, not after rounding to a float).
-fn whole_number(t: &str) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+/// number an integer field can hold (`i64::MIN` to `u64::MAX`). Worked out on the decimal digits
+/// themselves, never through a float, so `9007199254740993.0` is 9007199254740993 and
+/// `1.00000000000000001` is not whole.
+fn whole_number(t: &str) -> Option<String> {
+    /// Beyond this exponent a whole number has more digits than any integer field holds.
+    const MAX_EXP: i64 = 40;
     if !t.contains(['.', 'e', 'E']) || !is_json_number(t) {
         return None;
     }
-    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let (negative, unsigned) = match t.strip_prefix('-') {
+        Some(u) => (true, u),
+        None => (false, t),
+    };
     let (mantissa, exp) = match unsigned.split_once(['e', 'E']) {
         Some((m, e)) => (m, e.parse::<i64>().ok()?),
         None => (unsigned, 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let point = i64::try_from(int.len()).ok()?.checked_add(exp)?;
-    let whole = int
-        .bytes()
-        .chain(frac.bytes())
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let all_zero = digits.iter().all(|d| *d == b'0');
+    if all_zero {
+        return Some("0".to_owned());
+    }
+    if exp.abs() > MAX_EXP + i64::try_from(digits.len()).ok()? {
+        return None;
+    }
+    // The decimal point sits after `point` digits; whole if no non-zero digit follows it.
+    let point = i64::try_from(int.len()).ok()? + exp;
+    let whole = digits
+        .iter()
         .zip(0_i64..)
-        .all(|(d, k)| k < point || d == b'0');
-    let value = t.parse::<f64>().ok()?;
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "a whole number below 2^53 converts exactly"
-    )]
-    (whole && value.abs() < EXACT).then_some(value as i64)
+        .all(|(d, k)| k < point || *d == b'0');
+    if !whole {
+        return None;
+    }
+    let point = usize::try_from(point).ok()?;
+    let mut out: String = digits
+        .iter()
+        .take(point)
+        .map(|d| char::from(*d))
+        .chain(std::iter::repeat_n('0', point.saturating_sub(digits.len())))
+        .skip_while(|c| *c == '0')
+        .collect();
+    if out.len() > 20 {
+        return None;
+    }
+    let magnitude = out.parse::<u128>().ok()?;
+    let fits = if negative {
+        magnitude <= u128::from(i64::MIN.unsigned_abs())
+    } else {
+        magnitude <= u128::from(u64::MAX)
+    };
+    if negative {
+        out.insert(0, '-');
+    }
+    fits.then_some(out)
 }
 
 /// RFC 8259 `number`: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -336,10 +368,19 @@ mod tests {
             rewrite(r#"{"a":13.0,"b":[1.5,-2.0,1e2,0.0,-0.0,3E+1,7],"c":"13.0"}"#),
             r#"{"a":13,"b":[1.5,-2,100,0,0,30,7],"c":"13.0"}"#
         );
-        // Escaped quotes do not end a string; too large or inexact values stay floats.
+        // Escaped quotes do not end a string; values no integer field holds stay as written.
         assert_eq!(
-            rewrite(r#"{"s":"x\"1.0","n":1e300,"m":9007199254740993.0}"#),
-            r#"{"s":"x\"1.0","n":1e300,"m":9007199254740993.0}"#
+            rewrite(
+                r#"{"s":"x\"1.0","n":1e300,"m":18446744073709551616.0,"k":-9223372036854775809.0}"#
+            ),
+            r#"{"s":"x\"1.0","n":1e300,"m":18446744073709551616.0,"k":-9223372036854775809.0}"#
+        );
+        // Exact at every size an integer field holds, with no rounding through a float.
+        assert_eq!(
+            rewrite(
+                "[9007199254740992.0,9007199254740993.0,18446744073709551615.0,-9223372036854775808.0,1.8e19,0.0e-999]"
+            ),
+            "[9007199254740992,9007199254740993,18446744073709551615,-9223372036854775808,18000000000000000000,0]"
         );
         // What is not a JSON number stays as it was, so it is still refused.
         assert_eq!(

@@ -90,7 +90,8 @@ impl Services {
 
     /// The caller as the access policies see them, with their subject key (for sealing the
     /// client address of their privacy-log entries).
-    pub(crate) fn actor(p: &Principal) -> (Actor, Option<strongroom_store::WrappedSubjectKey>) {
+    #[doc(hidden)] // public for the hot-path bench (benches/hotpath.rs)
+    pub fn actor(p: &Principal) -> (Actor, Option<strongroom_store::WrappedSubjectKey>) {
         (
             Actor {
                 tenant: p.tenant_id,
@@ -108,7 +109,8 @@ impl Services {
     /// A privacy-log entry by this actor about a record (or file), with the client address
     /// sealed under the actor's own key.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn access_entry(
+    #[doc(hidden)] // public for the hot-path bench
+    pub async fn access_entry(
         &self,
         actor: &(Actor, Option<strongroom_store::WrappedSubjectKey>),
         client: Option<IpAddr>,
@@ -239,7 +241,8 @@ impl Services {
     }
 
     /// Level 3 facts of a record: a reply takes its parent's visibility and hidden flag.
-    pub(crate) async fn facts(&self, view: &RecordView) -> Result<RecordFacts, CoreError> {
+    #[doc(hidden)] // public for the hot-path bench
+    pub async fn facts(&self, view: &RecordView) -> Result<RecordFacts, CoreError> {
         let r = &view.record;
         let (visibility, hidden) = match r.parent_id {
             Some(parent) => match self.store.record(r.tenant_id, parent).await? {
@@ -308,10 +311,8 @@ impl Services {
         Err(CoreError::NotFound("record"))
     }
 
-    pub(crate) async fn subject_key_of(
-        &self,
-        view: &RecordView,
-    ) -> Result<Option<SubjectKey>, CoreError> {
+    #[doc(hidden)] // public for the hot-path bench
+    pub async fn subject_key_of(&self, view: &RecordView) -> Result<Option<SubjectKey>, CoreError> {
         let Some(w) = &view.subject_key else {
             return Ok(None);
         };

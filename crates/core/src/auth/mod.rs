@@ -43,6 +43,9 @@ pub struct AuthSettings {
     pub token_requests_per_minute: u32,
     /// Tokens one integration client may take per minute (also the burst).
     pub client_tokens_per_minute: u32,
+    /// Argon2id verifications running at once (each takes a core and 19 MiB for ≈ 20 ms);
+    /// more logins wait their turn. One core fewer than the machine has, so a login flood
+    /// leaves a core to the requests that are not logins (BENCHMARKS.md, issue 16).
     pub hash_concurrency: usize,
 }
 
@@ -57,7 +60,7 @@ impl Default for AuthSettings {
             token_requests_per_minute: 120,
             client_tokens_per_minute: 60,
             hash_concurrency: std::thread::available_parallelism()
-                .map_or(2, std::num::NonZeroUsize::get),
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
         }
     }
 }

@@ -2,9 +2,16 @@
 
 use crate::CoreError;
 use crate::privacy::{chain, checkpoint_message, genesis};
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use strongroom_domain::TenantId;
 use strongroom_store::PrivacyLogStore;
+
+/// Entries read per page.
+const VERIFY_PAGE: u64 = 1000;
+
+/// Pages read ahead while one is hashed (each on its own reader connection).
+const VERIFY_PREFETCH: usize = 3;
 
 /// Where a chain first breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +46,16 @@ pub async fn verify(
     let signed: HashMap<u64, [u8; 32]> = checkpoints.iter().map(|c| (c.seq, c.hash)).collect();
     let mut prev = genesis(tenant);
     let mut expected = 1u64;
-    loop {
-        let page = store.privacy_page(tenant, expected - 1, 1000).await?;
+    // A valid chain numbers its entries 1, 2, 3, …, so page k holds entries k·PAGE+1 to
+    // (k+1)·PAGE and the next pages can be read while this one is hashed: reading rows, not
+    // SHA-256, was most of verify's time (BENCHMARKS.md, issue 16). A gap is caught on the
+    // page it is in, before a later page's misalignment could matter; reading stops at the
+    // first empty page, as before.
+    let mut pages = futures_util::stream::iter((0u64..).map(|k| k * VERIFY_PAGE))
+        .map(|after| store.privacy_page(tenant, after, u32::try_from(VERIFY_PAGE).unwrap_or(1000)))
+        .buffered(VERIFY_PREFETCH);
+    while let Some(page) = pages.next().await {
+        let page = page?;
         if page.is_empty() {
             break;
         }
@@ -69,6 +84,7 @@ pub async fn verify(
             expected += 1;
         }
     }
+    drop(pages);
     let last = expected - 1;
     if let Some(c) = checkpoints.iter().rev().find(|c| c.seq > last) {
         return Ok(Err(ChainBreak {

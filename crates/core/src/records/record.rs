@@ -278,11 +278,8 @@ impl Services {
         Ok(id)
     }
 
-    pub(crate) fn info(
-        view: &RecordView,
-        data: Map<String, Value>,
-        files: Vec<FileInfo>,
-    ) -> RecordInfo {
+    #[doc(hidden)] // public for the hot-path bench
+    pub fn info(view: &RecordView, data: Map<String, Value>, files: Vec<FileInfo>) -> RecordInfo {
         let r = &view.record;
         RecordInfo {
             id: r.id,

@@ -68,7 +68,8 @@ pub(crate) fn valid_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-pub(crate) fn parse_fields(json: &str) -> Result<Vec<FieldDef>, CoreError> {
+#[doc(hidden)] // public for the hot-path bench
+pub fn parse_fields(json: &str) -> Result<Vec<FieldDef>, CoreError> {
     serde_json::from_str(json)
         .map_err(|_| CoreError::internal("stored collection fields do not parse", ""))
 }

@@ -68,7 +68,8 @@ impl Services {
 
     /// Opens stored data: personal values under the subject key (absent once the subject is
     /// forgotten), the rest as stored.
-    pub(crate) fn open_data(
+    #[doc(hidden)] // public for the hot-path bench
+    pub fn open_data(
         tenant: strongroom_domain::TenantId,
         c: &Collection,
         fields: &[FieldDef],

@@ -126,7 +126,11 @@ pub fn api() -> Router<AppState> {
 
 #[cfg(feature = "bench-endpoints")]
 fn bench_routes() -> Router<AppState> {
-    Router::new().route("/bench/raw-records/{tenant}/{id}", get(bench::raw_record))
+    // GET reads the record `{id}`; POST inserts into the collection named by the same segment.
+    Router::new().route(
+        "/bench/raw-records/{tenant}/{id}",
+        get(bench::raw_record).post(bench::raw_insert),
+    )
 }
 
 #[cfg(not(feature = "bench-endpoints"))]
