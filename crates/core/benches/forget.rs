@@ -12,10 +12,9 @@
     reason = "a benchmark harness: a failed set-up should stop it loudly, and it prints its figures"
 )]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Instant;
-use strongroom_core::mail::Mailer;
-use strongroom_core::{AuthSettings, Services, SystemClock};
 use strongroom_domain::{CollectionId, Email, Region, Slug, TenantName};
 use strongroom_store::Collection;
 
@@ -29,21 +28,7 @@ fn records() -> usize {
 
 async fn run(dir: &std::path::Path) -> (f64, f64) {
     let db = dir.join("f.db");
-    let store = strongroom_store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let mailer = Mailer::outbox(dir.join("outbox"), "B <b@example.com>").unwrap();
-    let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
-    let blobs = strongroom_blobs::Blobs::local(&dir.join("blobs")).unwrap();
-    let s = Services::new(
-        store,
-        mailer,
-        Arc::new(SystemClock),
-        AuthSettings::default(),
-        keyring,
-        blobs,
-    )
-    .unwrap();
+    let s = common::services(dir, "f.db").await;
     let t = s
         .create_tenant(
             Slug::parse("bench").unwrap(),

@@ -28,17 +28,15 @@
 )]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use secrecy::{ExposeSecret, SecretString};
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use strongroom_core::access::Action;
-use strongroom_core::mail::Mailer;
 use strongroom_core::privacy::RECORD_OBJECT;
 use strongroom_core::records::{FieldDef, FieldType, NewRecord, parse_fields};
-use strongroom_core::{AuthSettings, Principal, Services, SystemClock};
+use strongroom_core::{Principal, Services};
 use strongroom_domain::{Decision, RecordId};
 
-const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+mod common;
+
+use common::CLIENT;
 
 struct Setup {
     s: Services,
@@ -59,51 +57,11 @@ fn field(name: &str, kind: FieldType, personal: bool) -> FieldDef {
 
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let store = strongroom_store::open(&format!("sqlite://{}", dir.path().join("h.db").display()))
-        .await
-        .unwrap();
-    let mailer = Mailer::outbox(dir.path().join("outbox"), "B <b@example.com>").unwrap();
-    let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
-    let blobs = strongroom_blobs::Blobs::local(&dir.path().join("blobs")).unwrap();
-    let s = Services::new(
-        store,
-        mailer,
-        Arc::new(SystemClock),
-        AuthSettings::default(),
-        keyring,
-        blobs,
-    )
-    .unwrap();
-    let creds = s.ensure_demo(&dir.path().join("demo.json")).await.unwrap();
-    let demo = creds.tenants.iter().find(|t| t.slug == "demo").unwrap();
-    let login = |who: &str| {
-        let u = demo
-            .users
-            .iter()
-            .find(|u| u.email.starts_with(who))
-            .unwrap();
-        s.login(
-            "demo",
-            &u.email,
-            SecretString::from(u.password.clone()),
-            CLIENT,
-        )
-    };
-    let admin = s
-        .authenticate(login("admin").await.unwrap().access_token.expose_secret())
-        .await
-        .unwrap();
-    let coach_token = login("coach").await.unwrap().access_token;
-    let part = s
-        .authenticate(
-            login("participant1")
-                .await
-                .unwrap()
-                .access_token
-                .expose_secret(),
-        )
-        .await
-        .unwrap();
+    let s = common::services(dir.path(), "h.db").await;
+    let creds = common::demo(&s, dir.path()).await;
+    let admin = common::principal(&s, &creds, "admin").await;
+    let coach_token = common::token(&s, &creds, "coach").await;
+    let part = common::principal(&s, &creds, "participant1").await;
     s.create_collection(
         &admin,
         Some(CLIENT),
@@ -136,12 +94,12 @@ async fn setup() -> Setup {
         )
         .await
         .unwrap();
-    let coach = s.authenticate(coach_token.expose_secret()).await.unwrap();
+    let coach = s.authenticate(&coach_token).await.unwrap();
     let read = s.get_record(&coach, Some(CLIENT), record).await.unwrap();
     assert_eq!(read.data["notes"], "nervous at the start");
     Setup {
         s,
-        coach_token: coach_token.expose_secret().to_owned(),
+        coach_token,
         coach,
         record,
         _dir: dir,

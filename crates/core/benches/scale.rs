@@ -30,20 +30,19 @@
     reason = "a benchmark harness: a failed set-up should stop it loudly, and it prints its figures"
 )]
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use strongroom_core::mail::Mailer;
 use strongroom_core::privacy::{chain, genesis};
 use strongroom_core::records::{FieldDef, NewRecord};
 use strongroom_core::tenancy::NewUserRequest;
-use strongroom_core::{AuthSettings, Principal, Services, SystemClock};
+use strongroom_core::{Principal, Services};
 use strongroom_domain::{Decision, Email, PersonName, Role, Roles, UserId};
 use strongroom_store::{ChangeLog, PrivacyEntry, PrivacyQuery};
 
-const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+mod common;
+
+use common::CLIENT;
 const CALLS: usize = 200;
 const RECORDS: usize = 10_000;
 
@@ -96,40 +95,10 @@ struct Seeded {
 
 async fn seed(n_users: usize, n_entries: usize) -> Seeded {
     let dir = tempfile::tempdir().unwrap();
-    let store = strongroom_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
-    let mailer = Mailer::outbox(dir.path().join("outbox"), "B <b@example.com>").unwrap();
-    let keyring = strongroom_core::keys::Keyring::new(strongroom_crypto::KeyFile::generate());
-    let blobs = strongroom_blobs::Blobs::local(&dir.path().join("blobs")).unwrap();
-    let s = Services::new(
-        store,
-        mailer,
-        Arc::new(SystemClock),
-        AuthSettings::default(),
-        keyring,
-        blobs,
-    )
-    .unwrap();
-    let creds = s.ensure_demo(&dir.path().join("demo.json")).await.unwrap();
-    let demo = creds.tenants.iter().find(|t| t.slug == "demo").unwrap();
-    let login = |who: &str| {
-        let u = demo
-            .users
-            .iter()
-            .find(|u| u.email.starts_with(who))
-            .unwrap();
-        s.login(
-            "demo",
-            &u.email,
-            SecretString::from(u.password.clone()),
-            CLIENT,
-        )
-    };
-    let admin = login("admin").await.unwrap().access_token;
-    let admin = s.authenticate(admin.expose_secret()).await.unwrap();
-    let part = login("participant1").await.unwrap().access_token;
-    let part = s.authenticate(part.expose_secret()).await.unwrap();
+    let s = common::services(dir.path(), "s.db").await;
+    let creds = common::demo(&s, dir.path()).await;
+    let admin = common::principal(&s, &creds, "admin").await;
+    let part = common::principal(&s, &creds, "participant1").await;
     let tenant = admin.tenant_id;
 
     let t = Instant::now();
